@@ -1,0 +1,164 @@
+"""A local OpenID provider (npm oidc-provider) and openEO dummy back-end (openeo-driver) on loopback.
+
+Used by the test fixtures and the demo. Each service is a child process on a free 127.0.0.1 port:
+
+    with DevStack() as stack:
+        stack.provider.url, stack.backend.url
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import requests
+
+#: Where the provider's script, package.json and lock file live (overridable for installed copies).
+PROVIDER_DIR = Path(os.environ.get("JOA_PROVIDER_DIR", Path(__file__).resolve().parents[2] / "tests" / "oidc_provider"))
+
+#: Users of the local provider: (login, password, name, email).
+DEMO_USERS = {
+    "alice": ("alice-password", "Alice Liddell", "alice@example.org"),
+    "bob": ("bob-password", "Bob Builder", "bob@example.org"),
+}
+
+
+class DevStackError(RuntimeError):
+    """A local service could not start; the message says why and what to do."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def check_port_free(port: int) -> None:
+    """Raise `DevStackError` when something already listens on 127.0.0.1:port."""
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            raise DevStackError(f"Port {port} on 127.0.0.1 is already taken. Stop what uses it or pick another port.") from None
+
+
+class Service:
+    """One child process serving HTTP on 127.0.0.1:port; its output goes to a log file."""
+
+    def __init__(self, name: str, argv: List[str], port: int, env: Optional[dict] = None, cwd=None, ready_path="/"):
+        self.name, self.argv, self.port, self.cwd, self.ready_path = name, argv, port, cwd, ready_path
+        self.env = {**os.environ, **(env or {})}
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = Path(tempfile.mkstemp(prefix=f"joa-{name}-", suffix=".log")[1])
+        self.process: Optional[subprocess.Popen] = None
+
+    def __repr__(self) -> str:
+        return f"<Service {self.name} {self.url}>"
+
+    def start(self, timeout: float = 60.0) -> "Service":
+        """Start the process and wait until it answers HTTP; raises `DevStackError` with its log otherwise."""
+        check_port_free(self.port)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                self.argv, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise DevStackError(f"The {self.name} stopped while starting (exit {self.process.returncode}):\n{self.log_tail()}")
+            try:
+                requests.get(self.url + self.ready_path, timeout=2)
+                return self
+            except requests.RequestException:
+                time.sleep(0.1)
+        self.stop()
+        raise DevStackError(f"The {self.name} did not answer within {timeout:g} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last lines the process printed."""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        """Stop the process (SIGTERM, then SIGKILL after 5 s)."""
+        if not self.running:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+
+def provider_service(port: Optional[int] = None, access_token_ttl: int = 3600, device_interval: int = 5, **env) -> Service:
+    """The OpenID provider (not yet started). Raises `DevStackError` when Node.js or its packages are missing."""
+    node = shutil.which("node")
+    if not node:
+        raise DevStackError(
+            "Node.js is not installed, and the local OpenID provider needs it: install Node.js 20 or newer "
+            "(for example `apt-get install nodejs npm`), then try again."
+        )
+    if not (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir():
+        raise DevStackError(f"The OpenID provider's packages are missing: run `npm ci` in {PROVIDER_DIR}.")
+    port = port or free_port()
+    settings = {"PORT": str(port), "ACCESS_TOKEN_TTL": str(access_token_ttl), "DEVICE_INTERVAL": str(device_interval)}
+    settings.update({k: str(v) for k, v in env.items()})
+    return Service(
+        "OpenID provider", [node, str(PROVIDER_DIR / "provider.mjs")], port, env=settings, cwd=PROVIDER_DIR,
+        ready_path="/.well-known/openid-configuration",
+    )
+
+
+def backend_service(issuer: Optional[str], port: Optional[int] = None, *, no_oidc=False, no_user_cache=False) -> Service:
+    """The openEO dummy back-end pointed at `issuer` (not yet started)."""
+    port = port or free_port()
+    argv = [sys.executable, "-m", "jupyter_openeo_auth.devstack.backend", "--port", str(port)]
+    if issuer:
+        argv += ["--issuer", issuer]
+    if no_oidc:
+        argv.append("--no-oidc")
+    if no_user_cache:
+        argv.append("--no-user-cache")
+    return Service("openEO back-end", argv, port, ready_path="/.well-known/openeo")
+
+
+class DevStack:
+    """The provider and the back-end together; a context manager that stops both."""
+
+    def __init__(self, provider_port=None, backend_port=None, access_token_ttl=3600, device_interval=5, no_user_cache=False):
+        self.provider = provider_service(provider_port, access_token_ttl=access_token_ttl, device_interval=device_interval)
+        self.backend = backend_service(self.provider.url, backend_port, no_user_cache=no_user_cache)
+
+    def start(self) -> "DevStack":
+        """Start the provider, then the back-end."""
+        try:
+            self.provider.start()
+            self.backend.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop both services."""
+        self.backend.stop()
+        self.provider.stop()
+
+    def __enter__(self) -> "DevStack":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

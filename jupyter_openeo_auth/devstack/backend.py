@@ -1,0 +1,90 @@
+"""Run the openeo-driver dummy back-end on loopback, configured with one local OpenID provider.
+
+    python -m jupyter_openeo_auth.devstack.backend --port 8081 --issuer http://127.0.0.1:8080
+
+Options for tests: `--no-oidc` (a back-end without OpenID Connect) and `--no-user-cache` (openeo-driver
+caches bearer -> user for 15 minutes, which would hide the expiry and revocation of tokens).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+
+#: The default client the dummy back-end advertises: device flow with PKCE, and refresh.
+DEFAULT_CLIENTS = [
+    {
+        "id": "openeo-public",
+        "grant_types": ["urn:ietf:params:oauth:grant-type:device_code+pkce", "refresh_token"],
+    }
+]
+
+CONFIG_TEMPLATE = """\
+from openeo_driver.config import OpenEoBackendConfig
+from openeo_driver.users.oidc import OidcProvider
+
+config = OpenEoBackendConfig(
+    id="jupyter-openeo-auth-devstack",
+    capabilities_title="Local dummy openEO back-end",
+    enable_basic_auth=False,
+    oidc_providers=[OidcProvider(**p) for p in {providers}],
+)
+"""
+
+
+def write_config(providers: list, folder: str) -> str:
+    """Write an openeo-driver config file for these providers; returns its path."""
+    path = os.path.join(folder, "openeo_backend_config.py")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(CONFIG_TEMPLATE.format(providers=json.dumps(providers)))
+    return path
+
+
+def main(argv=None) -> None:
+    """Parse the options, configure openeo-driver through OPENEO_BACKEND_CONFIG and serve."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--issuer", default=None, help="issuer URL of the OpenID provider")
+    parser.add_argument("--provider-id", default="local")
+    parser.add_argument("--no-oidc", action="store_true", help="offer no OpenID provider at all")
+    parser.add_argument("--no-user-cache", action="store_true", help="check every bearer token at the provider")
+    args = parser.parse_args(argv)
+
+    providers = []
+    if not args.no_oidc:
+        providers.append(
+            {
+                "id": args.provider_id,
+                "issuer": args.issuer,
+                "title": "Local demo provider",
+                "scopes": ["openid", "profile", "email"],
+                "default_clients": DEFAULT_CLIENTS,
+            }
+        )
+    folder = tempfile.mkdtemp(prefix="joa-backend-")
+    os.environ["OPENEO_BACKEND_CONFIG"] = write_config(providers, folder)
+
+    from openeo_driver.dummy.dummy_backend import DummyBackendImplementation
+    from openeo_driver.users.auth import HttpAuthHandler
+    from openeo_driver.views import build_app
+    from werkzeug.serving import make_server
+
+    if args.no_user_cache:
+        HttpAuthHandler.get_user_from_bearer_token = lambda self, request: self._get_user_from_bearer_token(
+            self.get_auth_token(request, "Bearer")
+        )
+    app = build_app(backend_implementation=DummyBackendImplementation())
+    server = make_server("127.0.0.1", args.port, app, threaded=True)
+    print(f"openeo dummy back-end listening on http://127.0.0.1:{args.port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

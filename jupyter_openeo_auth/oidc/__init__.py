@@ -1,0 +1,30 @@
+"""Pure OpenID Connect and openEO discovery: no Jupyter, no tornado, no widgets."""
+
+from .discovery import BackendInfo, IssuerCache, IssuerMetadata, OidcProviderInfo, discover_backend, issuer_cache, normalize_url
+from .errors import (
+    BackendUnavailable,
+    BadResponse,
+    DeviceCodeExpired,
+    FlowNotSupported,
+    InvalidBackendUrl,
+    LoginDenied,
+    LoginRequired,
+    NoOidcProviders,
+    NoSuitableClient,
+    NotAnOpenEOBackend,
+    OpenEOAuthError,
+    ProviderUnavailable,
+    TokenRequestFailed,
+    UnknownProvider,
+)
+from .grants import DeviceAuthorization, OidcClient, pkce_pair
+from .tokens import Freshness, TokenSet
+from .transport import HttpClient
+
+__all__ = [
+    "BackendInfo", "BackendUnavailable", "BadResponse", "DeviceAuthorization", "DeviceCodeExpired",
+    "FlowNotSupported", "Freshness", "HttpClient", "InvalidBackendUrl", "IssuerCache", "IssuerMetadata",
+    "LoginDenied", "LoginRequired", "NoOidcProviders", "NoSuitableClient", "NotAnOpenEOBackend", "OidcClient",
+    "OidcProviderInfo", "OpenEOAuthError", "ProviderUnavailable", "TokenRequestFailed", "TokenSet",
+    "UnknownProvider", "discover_backend", "issuer_cache", "normalize_url", "pkce_pair",
+]

@@ -1,0 +1,84 @@
+"""Error types of the OpenID Connect core: each carries a sentence the user can act on."""
+
+
+class OpenEOAuthError(Exception):
+    """Base class: `reason` is a stable machine-readable code, `str(error)` a user-facing sentence."""
+
+    reason = "error"
+    #: True when trying again later may succeed (network trouble, a provider under maintenance).
+    transient = False
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidBackendUrl(OpenEOAuthError):
+    reason = "invalid_backend_url"
+
+
+class BackendUnavailable(OpenEOAuthError):
+    reason = "backend_unavailable"
+    transient = True
+
+
+class NotAnOpenEOBackend(OpenEOAuthError):
+    reason = "not_openeo"
+
+
+class NoOidcProviders(OpenEOAuthError):
+    reason = "no_oidc"
+
+
+class UnknownProvider(OpenEOAuthError):
+    reason = "unknown_provider"
+
+
+class NoSuitableClient(OpenEOAuthError):
+    reason = "no_client"
+
+
+class ProviderUnavailable(OpenEOAuthError):
+    """The OpenID provider could not be reached, timed out or answered with a server error."""
+
+    reason = "provider_unavailable"
+    transient = True
+
+
+class BadResponse(OpenEOAuthError):
+    """A service answered with something that is not the JSON it should send (an HTML error page, say)."""
+
+    reason = "bad_response"
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+        self.transient = status >= 500 or status in (408, 429)
+
+
+class FlowNotSupported(OpenEOAuthError):
+    reason = "flow_not_supported"
+
+
+class LoginDenied(OpenEOAuthError):
+    reason = "denied"
+
+
+class DeviceCodeExpired(OpenEOAuthError):
+    reason = "expired"
+
+
+class LoginRequired(OpenEOAuthError):
+    """The refresh token no longer works (revoked, expired, or the user logged out elsewhere)."""
+
+    reason = "login_required"
+
+
+class TokenRequestFailed(OpenEOAuthError):
+    """The provider refused a token request for a reason other than the ones above."""
+
+    reason = "failed"
+
+    def __init__(self, message: str, error: str = ""):
+        super().__init__(message)
+        self.error = error

@@ -1,0 +1,206 @@
+"""OAuth grants against one OpenID provider: device code (RFC 8628, with PKCE), refresh, client
+credentials, password, and revocation (RFC 7009). Synchronous and step-wise: nothing here sleeps."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import time
+from typing import Callable, Optional, Tuple
+
+from .discovery import DEVICE, IssuerMetadata
+from .errors import (
+    DeviceCodeExpired,
+    FlowNotSupported,
+    LoginDenied,
+    LoginRequired,
+    OpenEOAuthError,
+    TokenRequestFailed,
+)
+from .tokens import TokenSet
+from .transport import HttpClient
+
+DEFAULT_INTERVAL = 5.0
+SLOW_DOWN_STEP = 5.0
+MAX_BACKOFF = 60.0
+
+
+def pkce_pair() -> Tuple[str, str]:
+    """(verifier, S256 challenge): a fresh 86-character verifier from `secrets` (RFC 7636 allows 43-128)."""
+    verifier = secrets.token_urlsafe(64)
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _describe(body: dict) -> str:
+    text = body.get("error_description") or body.get("error") or "no reason given"
+    return str(text)[:200]
+
+
+class OidcClient:
+    """One OAuth client (id, optional secret) at one provider. The secret is never shown."""
+
+    def __init__(
+        self,
+        metadata: IssuerMetadata,
+        client_id: str,
+        *,
+        client_secret: Optional[str] = None,
+        scopes: Tuple[str, ...] = ("openid",),
+        http: Optional[HttpClient] = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.metadata = metadata
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.scopes = tuple(dict.fromkeys(("openid",) + tuple(scopes)))
+        self.http = http or HttpClient()
+        self.clock = clock
+
+    def __repr__(self) -> str:
+        return f"OidcClient(issuer={self.metadata.issuer!r}, client_id={self.client_id!r})"
+
+    def _auth(self, data: dict) -> Optional[Tuple[str, str]]:
+        """Client authentication: HTTP Basic for a confidential client unless only client_secret_post works."""
+        if self._client_secret is None:
+            data["client_id"] = self.client_id
+            return None
+        methods = self.metadata.token_endpoint_auth_methods
+        if "client_secret_basic" not in methods and "client_secret_post" in methods:
+            data.update(client_id=self.client_id, client_secret=self._client_secret)
+            return None
+        return (self.client_id, self._client_secret)
+
+    def token_request(self, data: dict) -> Tuple[int, dict, float]:
+        """POST to the token endpoint: (status, body, time sent). Transport errors raise."""
+        auth = self._auth(data)
+        sent = self.clock()
+        status, body = self.http.post_form(self.metadata.token_endpoint, data, auth=auth)
+        return status, body, sent
+
+    def _tokens(self, data: dict, what: str) -> TokenSet:
+        status, body, sent = self.token_request(data)
+        if status == 200 and "access_token" in body:
+            return TokenSet.from_response(body, received_at=sent)
+        if body.get("error") == "invalid_grant" and data.get("grant_type") == "refresh_token":
+            raise LoginRequired(
+                f"The login to {self.metadata.issuer} is no longer valid ({_describe(body)}). Log in again."
+            )
+        raise TokenRequestFailed(
+            f"{self.metadata.issuer} refused the {what} ({_describe(body)}).", error=str(body.get("error", ""))
+        )
+
+    def start_device_authorization(self, pkce: bool = True) -> "DeviceAuthorization":
+        """Ask for a user code (RFC 8628 section 3.1). The caller then calls `poll()` when `poll_due()`."""
+        endpoint = self.metadata.device_authorization_endpoint
+        if not endpoint:
+            raise FlowNotSupported(f"{self.metadata.issuer} does not offer the device login flow.")
+        data = {"scope": " ".join(self.scopes)}
+        verifier = None
+        if pkce:
+            verifier, challenge = pkce_pair()
+            data.update(code_challenge=challenge, code_challenge_method="S256")
+        auth = self._auth(data)
+        sent = self.clock()
+        status, body = self.http.post_form(endpoint, data, auth=auth)
+        if status != 200 or "device_code" not in body or "user_code" not in body:
+            raise TokenRequestFailed(f"{self.metadata.issuer} refused to start a device login ({_describe(body)}).")
+        return DeviceAuthorization(self, body, verifier, started=sent)
+
+    def refresh(self, tokens: TokenSet) -> TokenSet:
+        """New tokens from the refresh token; the newest refresh token wins, the old one stays if none came."""
+        if not tokens.refresh_token:
+            raise LoginRequired("This login cannot be renewed (no refresh token). Log in again.")
+        data = {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
+        return tokens.updated_by(self._tokens(data, "token refresh"))
+
+    def client_credentials(self) -> TokenSet:
+        """Tokens for the client itself (a service account); needs a client secret."""
+        if self._client_secret is None:
+            raise FlowNotSupported("The client credentials flow needs a client secret; none is configured.")
+        return self._tokens({"grant_type": "client_credentials", "scope": " ".join(self.scopes)}, "service login")
+
+    def password(self, username: str, password: str) -> TokenSet:
+        """Resource-owner password grant (Terrascope's Keycloak); the password is sent once, kept nowhere."""
+        data = {"grant_type": "password", "username": username, "password": password, "scope": " ".join(self.scopes)}
+        return self._tokens(data, "password login")
+
+    def revoke(self, token: str, hint: str = "refresh_token") -> bool:
+        """Revoke a token (RFC 7009) when the provider offers it: True when the provider confirmed."""
+        if not self.metadata.revocation_endpoint:
+            return False
+        data = {"token": token, "token_type_hint": hint}
+        auth = self._auth(data)
+        status, _ = self.http.post_form(self.metadata.revocation_endpoint, data, auth=auth)
+        return status == 200
+
+
+class DeviceAuthorization:
+    """A device login in progress. `poll()` asks the provider at most once per interval; it never sleeps."""
+
+    def __init__(self, client: OidcClient, body: dict, code_verifier: Optional[str], started: float):
+        self.client = client
+        self.user_code: str = body["user_code"]
+        self.verification_uri: str = body.get("verification_uri") or body.get("verification_url", "")
+        self.verification_uri_complete: Optional[str] = body.get("verification_uri_complete")
+        self.expires_at: float = started + float(body.get("expires_in") or 600)
+        self.interval: float = float(body.get("interval") or DEFAULT_INTERVAL)
+        self.next_poll_at: float = started + self.interval
+        self.last_error: Optional[str] = None
+        self._device_code: str = body["device_code"]
+        self._code_verifier = code_verifier
+        self._backoff = 0.0
+
+    def __repr__(self) -> str:
+        return f"<DeviceAuthorization user_code={self.user_code!r} interval={self.interval:g}s>"
+
+    @property
+    def expired(self) -> bool:
+        """True once the user code can no longer be used."""
+        return self.client.clock() >= self.expires_at
+
+    def seconds_to_next_poll(self) -> float:
+        """How long the caller should wait before calling `poll()` (0 when due)."""
+        return max(0.0, min(self.next_poll_at, self.expires_at) - self.client.clock())
+
+    def poll(self) -> Optional[TokenSet]:
+        """One poll if due: TokenSet when approved, None while pending. Raises `LoginDenied`,
+        `DeviceCodeExpired`, or `TokenRequestFailed`; network trouble backs off and returns None."""
+        now = self.client.clock()
+        if now >= self.expires_at:
+            raise DeviceCodeExpired(self._expired_message())
+        if now < self.next_poll_at:
+            return None
+        data = {"grant_type": DEVICE, "device_code": self._device_code}
+        if self._code_verifier:
+            data["code_verifier"] = self._code_verifier
+        try:
+            status, body, sent = self.client.token_request(data)
+        except OpenEOAuthError as e:
+            if not e.transient:
+                raise
+            self._backoff = min(MAX_BACKOFF, max(self.interval, self._backoff * 2))
+            self.next_poll_at = self.client.clock() + self._backoff
+            self.last_error = e.message
+            return None
+        self._backoff = 0.0
+        self.last_error = None
+        if status == 200 and "access_token" in body:
+            return TokenSet.from_response(body, received_at=sent)
+        return self._not_yet(body.get("error"), body)
+
+    def _not_yet(self, error: Optional[str], body: dict) -> None:
+        if error == "slow_down":
+            self.interval += SLOW_DOWN_STEP
+        if error in ("authorization_pending", "slow_down"):
+            self.next_poll_at = self.client.clock() + self.interval
+            return None
+        if error == "access_denied":
+            raise LoginDenied("The login was denied at the provider. Start a new login if that was a mistake.")
+        if error == "expired_token":
+            raise DeviceCodeExpired(self._expired_message())
+        raise TokenRequestFailed(f"The device login failed: {_describe(body)}. Start a new login.", error=str(error))
+
+    def _expired_message(self) -> str:
+        return "The login code expired before it was approved. Start a new login."

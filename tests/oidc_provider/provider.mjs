@@ -1,0 +1,263 @@
+// A local OpenID provider for the tests and the demo: panva/oidc-provider v9 on 127.0.0.1.
+//
+// What it adds to the stock provider, so the client is really exercised (see README "Test provider"):
+//   - S256 PKCE is required on the device authorization grant (stock oidc-provider ignores it there);
+//   - the device authorization answer carries an `interval`, and a poll faster than it gets `slow_down`
+//     (which adds 5 s to that device code's interval, RFC 8628 section 3.5);
+//   - `GET /_test/stats` counts token requests per grant type, so tests can count refreshes.
+// Configuration comes from the environment (all optional):
+//   PORT (required), ACCESS_TOKEN_TTL (s), DEVICE_CODE_TTL (s), DEVICE_INTERVAL (s).
+import crypto from 'node:crypto';
+import http from 'node:http';
+import querystring from 'node:querystring';
+
+import Provider, { errors } from 'oidc-provider';
+
+const env = process.env;
+const PORT = Number(env.PORT);
+if (!PORT) {
+  process.stderr.write('Set PORT to the port the provider should listen on.\n');
+  process.exit(2);
+}
+const ACCESS_TOKEN_TTL = Number(env.ACCESS_TOKEN_TTL || 3600);
+const DEVICE_CODE_TTL = Number(env.DEVICE_CODE_TTL || 600);
+const SHORT_DEVICE_CODE_TTL = 3;
+const DEVICE_INTERVAL = Number(env.DEVICE_INTERVAL || 5);
+
+export const ACCOUNTS = {
+  alice: { password: 'alice-password', name: 'Alice Liddell', email: 'alice@example.org' },
+  bob: { password: 'bob-password', name: 'Bob Builder', email: 'bob@example.org' },
+};
+
+const deviceGrants = ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'];
+const publicClient = (clientId, clientName) => ({
+  client_id: clientId,
+  client_name: clientName,
+  token_endpoint_auth_method: 'none',
+  grant_types: deviceGrants,
+  response_types: [],
+  redirect_uris: [],
+});
+
+const clients = [
+  publicClient('openeo-public', 'openEO (refresh tokens rotate)'),
+  publicClient('openeo-norotate', 'openEO (refresh tokens do not rotate)'),
+  publicClient('openeo-shortcode', 'openEO (device codes expire after 3 s)'),
+  {
+    client_id: 'openeo-service',
+    client_secret: env.SERVICE_CLIENT_SECRET || 'service-secret-0123456789',
+    client_name: 'openEO service account',
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+  },
+];
+
+const html = (title, body) => `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${title}</title></head>
+<body><h1>${title}</h1>${body}</body></html>`;
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+const configuration = {
+  clients,
+  clientDefaults: { grant_types: deviceGrants },
+  clockTolerance: 0,
+  // Put name and email in the id token too, so a client can show who logged in without a userinfo call.
+  conformIdTokenClaims: false,
+  findAccount: async (ctx, sub) => {
+    if (!ACCOUNTS[sub]) return undefined;
+    const { name, email } = ACCOUNTS[sub];
+    return { accountId: sub, claims: async () => ({ sub, name, email, email_verified: true }) };
+  },
+  claims: { openid: ['sub'], profile: ['name'], email: ['email', 'email_verified'] },
+  scopes: ['openid', 'offline_access', 'profile', 'email'],
+  // Refresh tokens for every client allowed to refresh, also without offline_access.
+  issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+  rotateRefreshToken: (ctx) => ctx.oidc.client.clientId !== 'openeo-norotate',
+  ttl: {
+    AccessToken: ACCESS_TOKEN_TTL,
+    ClientCredentials: ACCESS_TOKEN_TTL,
+    DeviceCode: (ctx, token, client) => (client.clientId === 'openeo-shortcode' ? SHORT_DEVICE_CODE_TTL : DEVICE_CODE_TTL),
+    Grant: 14 * 24 * 3600,
+    IdToken: 3600,
+    Interaction: 3600,
+    RefreshToken: 14 * 24 * 3600,
+    Session: 14 * 24 * 3600,
+  },
+  features: {
+    devInteractions: { enabled: false },
+    clientCredentials: { enabled: true },
+    introspection: { enabled: true },
+    revocation: { enabled: true },
+    deviceFlow: {
+      enabled: true,
+      userCodeInputSource: async (ctx, form, out, err) => {
+        const msg = err ? `<p class="error">The code is not valid (${esc(err.name)}).</p>` : '<p>Enter the code shown on your device.</p>';
+        ctx.body = html('Device login', `${msg}${form}<button type="submit" form="op.deviceInputForm">Continue</button>`);
+      },
+      userCodeConfirmSource: async (ctx, form, client, deviceInfo, userCode) => {
+        ctx.body = html('Confirm device', `<p>${esc(client.clientName || client.clientId)} shows the code <code>${esc(userCode)}</code>.</p>${form}
+<button type="submit" form="op.deviceConfirmForm">Continue</button>
+<button type="submit" form="op.deviceConfirmForm" name="abort" value="yes">Abort</button>`);
+      },
+      successSource: async (ctx) => {
+        ctx.body = html('Signed in', '<p>You may close this page and return to your device.</p>');
+      },
+    },
+  },
+  interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+  cookies: { keys: [crypto.randomBytes(16).toString('hex')] },
+  jwks: undefined,
+  pkce: { required: () => false },
+  renderError: async (ctx, out) => {
+    ctx.type = 'html';
+    ctx.body = html('Error', `<pre>${esc(JSON.stringify(out))}</pre>`);
+  },
+};
+
+const provider = new Provider(`http://127.0.0.1:${PORT}`, configuration);
+provider.proxy = false;
+
+// --- Device flow additions: PKCE S256, interval, slow_down -------------------------------------
+const deviceCodes = new Map(); // device_code -> { challenge, interval, lastPoll }
+const stats = {};
+
+const b64url = (buf) => buf.toString('base64').replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+const oauthError = (res, status, error, description) => {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify({ error, error_description: description }));
+};
+
+provider.use(async (ctx, next) => {
+  await next();
+  if (ctx.path === '/device/auth' && ctx.status === 200 && ctx.body && ctx.body.device_code) {
+    ctx.body.interval = DEVICE_INTERVAL;
+    deviceCodes.set(ctx.body.device_code, {
+      challenge: ctx.req.body.code_challenge, interval: DEVICE_INTERVAL * 1000, lastPoll: 0,
+    });
+  }
+});
+
+// Returns true when the request was answered here and must not reach the provider.
+function checkDeviceRequest(path, body, res) {
+  if (path === '/device/auth') {
+    if (!body.code_challenge || body.code_challenge_method !== 'S256') {
+      oauthError(res, 400, 'invalid_request', 'this provider requires PKCE with S256 on the device flow');
+      return true;
+    }
+    return false;
+  }
+  if (path === '/token' && body.grant_type === 'urn:ietf:params:oauth:grant-type:device_code') {
+    const entry = deviceCodes.get(body.device_code);
+    if (!entry) return false; // unknown code: let the provider answer invalid_grant
+    const now = Date.now();
+    if (now - entry.lastPoll < entry.interval) {
+      entry.interval += 5000;
+      entry.lastPoll = now;
+      oauthError(res, 400, 'slow_down', 'polling too fast');
+      return true;
+    }
+    entry.lastPoll = now;
+    const expected = b64url(crypto.createHash('sha256').update(String(body.code_verifier || '')).digest());
+    if (expected !== entry.challenge) {
+      oauthError(res, 400, 'invalid_grant', 'PKCE verification failed');
+      return true;
+    }
+  }
+  return false;
+}
+
+// --- Login and consent pages ---------------------------------------------------------------------
+async function interaction(req, res, path, body) {
+  const [, , uid, action] = path.split('/');
+  const details = await provider.interactionDetails(req, res);
+  if (details.uid !== uid) throw new errors.SessionNotFound('interaction mismatch');
+  const { prompt, params } = details;
+  if (req.method === 'GET') {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    if (prompt.name === 'login') {
+      res.end(html('Log in', `<form method="post" action="/interaction/${uid}/login">
+<input name="login" placeholder="user"><input name="password" type="password" placeholder="password">
+<button type="submit">Log in</button></form>`));
+    } else {
+      res.end(html('Allow access', `<p>${esc(params.client_id)} asks for: ${esc(params.scope)}</p>
+<form method="post" action="/interaction/${uid}/confirm"><button type="submit">Allow</button></form>
+<form method="post" action="/interaction/${uid}/abort"><button type="submit">Deny</button></form>`));
+    }
+    return;
+  }
+  let result;
+  if (action === 'login') {
+    const account = ACCOUNTS[body.login];
+    if (!account || account.password !== body.password) {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(html('Log in', `<p class="error">Wrong user or password.</p><form method="post" action="/interaction/${uid}/login">
+<input name="login"><input name="password" type="password"><button type="submit">Log in</button></form>`));
+      return;
+    }
+    result = { login: { accountId: body.login } };
+  } else if (action === 'confirm') {
+    const grant = details.grantId
+      ? await provider.Grant.find(details.grantId)
+      : new provider.Grant({ accountId: details.session.accountId, clientId: params.client_id });
+    const missing = prompt.details;
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    result = { consent: { grantId: await grant.save() } };
+  } else {
+    result = { error: 'access_denied', error_description: 'End-User denied access' };
+  }
+  await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
+}
+
+// --- HTTP server ---------------------------------------------------------------------------------
+const callback = provider.callback();
+
+async function readBody(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return querystring.parse(Buffer.concat(chunks).toString());
+}
+
+const server = http.createServer(async (req, res) => {
+  const path = new URL(req.url, 'http://127.0.0.1').pathname;
+  try {
+    if (path === '/_test/stats') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(stats));
+      return;
+    }
+    const formPost = req.method === 'POST'
+      && (req.headers['content-type'] || '').startsWith('application/x-www-form-urlencoded');
+    const body = formPost ? await readBody(req) : {};
+    if (formPost) req.body = body; // oidc-provider reads an already parsed body from req.body
+    if (path.startsWith('/interaction/')) {
+      await interaction(req, res, path, body);
+      return;
+    }
+    if (path === '/token') {
+      const key = body.grant_type || 'none';
+      stats[key] = (stats[key] || 0) + 1;
+    }
+    if (checkDeviceRequest(path, body, res)) return;
+    callback(req, res);
+  } catch (err) {
+    if (!res.headersSent) {
+      res.writeHead(400, { 'content-type': 'text/html' });
+      res.end(html('Error', `<p>${esc(err.message)}</p>`));
+    }
+  }
+});
+
+server.listen(PORT, '127.0.0.1', () => {
+  process.stdout.write(`oidc-provider listening on http://127.0.0.1:${PORT}\n`);
+});
+
+server.on('error', (err) => {
+  process.stderr.write(`The OpenID provider cannot listen on 127.0.0.1:${PORT}: ${err.message}\n`);
+  process.exit(3);
+});
+
+const stop = () => server.close(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
