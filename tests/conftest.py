@@ -14,7 +14,7 @@ from jupyter_openeo_auth.oidc import HttpClient, OidcClient, discover_backend, i
 from faults import FaultServer
 
 #: Short lifetimes so that expiry and refresh happen within a test run.
-ACCESS_TOKEN_TTL = 30
+ACCESS_TOKEN_TTL = 10
 DEVICE_INTERVAL = 1
 
 

@@ -121,7 +121,7 @@ def test_approved_device_login_authenticates_at_the_backend(stack, oidc_client, 
     alice.approve(auth.verification_uri_complete, auth.user_code)
     tokens = wait_for_tokens(auth)
     assert tokens.user == {"sub": "alice", "name": "Alice Liddell", "email": "alice@example.org"}
-    assert 25 < tokens.remaining() <= 30
+    assert 5 < tokens.remaining() <= 10
     assert account(stack, tokens)["user_id"] == "alice"
 
 
@@ -293,3 +293,13 @@ def test_reprs_and_errors_carry_no_secret(oidc_client, alice):
     with pytest.raises(LoginRequired) as err:
         client.refresh(tokens)
     assert tokens.refresh_token not in str(err.value)
+
+
+def test_password_grant_logs_in_and_refreshes(stack, oidc_client):
+    client = oidc_client("openeo-password")
+    tokens = client.password("alice", "alice-password")
+    assert account(stack, tokens)["user_id"] == "alice"
+    assert account(stack, client.refresh(tokens))["user_id"] == "alice"
+    with pytest.raises(TokenRequestFailed, match="refused the password login") as err:
+        client.password("alice", "not-her-password")
+    assert "not-her-password" not in str(err.value) + repr(client)

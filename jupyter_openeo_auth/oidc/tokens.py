@@ -40,6 +40,7 @@ class TokenSet:
     refresh_token: Optional[str] = None
     id_claims: dict = field(default_factory=dict)
     scope: str = ""
+    issued_at: Optional[float] = None
 
     @classmethod
     def from_response(cls, body: dict, received_at: Optional[float] = None) -> "TokenSet":
@@ -52,7 +53,15 @@ class TokenSet:
             refresh_token=body.get("refresh_token"),
             id_claims=decode_claims(body.get("id_token")),
             scope=body.get("scope", ""),
+            issued_at=received_at,
         )
+
+    @property
+    def lifetime(self) -> float:
+        """How long the access token was valid when it was issued (infinite when unknown)."""
+        if self.expires_at is None or self.issued_at is None:
+            return float("inf")
+        return self.expires_at - self.issued_at
 
     def remaining(self, now: Optional[float] = None) -> float:
         """Seconds until the access token expires (infinite when the provider gave no lifetime)."""

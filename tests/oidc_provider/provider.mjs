@@ -6,8 +6,12 @@
 //     (which adds 5 s to that device code's interval, RFC 8628 section 3.5);
 //   - `GET /_test/stats` counts token requests per grant type, so tests can count refreshes.
 // Configuration comes from the environment (all optional):
-//   PORT (required), ACCESS_TOKEN_TTL (s), DEVICE_CODE_TTL (s), DEVICE_INTERVAL (s).
+//   PORT (required), ACCESS_TOKEN_TTL (s), DEVICE_CODE_TTL (s), DEVICE_INTERVAL (s),
+//   STATE_FILE (keep codes, tokens and grants in this JSON file, so a restarted provider knows them).
+// It also offers the resource-owner password grant to the client `openeo-password` (Terrascope's Keycloak
+// does; stock oidc-provider does not).
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import querystring from 'node:querystring';
 
@@ -54,11 +58,84 @@ const clients = [
   },
 ];
 
+clients.push({
+  client_id: 'openeo-password',
+  client_name: 'openEO (password grant)',
+  token_endpoint_auth_method: 'none',
+  grant_types: ['password', 'refresh_token'],
+  response_types: [],
+  redirect_uris: [],
+});
+
+// --- Storage: in memory, mirrored to STATE_FILE when given --------------------------------------------
+const STATE_FILE = env.STATE_FILE;
+const state = STATE_FILE && fs.existsSync(STATE_FILE)
+  ? JSON.parse(fs.readFileSync(STATE_FILE, 'utf8'))
+  : { models: {}, devices: {} };
+const deviceCodes = new Map(Object.entries(state.devices)); // device_code -> { challenge, interval, lastPoll }
+const saveState = () => {
+  if (!STATE_FILE) return;
+  state.devices = Object.fromEntries(deviceCodes);
+  fs.writeFileSync(STATE_FILE, JSON.stringify(state));
+};
+// Expired entries stay a minute longer, so a late poll hears `expired_token` rather than `invalid_grant`.
+const EXPIRED_GRACE_MS = 60000;
+
+class Adapter {
+  constructor(name) { this.name = name; }
+
+  key(id) { return `${this.name}:${id}`; }
+
+  entry(key) {
+    const e = state.models[key];
+    if (e && e.expiresAt && e.expiresAt + EXPIRED_GRACE_MS < Date.now()) {
+      delete state.models[key];
+      return undefined;
+    }
+    return e && e.payload;
+  }
+
+  where(test) {
+    return Object.keys(state.models).filter((k) => k.startsWith(`${this.name}:`))
+      .map((k) => this.entry(k)).find((p) => p && test(p));
+  }
+
+  async upsert(id, payload, expiresIn) {
+    state.models[this.key(id)] = { payload, expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : null };
+    saveState();
+  }
+
+  async find(id) { return this.entry(this.key(id)); }
+
+  async findByUserCode(userCode) { return this.where((p) => p.userCode === userCode); }
+
+  async findByUid(uid) { return this.where((p) => p.uid === uid); }
+
+  async consume(id) {
+    const e = state.models[this.key(id)];
+    if (e) e.payload.consumed = Math.floor(Date.now() / 1000);
+    saveState();
+  }
+
+  async destroy(id) {
+    delete state.models[this.key(id)];
+    saveState();
+  }
+
+  async revokeByGrantId(grantId) {
+    for (const [k, e] of Object.entries(state.models)) {
+      if (e.payload && e.payload.grantId === grantId) delete state.models[k];
+    }
+    saveState();
+  }
+}
+
 const html = (title, body) => `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${title}</title></head>
 <body><h1>${title}</h1>${body}</body></html>`;
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const configuration = {
+  adapter: Adapter,
   clients,
   clientDefaults: { grant_types: deviceGrants },
   clockTolerance: 0,
@@ -119,7 +196,6 @@ const provider = new Provider(`http://127.0.0.1:${PORT}`, configuration);
 provider.proxy = false;
 
 // --- Device flow additions: PKCE S256, interval, slow_down -------------------------------------
-const deviceCodes = new Map(); // device_code -> { challenge, interval, lastPoll }
 const stats = {};
 
 const b64url = (buf) => buf.toString('base64').replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
@@ -135,6 +211,7 @@ provider.use(async (ctx, next) => {
     deviceCodes.set(ctx.body.device_code, {
       challenge: ctx.req.body.code_challenge, interval: DEVICE_INTERVAL * 1000, lastPoll: 0,
     });
+    saveState();
   }
 });
 
@@ -158,6 +235,7 @@ function checkDeviceRequest(path, body, res) {
       return true;
     }
     entry.lastPoll = now;
+    saveState();
     const expected = b64url(crypto.createHash('sha256').update(String(body.code_verifier || '')).digest());
     if (expected !== entry.challenge) {
       oauthError(res, 400, 'invalid_grant', 'PKCE verification failed');
@@ -166,6 +244,24 @@ function checkDeviceRequest(path, body, res) {
   }
   return false;
 }
+
+// --- Resource-owner password grant ------------------------------------------------------------------
+provider.registerGrantType('password', async (ctx) => {
+  const { username, password } = ctx.oidc.params;
+  const account = ACCOUNTS[username];
+  if (!account || account.password !== password) throw new errors.InvalidGrant('wrong username or password');
+  const { client } = ctx.oidc;
+  const scope = String(ctx.oidc.params.scope || 'openid').split(' ').filter((x) => configuration.scopes.includes(x)).join(' ');
+  const grant = new provider.Grant({ accountId: username, clientId: client.clientId });
+  grant.addOIDCScope(scope);
+  const grantId = await grant.save();
+  const common = { accountId: username, client, grantId, scope, gty: 'password' };
+  const at = new provider.AccessToken(common);
+  const accessToken = await at.save();
+  const rt = new provider.RefreshToken({ ...common, rotations: 0, expiresWithSession: false });
+  const refreshToken = await rt.save();
+  ctx.body = { access_token: accessToken, expires_in: at.expiration, token_type: 'Bearer', refresh_token: refreshToken, scope };
+}, new Set(['username', 'password', 'scope']));
 
 // --- Login and consent pages ---------------------------------------------------------------------
 async function interaction(req, res, path, body) {

@@ -1,0 +1,14 @@
+"""The kernel-independent token broker: sessions, the login state machine, single-flight refresh,
+persistence. Knows nothing about HTTP handlers."""
+
+from .logins import Login, LoginState
+from .service_accounts import ServiceAccount, ServiceAccountNotConfigured
+from .sessions import Session, SessionKey, SessionSettings
+from .store import KeyringStore, MemoryStore, keyring_is_safe, make_store
+from .token_broker import BackendNotAllowed, LoginNotFound, NotLoggedIn, TokenBroker
+
+__all__ = [
+    "BackendNotAllowed", "KeyringStore", "Login", "LoginNotFound", "LoginState", "MemoryStore", "NotLoggedIn",
+    "ServiceAccount", "ServiceAccountNotConfigured", "Session", "SessionKey", "SessionSettings", "TokenBroker",
+    "keyring_is_safe", "make_store",
+]

@@ -1,0 +1,81 @@
+"""A login in progress: the state machine pending -> logged_in | denied | expired | failed | cancelled."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+import time
+from typing import Optional
+
+from ..oidc import DeviceAuthorization, OpenEOAuthError
+from .sessions import SessionKey
+
+
+class LoginState(str, enum.Enum):
+    PENDING = "pending"
+    LOGGED_IN = "logged_in"
+    DENIED = "denied"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+#: Which end state an error of the OIDC core leads to.
+STATE_OF_REASON = {"denied": LoginState.DENIED, "expired": LoginState.EXPIRED}
+
+
+class Login:
+    """One login attempt. A device login holds its `DeviceAuthorization` (and so the device code and PKCE
+    verifier) only while pending; `to_json()` shows what the user needs and nothing secret."""
+
+    def __init__(self, key: SessionKey, backend_url: str, auth: Optional[DeviceAuthorization] = None):
+        self.id = secrets.token_urlsafe(12)
+        self.key = key
+        self.backend_url = backend_url
+        self.auth = auth
+        self.state = LoginState.PENDING
+        self.message: Optional[str] = None
+        self.user: Optional[dict] = None
+        self.started_at = time.time()
+        self.finished_at: Optional[float] = None
+        self.timer = None  # the asyncio handle of the next poll
+
+    def __repr__(self) -> str:
+        return f"<Login {self.id} {self.backend_url} {self.state.value}>"
+
+    @property
+    def pending(self) -> bool:
+        return self.state is LoginState.PENDING
+
+    def finish(self, state: LoginState, message: Optional[str] = None, user: Optional[dict] = None) -> None:
+        """Move to an end state; the device code and verifier are dropped with the authorization."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.state, self.message, self.user = state, message, user
+        self.finished_at = time.time()
+        self.auth = None
+
+    def fail(self, error: OpenEOAuthError) -> None:
+        """End with the state and sentence that belong to this error."""
+        self.finish(STATE_OF_REASON.get(error.reason, LoginState.FAILED), error.message)
+
+    def to_json(self) -> dict:
+        """The REST representation."""
+        out = {"id": self.id, "state": self.state.value, "backend": self.backend_url, "provider_id": self.key.provider_id}
+        if self.auth is not None:
+            out.update(
+                user_code=self.auth.user_code,
+                verification_uri=self.auth.verification_uri,
+                expires_at=self.auth.expires_at,
+                interval=self.auth.interval,
+            )
+            if self.auth.verification_uri_complete:
+                out["verification_uri_complete"] = self.auth.verification_uri_complete
+            if self.auth.last_error:
+                out["message"] = f"Still waiting; the provider is not answering right now: {self.auth.last_error}"
+        if self.message:
+            out["message"] = self.message
+        if self.user is not None:
+            out["user"] = self.user
+        return out

@@ -1,0 +1,77 @@
+"""Service accounts (client credentials) configured on the server: the secret comes from an environment
+variable, a keyring entry or a file, and never from, or into, a notebook."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional
+
+from ..oidc import OpenEOAuthError, normalize_url
+
+
+class ServiceAccountNotConfigured(OpenEOAuthError):
+    reason = "client_credentials_not_configured"
+
+
+@dataclass(frozen=True)
+class ServiceAccount:
+    """One configured client: where its secret is kept, never the secret itself."""
+
+    backend: str
+    client_id: str
+    provider_id: Optional[str] = None
+    secret_env: Optional[str] = None
+    secret_file: Optional[str] = None
+    secret_keyring: Optional[str] = field(default=None)  # "service/username" in the OS keyring
+
+    @classmethod
+    def from_config(cls, entry: dict) -> "ServiceAccount":
+        """Build from one item of `OpenEOAuth.client_credentials`; refuses a literal secret."""
+        if "client_secret" in entry or "secret" in entry:
+            raise ValueError(
+                "OpenEOAuth.client_credentials must say where the secret is (secret_env, secret_file or "
+                "secret_keyring), not hold the secret itself."
+            )
+        known = {"backend", "client_id", "provider_id", "secret_env", "secret_file", "secret_keyring"}
+        return cls(**{k: v for k, v in entry.items() if k in known})
+
+    def matches(self, backend_url: str, api_url: str, provider_id: str) -> bool:
+        """Does this entry apply to that back-end (given or resolved URL) and provider?"""
+        url = normalize_url(self.backend)
+        return url in (backend_url, api_url) and self.provider_id in (None, provider_id)
+
+    def read_secret(self) -> str:
+        """The client secret (blocking: file or keyring). Raises with a sentence when it is not there."""
+        secret = None
+        if self.secret_env:
+            secret = os.environ.get(self.secret_env)
+        elif self.secret_file:
+            path = Path(self.secret_file).expanduser()
+            secret = path.read_text().strip() if path.is_file() else None
+        elif self.secret_keyring:
+            import keyring
+
+            service, _, user = self.secret_keyring.partition("/")
+            secret = keyring.get_password(service, user)
+        if not secret:
+            where = self.secret_env and f"environment variable {self.secret_env}" or self.secret_file or (
+                f"keyring entry {self.secret_keyring}"
+            )
+            raise ServiceAccountNotConfigured(
+                f"The secret of service account {self.client_id!r} is not available from {where}. "
+                "Ask the administrator of this Jupyter server to set it."
+            )
+        return secret
+
+
+def find_account(accounts: List[ServiceAccount], backend_url: str, api_url: str, provider_id: str) -> ServiceAccount:
+    """The configured account for a back-end and provider, or `ServiceAccountNotConfigured`."""
+    for account in accounts:
+        if account.matches(backend_url, api_url, provider_id):
+            return account
+    raise ServiceAccountNotConfigured(
+        f"No service account is configured for {backend_url} on this Jupyter server. An administrator can add "
+        "one with OpenEOAuth.client_credentials."
+    )

@@ -1,0 +1,74 @@
+"""The Jupyter server extension: configuration traits and the broker's life cycle."""
+
+from __future__ import annotations
+
+import os
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Dict, Enum, Float, List, Unicode, default
+
+from ..broker import ServiceAccount, SessionSettings, TokenBroker, make_store
+from .handlers import handlers
+
+BROKER = "openeo_auth_broker"
+
+
+class OpenEOAuth(ExtensionApp):
+    """Logs in to openEO back-ends once per Jupyter server and hands access tokens to kernels."""
+
+    name = "jupyter_openeo_auth"
+
+    default_backend = Unicode(
+        help="The back-end %openeo_login uses when given none (else $OPENEO_BACKEND, else https://openeo.cloud)."
+    ).tag(config=True)
+    persist = Enum(
+        ["auto", "always", "never"],
+        default_value="auto",
+        help="Keep refresh tokens in the OS keyring: auto (when a safe keyring exists), always, never.",
+    ).tag(config=True)
+    min_valid = Float(60.0, help="Seconds an access token handed to a kernel stays valid, at least.").tag(config=True)
+    refresh_margin = Float(
+        300.0, help="Renew access tokens this many seconds before they expire (at most a third of their lifetime)."
+    ).tag(config=True)
+    http_timeout = Float(10.0, help="Timeout in seconds of every request to a back-end or provider.").tag(config=True)
+    keyring_timeout = Float(5.0, help="Timeout in seconds of every keyring call.").tag(config=True)
+    client_credentials = List(
+        Dict(),
+        help=(
+            "Service accounts: [{'backend': URL, 'provider_id'?: ID, 'client_id': ID, and one of 'secret_env': "
+            "VAR, 'secret_file': PATH, 'secret_keyring': 'service/username'}]. Never the secret itself."
+        ),
+    ).tag(config=True)
+    allowed_backends = List(
+        Unicode(), help="When set, only these back-ends (and URLs below them) may be logged in to."
+    ).tag(config=True)
+
+    @default("default_backend")
+    def _default_backend(self):
+        return os.environ.get("OPENEO_BACKEND") or "https://openeo.cloud"
+
+    def initialize_settings(self):
+        """Create the broker and share it with the handlers through the tornado settings."""
+        store = make_store(self.persist, self.log, timeout=self.keyring_timeout)
+        self.broker = TokenBroker(
+            settings=SessionSettings(min_valid=self.min_valid, refresh_margin=self.refresh_margin),
+            http_timeout=self.http_timeout,
+            store=store,
+            service_accounts=[ServiceAccount.from_config(c) for c in self.client_credentials],
+            allowed_backends=self.allowed_backends,
+            log=self.log,
+        )
+        self.settings[BROKER] = self.broker
+        self.settings["openeo_auth_default_backend"] = self.default_backend
+
+    def initialize_handlers(self):
+        """The REST API under base_url/openeo-auth/api/."""
+        self.handlers.extend(handlers())
+
+    async def _start_jupyter_server_extension(self, serverapp):
+        """Restore persisted sessions once the event loop runs."""
+        await self.broker.restore()
+
+    async def stop_extension(self):
+        """Stop background refreshes and pending logins."""
+        self.broker.stop()

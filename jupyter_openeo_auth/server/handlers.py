@@ -1,0 +1,181 @@
+"""Thin REST handlers: HTTP <-> broker calls. Every route is authenticated and authorized."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import tornado.web
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+
+from ..broker import TokenBroker
+from ..oidc import OpenEOAuthError
+from .openapi import openapi_document
+
+AUTH_RESOURCE = "openeo_auth"
+API = "openeo-auth/api"
+
+#: HTTP status per error reason; anything else is 400.
+STATUS = {
+    "not_logged_in": 404,
+    "not_found": 404,
+    "login_required": 409,
+    "not_allowed": 403,
+    "backend_unavailable": 502,
+    "bad_response": 502,
+    "provider_unavailable": 503,
+}
+
+
+class OpenEOAuthHandler(APIHandler):
+    """Base: JSON errors `{"reason", "message"}`, the broker, and never a cached answer."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def broker(self) -> TokenBroker:
+        return self.settings["openeo_auth_broker"]
+
+    def set_default_headers(self):
+        super().set_default_headers()
+        self.set_header("Cache-Control", "no-store")
+
+    def body(self) -> dict:
+        """The JSON object body, or a 400."""
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise tornado.web.HTTPError(400, "The request body is not JSON.") from None
+        if not isinstance(data, dict):
+            raise tornado.web.HTTPError(400, "The request body must be a JSON object.")
+        return data
+
+    def required(self, data: dict, name: str) -> str:
+        value = data.get(name)
+        if not isinstance(value, str) or not value:
+            self.fail(400, "missing_parameter", f"Give the {name!r} parameter.")
+        return value
+
+    def fail(self, status: int, reason: str, message: str):
+        """Answer an error and stop the handler."""
+        self.set_status(status)
+        self.finish({"reason": reason, "message": message})
+        raise tornado.web.Finish()
+
+    def log_exception(self, typ, value, tb):
+        if isinstance(value, OpenEOAuthError):
+            return  # an expected error, answered with its sentence; no traceback in the log
+        super().log_exception(typ, value, tb)
+
+    def write_error(self, status_code: int, **kwargs):
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, OpenEOAuthError):
+            self.set_status(STATUS.get(exc.reason, 400))
+            self.finish({"reason": exc.reason, "message": exc.message})
+            return
+        super().write_error(status_code, **kwargs)
+
+    def send_error(self, status_code: int = 500, **kwargs):
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, OpenEOAuthError):
+            status_code = STATUS.get(exc.reason, 400)
+        super().send_error(status_code, **kwargs)
+
+
+class ProvidersHandler(OpenEOAuthHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self):
+        info = await self.broker.backend(self.required({"backend": self.get_query_argument("backend", "")}, "backend"))
+        providers = [{"id": p.id, "title": p.title, "issuer": p.issuer, "flows": p.flows()} for p in info.providers]
+        self.finish({"backend": info.url, "api_url": info.api_url, "api_version": info.api_version, "providers": providers})
+
+
+class LoginsHandler(OpenEOAuthHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def post(self):
+        data = self.body()
+        login = await self.broker.start_login(
+            self.required(data, "backend"),
+            provider_id=data.get("provider_id") or None,
+            client_id=data.get("client_id") or None,
+            flow=data.get("flow") or "device",
+            username=data.get("username"),
+            password=data.get("password"),
+        )
+        self.set_status(202 if login.pending else 200)
+        self.finish(login.to_json())
+
+
+class LoginHandler(OpenEOAuthHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, login_id: str):
+        self.finish(self.broker.login(login_id).to_json())
+
+    @tornado.web.authenticated
+    @authorized
+    async def delete(self, login_id: str):
+        self.finish(self.broker.cancel_login(login_id).to_json())
+
+
+class SessionsHandler(OpenEOAuthHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self):
+        self.finish({"sessions": self.broker.session_list()})
+
+    @tornado.web.authenticated
+    @authorized
+    async def delete(self):
+        backend = self.required({"backend": self.get_query_argument("backend", "")}, "backend")
+        provider_id: Optional[str] = self.get_query_argument("provider_id", None) or None
+        count = await self.broker.logout(backend, provider_id)
+        self.finish({"logged_out": count})
+
+
+class TokenHandler(OpenEOAuthHandler):
+    """POST only: a GET could be triggered cross-site, and tokens must not sit in URLs or caches."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self):
+        data = self.body()
+        min_valid = data.get("min_valid")
+        if min_valid is not None and not isinstance(min_valid, (int, float)):
+            self.fail(400, "bad_parameter", "min_valid must be a number of seconds.")
+        session, tokens = await self.broker.token(
+            self.required(data, "backend"), data.get("provider_id") or None, min_valid
+        )
+        pid = session.key.provider_id
+        self.finish(
+            {
+                "access_token": tokens.access_token,
+                "expires_at": tokens.expires_at,
+                "provider_id": pid,
+                "bearer": f"oidc/{pid}/{tokens.access_token}",
+            }
+        )
+
+
+class OpenAPIHandler(OpenEOAuthHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self):
+        self.finish(openapi_document())
+
+
+def handlers(prefix: str = "") -> list:
+    """(pattern, handler) pairs, relative to the server's base_url (the ExtensionApp adds it)."""
+    routes = [
+        ("providers", ProvidersHandler),
+        ("logins", LoginsHandler),
+        (r"logins/([A-Za-z0-9_\-]+)", LoginHandler),
+        ("sessions", SessionsHandler),
+        ("token", TokenHandler),
+        ("openapi.json", OpenAPIHandler),
+    ]
+    return [(url_path_join(prefix, API, path), handler) for path, handler in routes]
