@@ -6,16 +6,22 @@ import os
 
 import pytest
 import requests
+from traitlets.config import Config
 
 from jupyter_openeo_auth.devstack import DevStack, backend_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
 from jupyter_openeo_auth.oidc import HttpClient, OidcClient, discover_backend, issuer_cache
 
 from faults import FaultServer
+from server_api import Api
+
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
 #: Short lifetimes so that expiry and refresh happen within a test run.
 ACCESS_TOKEN_TTL = 10
 DEVICE_INTERVAL = 1
+#: The secret of the provider's `openeo-service` client: a canary that must never show up anywhere.
+SERVICE_SECRET = "service-secret-0123456789"
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +30,14 @@ def stack():
     cache), so that expired and revoked tokens are really refused."""
     with DevStack(access_token_ttl=ACCESS_TOKEN_TTL, device_interval=DEVICE_INTERVAL, no_user_cache=True) as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def second_backend(stack):
+    """Another real dummy back-end using the same provider: two back-ends to log in to at once."""
+    service = backend_service(stack.provider.url, no_user_cache=True).start()
+    yield service
+    service.stop()
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +81,38 @@ def alice():
 def provider_stats(stack):
     """A function returning the provider's count of token requests per grant type."""
     return lambda: requests.get(stack.provider.url + "/_test/stats", timeout=5).json()
+
+
+def server_config(stack, **openeo_auth) -> Config:
+    """Jupyter server config with the extension enabled, no persistence, and a service account."""
+    settings = {
+        "persist": "never",
+        "refresh_margin": 1,
+        "http_timeout": 5,
+        "client_credentials": [
+            {"backend": stack.backend.url, "client_id": "openeo-service", "secret_env": "JOA_TEST_SERVICE_SECRET"}
+        ],
+    }
+    settings.update(openeo_auth)
+    return Config({"ServerApp": {"jpserver_extensions": {"jupyter_openeo_auth": True}}, "OpenEOAuth": settings})
+
+
+@pytest.fixture
+def jp_server_config(stack, monkeypatch):
+    monkeypatch.setenv("JOA_TEST_SERVICE_SECRET", SERVICE_SECRET)
+    return server_config(stack)
+
+
+@pytest.fixture
+def api(jp_fetch):
+    """The REST API of the server under test."""
+    return Api(jp_fetch)
+
+
+@pytest.fixture
+def broker(jp_serverapp):
+    """The server's token broker, for looking behind the API in tests."""
+    return jp_serverapp.web_app.settings["openeo_auth_broker"]
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -29,7 +29,7 @@ from jupyter_openeo_auth.oidc import (
 )
 from jupyter_openeo_auth.oidc.grants import DeviceAuthorization
 
-SERVICE_SECRET = "service-secret-0123456789"
+from conftest import SERVICE_SECRET
 
 
 def wait_for_tokens(auth: DeviceAuthorization, timeout: float = 30) -> TokenSet:

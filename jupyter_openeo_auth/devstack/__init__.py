@@ -45,6 +45,7 @@ def free_port() -> int:
 def check_port_free(port: int) -> None:
     """Raise `DevStackError` when something already listens on 127.0.0.1:port."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed port in TIME_WAIT is free
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -1,0 +1,135 @@
+"""Persistence, restarts, a provider that goes away, and logs without secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import openeo
+import pytest
+
+from jupyter_openeo_auth.broker import KeyringStore, MemoryStore, TokenBroker, make_store
+from jupyter_openeo_auth.devstack import backend_service, provider_service
+from jupyter_openeo_auth.devstack.user import ProviderUser
+
+from conftest import SERVICE_SECRET, server_config
+from keyrings import FileKeyring, PlaintextKeyring
+
+
+@pytest.fixture
+def test_keyring(tmp_path, monkeypatch):
+    import keyring
+
+    ring = FileKeyring(tmp_path / "keyring.json")
+    previous = keyring.get_keyring()
+    keyring.set_keyring(ring)
+    yield ring
+    keyring.set_keyring(previous)
+
+
+def whoami(url: str, access_token: str) -> str:
+    con = openeo.connect(url).authenticate_oidc_access_token(access_token, provider_id="local")
+    return con.describe_account()["user_id"]
+
+
+class TestPersistence:
+    @pytest.fixture
+    def jp_server_config(self, stack, test_keyring):
+        return server_config(stack, persist="always")
+
+    async def test_restarted_server_restores_the_session(self, stack, api, alice, broker, test_keyring):
+        await api.login(stack.backend.url, alice)
+        assert isinstance(broker.store, KeyringStore)
+        # A new broker over the same keyring: what the server builds when it starts again.
+        restarted = TokenBroker(store=KeyringStore(test_keyring, logging.getLogger("test")))
+        assert await restarted.restore() == 1
+        session, tokens = await restarted.token(stack.backend.url)
+        assert session.user["sub"] == "alice"
+        assert await asyncio.to_thread(whoami, stack.backend.url, tokens.access_token) == "alice"
+        restarted.stop()
+
+    async def test_logout_removes_the_keyring_entry(self, stack, api, alice, test_keyring):
+        await api.login(stack.backend.url, alice)
+        assert len(test_keyring._read()) == 2  # the session and the index
+        await api.delete("sessions", backend=stack.backend.url)
+        assert all("refresh_token" not in v for v in test_keyring._read().values())
+        restarted = TokenBroker(store=KeyringStore(test_keyring, logging.getLogger("test")))
+        assert await restarted.restore() == 0
+
+
+async def test_hanging_keyring_does_not_hang_logins(stack, tmp_path, alice):
+    log = logging.getLogger("test.keyring")
+    store = KeyringStore(FileKeyring(tmp_path / "k.json", hang_seconds=3), log, timeout=0.3)
+    broker = TokenBroker(store=store)
+    login = await broker.start_login(stack.backend.url)
+    await asyncio.to_thread(alice.approve, login.auth.verification_uri_complete, login.auth.user_code)
+    started = asyncio.get_running_loop().time()
+    while login.pending:
+        await asyncio.sleep(0.1)
+    assert login.state.value == "logged_in"
+    assert asyncio.get_running_loop().time() - started < 2.5
+    broker.stop()
+
+
+def test_unsafe_keyring_means_memory_only_with_one_warning(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    log = logging.getLogger("test.store")
+    assert isinstance(make_store("auto", log, backend=PlaintextKeyring(tmp_path / "p.json")), MemoryStore)
+    assert not make_store("auto", log, backend=PlaintextKeyring(tmp_path / "p.json")).persistent
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2 and "memory only" in warnings[0].getMessage()
+    assert make_store("auto", log, backend=FileKeyring(tmp_path / "s.json")).persistent
+    assert not make_store("never", log, backend=FileKeyring(tmp_path / "s.json")).persistent
+
+
+async def test_provider_down_during_polling_then_back(tmp_path, api):
+    """The provider stops while a login is pending; polls back off; it comes back and the login completes."""
+    provider = provider_service(access_token_ttl=60, device_interval=1, STATE_FILE=tmp_path / "provider.json").start()
+    backend = backend_service(provider.url).start()
+    try:
+        code, login = await api.post("logins", backend=backend.url)
+        assert code == 202
+        provider.stop()
+        await asyncio.sleep(2.5)
+        code, pending = await api.get(f"logins/{login['id']}")
+        assert pending["state"] == "pending" and "not answering" in pending["message"]
+        code, sessions = await api.get("sessions")
+        assert code == 200  # the server keeps serving
+        provider.start()
+        await asyncio.to_thread(ProviderUser("alice").approve, login["verification_uri_complete"], login["user_code"])
+        done = await api.wait_login(login["id"], timeout=90)
+        assert done["state"] == "logged_in" and done["user"]["sub"] == "alice"
+        _, token = await api.post("token", backend=backend.url)
+        assert await asyncio.to_thread(whoami, backend.url, token["access_token"]) == "alice"
+    finally:
+        backend.stop()
+        provider.stop()
+
+
+async def test_debug_log_of_a_full_flow_holds_no_secret(stack, api, alice, broker, caplog):
+    caplog.set_level(logging.DEBUG)
+    broker.log.addHandler(caplog.handler)  # the extension's own logger does not propagate to the root
+    broker.log.setLevel(logging.DEBUG)
+    code, login = await api.post("logins", backend=stack.backend.url)
+    auth = broker.logins[login["id"]].auth
+    canaries = {"device_code": auth._device_code, "code_verifier": auth._code_verifier}
+    await asyncio.to_thread(alice.approve, login["verification_uri_complete"], login["user_code"])
+    await api.wait_login(login["id"])
+    session = next(iter(broker.sessions.values()))
+    canaries["first refresh token"] = session.tokens.refresh_token
+    _, token = await api.post("token", backend=stack.backend.url)
+    canaries["access token"] = token["access_token"]
+    await session.refresh()
+    canaries["rotated refresh token"] = session.tokens.refresh_token
+    canaries["refreshed access token"] = session.tokens.access_token
+    await api.post("logins", backend=stack.backend.url, flow="client_credentials")
+    await api.post("logins", backend=stack.backend.url, flow="password", client_id="openeo-password",
+                   username="alice", password="alice-password")
+    canaries["password"] = "alice-password"
+    canaries["client secret"] = SERVICE_SECRET
+    await api.delete("sessions", backend=stack.backend.url)
+    text = caplog.text
+    assert "approved as alice" in text and "Renewed the openEO login" in text
+    leaked = [name for name, value in canaries.items() if value and value in text]
+    broker.log.removeHandler(caplog.handler)
+    assert leaked == []

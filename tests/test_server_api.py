@@ -1,0 +1,218 @@
+"""The token broker in a real Jupyter server, against the real provider and back-end."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import openeo
+import pytest
+
+from jupyter_openeo_auth.devstack.user import ProviderUser
+from jupyter_openeo_auth.oidc import HttpClient, LoginRequired, OidcClient, issuer_cache
+
+from conftest import SERVICE_SECRET
+
+DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def describe_account(stack, bearer_token: str, provider_id: str = "local", url=None) -> dict:
+    con = openeo.connect(url or stack.backend.url)
+    con.authenticate_oidc_access_token(bearer_token, provider_id=provider_id)
+    return con.describe_account()
+
+
+async def test_device_login_through_the_rest_api(stack, api, alice, broker):
+    code, providers = await api.get("providers", backend=stack.backend.url)
+    assert code == 200 and providers["providers"][0]["id"] == "local"
+    assert providers["providers"][0]["flows"] == ["device"]
+
+    code, login = await api.post("logins", backend=stack.backend.url)
+    assert code == 202 and login["state"] == "pending"
+    assert login["verification_uri"].startswith(stack.provider.url) and login["interval"] == 1
+    assert "device_code" not in login
+    await asyncio.to_thread(alice.approve, login["verification_uri_complete"], login["user_code"])
+    done = await api.wait_login(login["id"])
+    assert done["state"] == "logged_in" and done["user"]["name"] == "Alice Liddell"
+
+    code, token, headers = await api.call("POST", "token", body={"backend": stack.backend.url})
+    assert code == 200 and headers["Cache-Control"] == "no-store"
+    assert token["bearer"] == f"oidc/local/{token['access_token']}"
+    assert (await asyncio.to_thread(describe_account, stack, token["access_token"]))["user_id"] == "alice"
+
+    code, sessions = await api.get("sessions")
+    assert code == 200
+    [session] = sessions["sessions"]
+    assert session["user"]["sub"] == "alice" and session["refreshable"] and session["flow"] == "device"
+    assert token["access_token"] not in str(sessions)
+
+
+async def test_second_login_request_reuses_the_session(stack, api, alice):
+    await api.login(stack.backend.url, alice)
+    code, again = await api.post("logins", backend=stack.backend.url + "/openeo/1.2/")
+    assert code == 200 and again["state"] == "logged_in" and again["user"]["sub"] == "alice"
+
+
+async def test_second_request_while_pending_returns_the_same_login(stack, api):
+    _, first = await api.post("logins", backend=stack.backend.url)
+    code, second = await api.post("logins", backend=stack.backend.url)
+    assert code == 202 and second["id"] == first["id"] and second["user_code"] == first["user_code"]
+    code, cancelled = await api.delete(f"logins/{first['id']}")
+    assert code == 200 and cancelled["state"] == "cancelled"
+
+
+async def test_not_logged_in_is_404_with_a_sentence(stack, api):
+    code, data = await api.post("token", backend=stack.backend.url)
+    assert code == 404 and data["reason"] == "not_logged_in"
+    assert "%openeo_login" in data["message"]
+
+
+async def test_fifty_concurrent_token_requests_share_one_refresh(stack, api, alice, provider_stats, broker):
+    await api.login(stack.backend.url, alice)
+    session = next(iter(broker.sessions.values()))
+    # Wait until the token has less than half its lifetime left: then every caller needs a refresh.
+    await asyncio.sleep(max(0.0, session.tokens.remaining() - session.tokens.lifetime / 2) + 0.2)
+    before = provider_stats().get("refresh_token", 0)
+    old_refresh = session.tokens.refresh_token
+    results = await asyncio.gather(*(api.post("token", backend=stack.backend.url, min_valid=60) for _ in range(50)))
+    assert provider_stats().get("refresh_token", 0) - before == 1
+    tokens = {data["access_token"] for code, data in results if code == 200}
+    assert len(tokens) == 1 and all(code == 200 for code, _ in results)
+    assert session.tokens.refresh_token != old_refresh  # rotated, and the newest one kept
+    assert (await asyncio.to_thread(describe_account, stack, tokens.pop()))["user_id"] == "alice"
+
+
+async def test_revoked_refresh_token_means_login_required(stack, api, alice, broker):
+    await api.login(stack.backend.url, alice)
+    session = next(iter(broker.sessions.values()))
+    await asyncio.to_thread(session.client.revoke, session.tokens.refresh_token)
+    await asyncio.sleep(max(0.0, session.tokens.remaining() - session.tokens.lifetime / 2) + 0.2)
+    code, data = await api.post("token", backend=stack.backend.url)
+    assert code == 409 and data["reason"] == "login_required" and "Log in again" in data["message"]
+    code, again = await api.post("token", backend=stack.backend.url)
+    assert code == 409  # no retry loop: the session stays in "login required"
+    _, sessions = await api.get("sessions")
+    assert sessions["sessions"][0]["login_required"] is True
+    code, fresh = await api.post("logins", backend=stack.backend.url)
+    assert code == 202  # a new login starts instead of reusing the dead session
+
+
+async def test_denied_login_reports_denied(stack, api):
+    _, login = await api.post("logins", backend=stack.backend.url)
+    await asyncio.to_thread(ProviderUser("bob").deny, login["verification_uri_complete"], login["user_code"])
+    done = await api.wait_login(login["id"])
+    assert done["state"] == "denied" and "denied" in done["message"]
+    assert "user_code" not in done
+
+
+async def test_expired_login_reports_expired(stack, api, provider_stats):
+    _, login = await api.post("logins", backend=stack.backend.url, client_id="openeo-shortcode")
+    assert login["expires_at"] - time.time() <= 3
+    done = await api.wait_login(login["id"], timeout=10)
+    assert done["state"] == "expired" and "Start a new login" in done["message"]
+    polls = provider_stats()[DEVICE]
+    await asyncio.sleep(1.5)
+    assert provider_stats()[DEVICE] == polls  # nothing polls after expiry
+
+
+async def test_two_backends_log_in_at_once_and_the_server_stays_responsive(stack, second_backend, api, alice):
+    _, one = await api.post("logins", backend=stack.backend.url)
+    _, two = await api.post("logins", backend=second_backend.url)
+    assert one["id"] != two["id"] and one["user_code"] != two["user_code"]
+    started = time.time()
+    code, _ = await api.get("sessions")
+    assert code == 200 and time.time() - started < 1
+    bob = ProviderUser("bob")
+    await asyncio.gather(
+        asyncio.to_thread(alice.approve, one["verification_uri_complete"], one["user_code"]),
+        asyncio.to_thread(bob.approve, two["verification_uri_complete"], two["user_code"]),
+    )
+    assert (await api.wait_login(one["id"]))["user"]["sub"] == "alice"
+    assert (await api.wait_login(two["id"]))["user"]["sub"] == "bob"
+    _, token = await api.post("token", backend=second_backend.url)
+    assert (await asyncio.to_thread(describe_account, stack, token["access_token"], url=second_backend.url))["user_id"] == "bob"
+
+
+async def test_logout_revokes_and_forgets(stack, api, alice, broker):
+    await api.login(stack.backend.url, alice)
+    session = next(iter(broker.sessions.values()))
+    tokens = session.tokens
+    code, data = await api.delete("sessions", backend=stack.backend.url, provider_id="local")
+    assert code == 200 and data["logged_out"] == 1
+    with pytest.raises(LoginRequired):
+        await asyncio.to_thread(session.client.refresh, tokens)  # revoked at the provider
+    code, data = await api.post("token", backend=stack.backend.url)
+    assert code == 404 and data["reason"] == "not_logged_in"
+    assert (await api.get("sessions"))[1] == {"sessions": []}
+
+
+async def test_service_account_from_server_config(stack, api, caplog):
+    caplog.set_level(logging.DEBUG)
+    code, login = await api.post("logins", backend=stack.backend.url, flow="client_credentials")
+    assert code == 200 and login["state"] == "logged_in"
+    code, token = await api.post("token", backend=stack.backend.url)
+    assert code == 200
+    meta = issuer_cache.get(stack.provider.url, HttpClient())
+    status, info = HttpClient().post_form(
+        meta.issuer + "/token/introspection", {"token": token["access_token"]}, auth=("openeo-service", SERVICE_SECRET)
+    )
+    assert info["active"] is True and info["client_id"] == "openeo-service"
+    _, sessions = await api.get("sessions")
+    assert SERVICE_SECRET not in str(sessions) + str(login) + caplog.text
+
+
+async def test_service_account_without_secret_says_who_can_fix_it(stack, api, monkeypatch):
+    monkeypatch.delenv("JOA_TEST_SERVICE_SECRET")
+    code, data = await api.post("logins", backend=stack.backend.url, flow="client_credentials")
+    assert code == 400 and "administrator" in data["message"]
+
+
+async def test_password_flow_uses_the_password_once(stack, api, broker):
+    code, data = await api.post(
+        "logins", backend=stack.backend.url, flow="password", client_id="openeo-password", username="bob", password="x"
+    )
+    assert code == 400 and data["reason"] == "failed" and "x" not in data["message"].split()
+    code, login = await api.post(
+        "logins", backend=stack.backend.url, flow="password", client_id="openeo-password",
+        username="alice", password="alice-password",
+    )
+    assert code == 200 and login["state"] == "logged_in"
+    code, token = await api.post("token", backend=stack.backend.url)
+    assert (await asyncio.to_thread(describe_account, stack, token["access_token"]))["user_id"] == "alice"
+    session = next(iter(broker.sessions.values()))
+    assert "alice-password" not in repr(broker.sessions) + str(vars(session)) + str(vars(session.client))
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        ({"backend": "not a url"}, "invalid_backend_url"),
+        ({"backend": "http://127.0.0.1:9"}, "backend_unavailable"),
+        ({"backend": "BACKEND", "provider_id": "egi"}, "unknown_provider"),
+        ({"backend": "BACKEND", "flow": "magic"}, "error"),
+        ({}, "missing_parameter"),
+    ],
+)
+async def test_bad_login_requests_get_a_reason_and_a_sentence(stack, api, body, reason):
+    body = {k: v.replace("BACKEND", stack.backend.url) for k, v in body.items()}
+    code, data = await api.post("logins", **body)
+    assert 400 <= code < 600 and data["reason"] == reason and data["message"].endswith(".")
+
+
+async def test_backend_without_oidc(backend_without_oidc, api):
+    code, data = await api.post("logins", backend=backend_without_oidc.url)
+    assert code == 400 and data["reason"] == "no_oidc"
+
+
+async def test_openapi_document_lists_every_route(api):
+    code, doc = await api.get("openapi.json")
+    assert code == 200 and doc["openapi"].startswith("3.")
+    assert set(doc["paths"]) == {
+        f"/openeo-auth/api/{p}" for p in ("providers", "logins", "logins/{id}", "sessions", "token", "openapi.json")
+    }
+
+
+async def test_token_route_is_post_only(api, stack):
+    code, _, _ = await api.call("GET", "token", params={"backend": stack.backend.url})
+    assert code == 405

@@ -1,0 +1,72 @@
+"""No route answers an unauthenticated caller; the token route resists cross-site requests."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import pytest
+from jupyter_server.utils import JupyterServerAuthWarning
+from tornado.httpclient import HTTPClientError
+from traitlets.config import Config
+
+from server_api import Api
+
+ROUTES = [
+    ("GET", "providers"),
+    ("POST", "logins"),
+    ("GET", "logins/abc"),
+    ("DELETE", "logins/abc"),
+    ("GET", "sessions"),
+    ("DELETE", "sessions"),
+    ("POST", "token"),
+    ("GET", "openapi.json"),
+]
+
+
+@pytest.fixture
+def jp_server_config():
+    # As jupyterlab/extension-template's check: every handler must say how it is authenticated.
+    warnings.simplefilter("error", JupyterServerAuthWarning)
+    return Config(
+        {
+            "ServerApp": {
+                "jpserver_extensions": {"jupyter_openeo_auth": True},
+                "allow_unauthenticated_access": False,
+            },
+            "OpenEOAuth": {"persist": "never"},
+        }
+    )
+
+
+@pytest.mark.parametrize("method, path", ROUTES)
+async def test_every_route_refuses_an_anonymous_caller(jp_fetch, method, path):
+    api = Api(jp_fetch)
+    code, _, _ = await api.call(method, path, params={"backend": "x"}, headers={"Authorization": ""})
+    assert code == 403
+
+
+async def test_extension_loads_without_auth_warnings(jp_serverapp):
+    assert "jupyter_openeo_auth" in jp_serverapp.extension_manager.extensions
+    assert jp_serverapp.extension_manager.extensions["jupyter_openeo_auth"].enabled
+
+
+async def test_cookie_authenticated_token_request_needs_xsrf(jp_serverapp, http_server_client, jp_base_url):
+    token = jp_serverapp.identity_provider.token
+    login = await http_server_client.fetch(f"{jp_base_url}login", raise_error=False)
+    xsrf = re.search(r"_xsrf=([^;]+)", login.headers.get("Set-Cookie", "")).group(1)
+    resp = await http_server_client.fetch(
+        f"{jp_base_url}login", method="POST", body=f"password={token}&_xsrf={xsrf}",
+        headers={"Cookie": f"_xsrf={xsrf}"}, follow_redirects=False, raise_error=False,
+    )
+    cookies = "; ".join(c.split(";")[0] for c in resp.headers.get_list("Set-Cookie")) + f"; _xsrf={xsrf}"
+    url = f"{jp_base_url}openeo-auth/api/token"
+    body = '{"backend": "http://127.0.0.1:9"}'
+    with pytest.raises(HTTPClientError) as err:
+        await http_server_client.fetch(url, method="POST", body=body, headers={"Cookie": cookies})
+    assert err.value.code == 403
+    # The same cookies with the XSRF header get through to the broker (which cannot reach that back-end).
+    resp = await http_server_client.fetch(
+        url, method="POST", body=body, headers={"Cookie": cookies, "X-XSRFToken": xsrf}, raise_error=False
+    )
+    assert resp.code == 502 and b"backend_unavailable" in resp.body
