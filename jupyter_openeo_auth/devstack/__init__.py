@@ -136,6 +136,17 @@ def backend_service(issuer: Optional[str], port: Optional[int] = None, *, no_oid
     return Service("openEO back-end", argv, port, ready_path="/.well-known/openeo")
 
 
+def jupyter_service(root_dir, token: str, port: Optional[int] = None, app: str = "server", args=(), env=None) -> Service:
+    """A Jupyter server (or `app="lab"`) on 127.0.0.1 with this extension; the token is passed through the
+    environment (JUPYTER_TOKEN), not the command line."""
+    port = port or free_port()
+    argv = [sys.executable, "-m", "jupyter", app, "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+            "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root_dir}", *args]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI machines often run as root
+        argv.append("--allow-root")
+    return Service(f"Jupyter {app}", argv, port, env={"JUPYTER_TOKEN": token, **(env or {})}, ready_path="/api/status")
+
+
 class DevStack:
     """The provider and the back-end together; a context manager that stops both."""
 
