@@ -1,4 +1,15 @@
-"""jupyter-openeo-auth: the Jupyter server logs in to openEO back-ends and hands access tokens to kernels."""
+"""jupyter-openeo-auth: the Jupyter server logs in to openEO back-ends and hands access tokens to kernels.
+
+In a notebook::
+
+    %load_ext jupyter_openeo_auth
+    %openeo_login https://openeo.cloud
+
+    import jupyter_openeo_auth as joa
+    con = joa.connect("https://openeo.cloud")
+"""
+
+from .oidc.errors import LoginRequired, NotLoggedIn, OpenEOAuthError
 
 __version__ = "0.1.0"
 
@@ -7,3 +18,34 @@ def _jupyter_server_extension_points():
     from .server.app import OpenEOAuth
 
     return [{"module": "jupyter_openeo_auth", "app": OpenEOAuth}]
+
+
+def load_ipython_extension(ipython):
+    """`%load_ext jupyter_openeo_auth`: registers `%openeo_login`."""
+    from .kernel.magic import OpenEOMagics
+
+    ipython.register_magics(OpenEOMagics)
+
+
+def login(backend=None, provider_id=None):
+    """A LoginWidget for `backend`; display it. See `jupyter_openeo_auth.kernel.login`."""
+    from .kernel import login as _login
+
+    return _login(backend, provider_id)
+
+
+def connect(backend, provider_id=None, min_valid=60):
+    """An openeo.Connection kept authenticated by the server. Raises NotLoggedIn when not logged in."""
+    from .kernel import connect as _connect
+
+    return _connect(backend, provider_id, min_valid)
+
+
+def get_token(backend, provider_id=None, min_valid=60):
+    """An AccessToken valid for at least `min_valid` seconds; its repr never shows the token."""
+    from .kernel import get_token as _get_token
+
+    return _get_token(backend, provider_id, min_valid)
+
+
+__all__ = ["LoginRequired", "NotLoggedIn", "OpenEOAuthError", "connect", "get_token", "login", "load_ipython_extension"]

@@ -41,6 +41,14 @@ def second_backend(stack):
 
 
 @pytest.fixture(scope="session")
+def malicious_backend(stack):
+    """A back-end whose default client gets `javascript:` verification URIs from the provider."""
+    service = backend_service(stack.provider.url, default_client="openeo-malicious").start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
 def backend_without_oidc():
     """A real dummy back-end that lists no OpenID provider."""
     service = backend_service(None, no_oidc=True).start()
@@ -110,8 +118,11 @@ def api(jp_fetch):
 
 
 @pytest.fixture
-def broker(jp_serverapp):
-    """The server's token broker, for looking behind the API in tests."""
+def broker(jp_serverapp, jp_asyncio_loop, http_server):
+    """The server's token broker, for looking behind the API in tests. The extension is started the way
+    a real server does once its loop runs (pytest-jupyter skips that step): key file, restored sessions.
+    `http_server` makes it listen on its port, so kernels can reach it."""
+    jp_asyncio_loop.run_until_complete(jp_serverapp.extension_manager.start_all_extensions())
     return jp_serverapp.web_app.settings["openeo_auth_broker"]
 
 

@@ -5,7 +5,8 @@ from .logins import Login, LoginState
 from .service_accounts import ServiceAccount, ServiceAccountNotConfigured
 from .sessions import Session, SessionKey, SessionSettings
 from .store import KeyringStore, MemoryStore, keyring_is_safe, make_store
-from .token_broker import BackendNotAllowed, LoginNotFound, NotLoggedIn, TokenBroker
+from ..oidc import NotLoggedIn
+from .token_broker import BackendNotAllowed, LoginNotFound, TokenBroker
 
 __all__ = [
     "BackendNotAllowed", "KeyringStore", "Login", "LoginNotFound", "LoginState", "MemoryStore", "NotLoggedIn",

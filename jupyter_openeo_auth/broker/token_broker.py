@@ -12,6 +12,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 from ..oidc import (
     BackendInfo,
     HttpClient,
+    NotLoggedIn,
     OidcClient,
     OpenEOAuthError,
     TokenSet,
@@ -28,10 +29,6 @@ FLOWS = ("device", "client_credentials", "password")
 #: How long discovery results and finished logins are kept (seconds).
 DISCOVERY_TTL = 600.0
 FINISHED_LOGIN_TTL = 3600.0
-
-
-class NotLoggedIn(OpenEOAuthError):
-    reason = "not_logged_in"
 
 
 class BackendNotAllowed(OpenEOAuthError):

@@ -123,10 +123,14 @@ def provider_service(port: Optional[int] = None, access_token_ttl: int = 3600, d
     )
 
 
-def backend_service(issuer: Optional[str], port: Optional[int] = None, *, no_oidc=False, no_user_cache=False) -> Service:
+def backend_service(
+    issuer: Optional[str], port: Optional[int] = None, *, no_oidc=False, no_user_cache=False, default_client=None
+) -> Service:
     """The openEO dummy back-end pointed at `issuer` (not yet started)."""
     port = port or free_port()
     argv = [sys.executable, "-m", "jupyter_openeo_auth.devstack.backend", "--port", str(port)]
+    if default_client:
+        argv += ["--default-client", default_client]
     if issuer:
         argv += ["--issuer", issuer]
     if no_oidc:

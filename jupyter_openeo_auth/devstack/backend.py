@@ -49,6 +49,7 @@ def main(argv=None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--issuer", default=None, help="issuer URL of the OpenID provider")
     parser.add_argument("--provider-id", default="local")
+    parser.add_argument("--default-client", default=None, help="advertise this client id instead")
     parser.add_argument("--no-oidc", action="store_true", help="offer no OpenID provider at all")
     parser.add_argument("--no-user-cache", action="store_true", help="check every bearer token at the provider")
     args = parser.parse_args(argv)
@@ -61,7 +62,7 @@ def main(argv=None) -> None:
                 "issuer": args.issuer,
                 "title": "Local demo provider",
                 "scopes": ["openid", "profile", "email"],
-                "default_clients": DEFAULT_CLIENTS,
+                "default_clients": [{**DEFAULT_CLIENTS[0], "id": args.default_client}] if args.default_client else DEFAULT_CLIENTS,
             }
         )
     folder = tempfile.mkdtemp(prefix="joa-backend-")

@@ -12,6 +12,7 @@ from .errors import (
     NoOidcProviders,
     NoSuitableClient,
     NotAnOpenEOBackend,
+    NotLoggedIn,
     OpenEOAuthError,
     ProviderUnavailable,
     TokenRequestFailed,
@@ -24,7 +25,7 @@ from .transport import HttpClient
 __all__ = [
     "BackendInfo", "BackendUnavailable", "BadResponse", "DeviceAuthorization", "DeviceCodeExpired",
     "FlowNotSupported", "Freshness", "HttpClient", "InvalidBackendUrl", "IssuerCache", "IssuerMetadata",
-    "LoginDenied", "LoginRequired", "NoOidcProviders", "NoSuitableClient", "NotAnOpenEOBackend", "OidcClient",
+    "LoginDenied", "LoginRequired", "NoOidcProviders", "NoSuitableClient", "NotAnOpenEOBackend", "NotLoggedIn", "OidcClient",
     "OidcProviderInfo", "OpenEOAuthError", "ProviderUnavailable", "TokenRequestFailed", "TokenSet",
     "UnknownProvider", "discover_backend", "issuer_cache", "normalize_url", "pkce_pair",
 ]

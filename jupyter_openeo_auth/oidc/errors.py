@@ -82,3 +82,9 @@ class TokenRequestFailed(OpenEOAuthError):
     def __init__(self, message: str, error: str = ""):
         super().__init__(message)
         self.error = error
+
+
+class NotLoggedIn(OpenEOAuthError):
+    """There is no login for that back-end (yet, or any more); the message says how to log in."""
+
+    reason = "not_logged_in"

@@ -9,6 +9,7 @@ from traitlets import Dict, Enum, Float, List, Unicode, default
 
 from ..broker import ServiceAccount, SessionSettings, TokenBroker, make_store
 from .handlers import handlers
+from .kernel_key import KernelKey
 
 BROKER = "openeo_auth_broker"
 
@@ -59,6 +60,8 @@ class OpenEOAuth(ExtensionApp):
             log=self.log,
         )
         self.settings[BROKER] = self.broker
+        self.kernel_key = KernelKey(self.serverapp.runtime_dir)
+        self.settings["openeo_auth_kernel_key"] = self.kernel_key
         self.settings["openeo_auth_default_backend"] = self.default_backend
 
     def initialize_handlers(self):
@@ -66,9 +69,13 @@ class OpenEOAuth(ExtensionApp):
         self.handlers.extend(handlers())
 
     async def _start_jupyter_server_extension(self, serverapp):
-        """Restore persisted sessions once the event loop runs."""
+        """Tell kernels where to find this server, and restore persisted sessions, once the loop runs."""
+        scheme = "https" if serverapp.certfile else "http"
+        # Kernels run on this machine: loopback reaches the server whatever --ip says.
+        self.kernel_key.write(f"{scheme}://127.0.0.1:{serverapp.port}{serverapp.base_url}")
         await self.broker.restore()
 
     async def stop_extension(self):
-        """Stop background refreshes and pending logins."""
+        """Stop background refreshes and pending logins; kernels can no longer find the server."""
+        self.kernel_key.remove()
         self.broker.stop()

@@ -12,6 +12,7 @@ from jupyter_server.utils import url_path_join
 
 from ..broker import TokenBroker
 from ..oidc import OpenEOAuthError
+from .kernel_key import KERNEL_USER, SCHEME, KernelAuthorizer
 from .openapi import openapi_document
 
 AUTH_RESOURCE = "openeo_auth"
@@ -33,10 +34,29 @@ class OpenEOAuthHandler(APIHandler):
     """Base: JSON errors `{"reason", "message"}`, the broker, and never a cached answer."""
 
     auth_resource = AUTH_RESOURCE
+    via_kernel_key = False
 
     @property
     def broker(self) -> TokenBroker:
         return self.settings["openeo_auth_broker"]
+
+    async def prepare(self):
+        """A kernel authenticates with its key (header `Authorization: openeo-kernel KEY`); everyone else
+        through the Jupyter server's own identity provider."""
+        header = self.request.headers.get("Authorization", "")
+        if header.startswith(SCHEME + " "):
+            if not self.settings["openeo_auth_kernel_key"].matches(header):
+                raise tornado.web.HTTPError(403, "Invalid kernel key.")
+            self.current_user = self._jupyter_current_user = KERNEL_USER
+            self.via_kernel_key = True
+            return
+        await super().prepare()
+
+    @property
+    def authorizer(self):
+        if self.via_kernel_key:
+            return KernelAuthorizer(AUTH_RESOURCE)
+        return super().authorizer
 
     def set_default_headers(self):
         super().set_default_headers()
@@ -157,6 +177,7 @@ class TokenHandler(OpenEOAuthHandler):
                 "expires_at": tokens.expires_at,
                 "provider_id": pid,
                 "bearer": f"oidc/{pid}/{tokens.access_token}",
+                "user": session.user,
             }
         )
 

@@ -47,6 +47,8 @@ const clients = [
   publicClient('openeo-public', 'openEO (refresh tokens rotate)'),
   publicClient('openeo-norotate', 'openEO (refresh tokens do not rotate)'),
   publicClient('openeo-shortcode', 'openEO (device codes expire after 3 s)'),
+  // A provider gone bad: its device answers point at javascript: URIs. Clients must refuse to show them.
+  publicClient('openeo-malicious', 'openEO (malicious verification URIs)'),
   {
     client_id: 'openeo-service',
     client_secret: env.SERVICE_CLIENT_SECRET || 'service-secret-0123456789',
@@ -208,6 +210,10 @@ provider.use(async (ctx, next) => {
   await next();
   if (ctx.path === '/device/auth' && ctx.status === 200 && ctx.body && ctx.body.device_code) {
     ctx.body.interval = DEVICE_INTERVAL;
+    if (ctx.oidc.client.clientId === 'openeo-malicious') {
+      ctx.body.verification_uri = 'javascript:alert(document.cookie)';
+      ctx.body.verification_uri_complete = `javascript:alert("${ctx.body.user_code}")`;
+    }
     deviceCodes.set(ctx.body.device_code, {
       challenge: ctx.req.body.code_challenge, interval: DEVICE_INTERVAL * 1000, lastPoll: 0,
     });

@@ -1,0 +1,38 @@
+"""The public kernel API: `login()`, `connect()`, `get_token()`."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from .auth import AccessToken, ServerTokenAuth, fetch_token
+from .client import server
+from .widget import LoginWidget
+
+
+def get_token(backend: str, provider_id: Optional[str] = None, min_valid: float = 60) -> AccessToken:
+    """An access token for `backend` valid for at least `min_valid` seconds (raises `NotLoggedIn`)."""
+    return fetch_token(server(), backend, provider_id, min_valid)
+
+
+def connect(backend: str, provider_id: Optional[str] = None, min_valid: float = 60):
+    """An `openeo.Connection` whose every request carries a token from the server valid for at least
+    `min_valid` seconds. Raises `NotLoggedIn` (saying how to log in) when the server has no login."""
+    import openeo
+
+    auth = ServerTokenAuth(server(), backend, provider_id, min_valid)
+    auth.token()  # fail now, with a sentence, rather than at the first request
+    connection = openeo.connect(backend)
+    connection.auth = auth
+    return connection
+
+
+def login(backend: Optional[str] = None, provider_id: Optional[str] = None) -> LoginWidget:
+    """A `LoginWidget` for `backend` (default: $OPENEO_BACKEND, else https://openeo.cloud); display it."""
+    return LoginWidget(backend or default_backend(), provider_id)
+
+
+def default_backend() -> str:
+    """The back-end used when none is named."""
+    import os
+
+    return os.environ.get("OPENEO_BACKEND") or "https://openeo.cloud"

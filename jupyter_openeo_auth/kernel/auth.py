@@ -1,0 +1,79 @@
+"""Access tokens in the kernel: `AccessToken` (never shown) and the `requests` auth an openeo.Connection
+uses to ask the server for a fresh token before each request."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Optional
+
+import requests
+
+from .client import ServerClient
+
+
+class AccessToken:
+    """A short-lived access token from the server. repr/str show the expiry, never the token."""
+
+    __slots__ = ("_token", "expires_at", "provider_id", "user")
+
+    def __init__(self, token: str, expires_at: Optional[float], provider_id: str, user: Optional[dict] = None):
+        self._token = token
+        self.expires_at = expires_at
+        self.provider_id = provider_id
+        self.user = user or {}
+
+    @property
+    def value(self) -> str:
+        """The token itself: pass it on, do not print it."""
+        return self._token
+
+    @property
+    def bearer(self) -> str:
+        """openEO's bearer string `oidc/PROVIDER/TOKEN`."""
+        return f"oidc/{self.provider_id}/{self._token}"
+
+    def remaining(self) -> float:
+        """Seconds until it expires."""
+        return float("inf") if self.expires_at is None else self.expires_at - time.time()
+
+    def __repr__(self) -> str:
+        return f"<AccessToken provider={self.provider_id!r} valid for {self.remaining():.0f} s>"
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        raise TypeError("An AccessToken is not meant to be pickled or saved.")
+
+
+class ServerTokenAuth(requests.auth.AuthBase):
+    """Adds `Authorization: Bearer oidc/PID/TOKEN` with a token valid for at least `min_valid` seconds,
+    asking the server only when the cached one would not last that long."""
+
+    def __init__(self, client: ServerClient, backend: str, provider_id: Optional[str] = None, min_valid: float = 60):
+        self.client = client
+        self.backend = backend
+        self.provider_id = provider_id
+        self.min_valid = min_valid
+        self._token: Optional[AccessToken] = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<ServerTokenAuth {self.backend} min_valid={self.min_valid:g}s>"
+
+    def token(self) -> AccessToken:
+        """The cached token while it is valid long enough, else a fresh one from the server."""
+        with self._lock:
+            if self._token is None or self._token.remaining() < self.min_valid:
+                self._token = fetch_token(self.client, self.backend, self.provider_id, self.min_valid)
+            return self._token
+
+    def __call__(self, request):
+        request.headers["Authorization"] = f"Bearer {self.token().bearer}"
+        return request
+
+
+def fetch_token(client: ServerClient, backend: str, provider_id: Optional[str], min_valid: float) -> AccessToken:
+    """Ask the server for a token (raises NotLoggedIn / LoginRequired)."""
+    data = client.token(backend, provider_id, min_valid)
+    return AccessToken(data["access_token"], data.get("expires_at"), data["provider_id"], data.get("user"))

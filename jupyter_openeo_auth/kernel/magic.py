@@ -1,0 +1,54 @@
+"""`%openeo_login [BACKEND] [--provider ID] [--var NAME] [--client-credentials] [--password USER]`."""
+
+from __future__ import annotations
+
+import getpass
+
+from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.display import display
+
+from ..oidc import OpenEOAuthError
+from .api import connect, default_backend
+from .client import server
+from .widget import LoginWidget
+
+
+@magics_class
+class OpenEOMagics(Magics):
+    @magic_arguments()
+    @argument("backend", nargs="?", default=None, help="back-end URL (default: $OPENEO_BACKEND or openeo.cloud)")
+    @argument("--provider", default=None, help="OpenID provider id (default: the back-end's first)")
+    @argument("--var", default="connection", help="variable to bind the openeo.Connection to")
+    @argument("--client-credentials", action="store_true", help="use the service account configured on the server")
+    @argument("--password", metavar="USER", default=None, help="password login as USER (asked with getpass)")
+    @line_magic
+    def openeo_login(self, line: str):
+        """Log in to an openEO back-end through the Jupyter server and bind an authenticated connection."""
+        args = parse_argstring(self.openeo_login, line)
+        backend = args.backend or default_backend()
+
+        def bind(_login=None):
+            self.shell.user_ns[args.var] = connect(backend, args.provider)
+            print(f"Logged in: `{args.var}` is an authenticated openeo.Connection to {backend}.")
+
+        if args.client_credentials or args.password:
+            extra = {"flow": "client_credentials"}
+            if args.password:
+                secret = getpass.getpass(f"Password of {args.password} at {backend}: ")
+                extra = {"flow": "password", "username": args.password, "password": secret}
+            try:
+                server().start_login(backend, args.provider, **extra)
+            except OpenEOAuthError as e:
+                print(f"Login failed: {e.message}")
+                return None
+            finally:
+                extra = None  # drop the password
+            bind()
+            return None
+
+        widget = LoginWidget(backend, args.provider)
+        widget.on_login(bind)
+        widget.start()
+        display(widget)
+        return None

@@ -1,0 +1,193 @@
+"""The login widget: back-end and provider, a login button, the code to enter (link, large code, QR code,
+countdown) and the outcome. It follows the login in a background thread, so its cell returns at once.
+It holds no token: the server keeps them; the widget only shows the user code and who logged in."""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from typing import Callable, List, Optional
+from urllib.parse import urlsplit
+
+import ipywidgets as w
+
+from ..oidc import OpenEOAuthError
+from .client import ServerClient, server
+
+POLL_SECONDS = 1.0
+
+
+def safe_link(uri: Optional[str]) -> Optional[str]:
+    """The URI when it is an http(s) link, else None (a provider must not make us show `javascript:`)."""
+    if not isinstance(uri, str):
+        return None
+    parts = urlsplit(uri.strip())
+    return uri.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def qr_svg(uri: str) -> str:
+    """An inline SVG QR code of the URI, to log in from a phone."""
+    import segno
+
+    return segno.make(uri, error="m").svg_inline(scale=3, title="Scan to log in")
+
+
+def _countdown(expires_at: float) -> str:
+    left = max(0, int(expires_at - time.time()))
+    return f"The code expires in {left // 60}:{left % 60:02d}."
+
+
+class LoginWidget(w.VBox):
+    """`LoginWidget(backend)`; `.start()` (or the button) logs in. `on_login(callback)` is called with the
+    login's JSON once logged in. `.state` is pending / logged_in / denied / expired / failed / cancelled."""
+
+    def __init__(self, backend: str, provider_id: Optional[str] = None, client: Optional[ServerClient] = None):
+        super().__init__()
+        self.backend = backend
+        self.provider_id = provider_id
+        self.client = client or server()
+        self.state = "new"
+        self.message: Optional[str] = None
+        self.user: Optional[dict] = None
+        self._callbacks: List[Callable[[dict], None]] = []
+        self._thread: Optional[threading.Thread] = None
+        self._login_id: Optional[str] = None
+
+        self.title = w.HTML()
+        self.picker = w.Dropdown(description="Provider")
+        self.login_button = w.Button(description="Log in to openEO", button_style="primary", icon="sign-in")
+        self.logout_button = w.Button(description="Log out", icon="sign-out")
+        self.retry_button = w.Button(description="Retry", icon="refresh")
+        self.code = w.HTML()
+        self.status = w.HTML()
+        self.login_button.on_click(lambda _: self.start())
+        self.retry_button.on_click(lambda _: self.start())
+        self.logout_button.on_click(lambda _: self.logout())
+        self._show_title()
+        self._check_existing()
+
+    def __repr__(self) -> str:
+        return f"<LoginWidget {self.backend} {self.state}>"
+
+    # --- what the user sees ------------------------------------------------------------------------------
+
+    def _show_title(self):
+        provider = f" — provider {html.escape(self.provider_id)}" if self.provider_id else ""
+        self.title.value = f"<b>openEO login</b>: {html.escape(self.backend)}{provider}"
+
+    def _show(self, *parts, status: str = ""):
+        self.status.value = status
+        self.children = [self.title, *parts, self.status]
+
+    def _show_error(self, message: str):
+        self._show(self.retry_button, status=f'<span style="color:#b00">{html.escape(message)}</span>')
+
+    def _show_logged_in(self, user: Optional[dict]):
+        self.state, self.user = "logged_in", user or {}
+        who = html.escape(self.user.get("name") or self.user.get("sub") or "a service account")
+        email = f" ({html.escape(self.user['email'])})" if self.user.get("email") else ""
+        self._show(self.logout_button, status=f"Logged in as <b>{who}</b>{email} — renewed automatically")
+
+    def _show_code(self, login: dict) -> bool:
+        link = safe_link(login.get("verification_uri_complete")) or safe_link(login.get("verification_uri"))
+        if link is None:
+            self.state, self.message = "failed", (
+                "The OpenID provider sent a verification address that is not an http(s) link; it is not shown. "
+                "Report this to the back-end's operators."
+            )
+            self.client.cancel(login["id"])
+            self._show_error(self.message)
+            return False
+        code = html.escape(login.get("user_code", ""))
+        self.code.value = (
+            f'<p>Open <a href="{html.escape(link, quote=True)}" target="_blank" rel="noopener noreferrer">'
+            f"{html.escape(link)}</a> and enter the code</p>"
+            f'<p style="font-size:2em;font-family:monospace;user-select:all">{code}</p>'
+            f"<div>{qr_svg(link)}</div>"
+        )
+        self._show(self.code, status=_countdown(login["expires_at"]))
+        return True
+
+    # --- what it does --------------------------------------------------------------------------------------
+
+    def _check_existing(self):
+        """Logged in already? Then say so at once; else offer the button (and the provider picker)."""
+        try:
+            data = self.client.token(self.backend, self.provider_id, min_valid=0)
+        except OpenEOAuthError:
+            data = None
+        if data is not None:
+            self._show_logged_in(data.get("user"))
+            return
+        try:
+            providers = self.client.providers(self.backend)["providers"]
+        except OpenEOAuthError as e:
+            self.state, self.message = "failed", e.message
+            self._show_error(e.message)
+            return
+        self.picker.options = [(p["title"], p["id"]) for p in providers]
+        self.picker.value = self.provider_id or providers[0]["id"]
+        self._show(*([self.picker] if len(providers) > 1 else []), self.login_button)
+
+    def on_login(self, callback: Callable[[dict], None]) -> None:
+        """Call `callback(login)` once logged in (at once when already logged in)."""
+        if self.state == "logged_in":
+            callback({"state": "logged_in", "user": self.user})
+        else:
+            self._callbacks.append(callback)
+
+    def start(self) -> None:
+        """Start (or rejoin) a login and follow it in the background."""
+        if self.state in ("pending", "logged_in"):
+            return
+        if self.picker.options:
+            self.provider_id = self.picker.value
+        try:
+            login = self.client.start_login(self.backend, self.provider_id)
+        except OpenEOAuthError as e:
+            self.state, self.message = "failed", e.message
+            self._show_error(e.message)
+            return
+        self._login_id = login["id"]
+        if login["state"] == "logged_in":
+            self._finish(login)
+            return
+        self.state = "pending"
+        if self._show_code(login):
+            self._thread = threading.Thread(target=self._follow, args=(login,), daemon=True, name="openeo-login")
+            self._thread.start()
+
+    def _follow(self, login: dict) -> None:
+        while login["state"] == "pending":
+            time.sleep(POLL_SECONDS)
+            try:
+                login = self.client.login(login["id"])
+            except OpenEOAuthError as e:
+                login = {"state": "failed", "message": e.message}
+            if login["state"] == "pending":
+                self.status.value = _countdown(login["expires_at"])
+        self._finish(login)
+
+    def _finish(self, login: dict) -> None:
+        if login["state"] != "logged_in":
+            self.state, self.message = login["state"], login.get("message") or f"The login ended: {login['state']}."
+            self._show_error(self.message)
+            return
+        self._show_logged_in(login.get("user"))
+        for callback in self._callbacks:
+            callback(login)
+        self._callbacks.clear()
+
+    def wait(self, timeout: float = 600) -> str:
+        """Block until the login ends (for scripts); returns the final state."""
+        deadline = time.time() + timeout
+        while self.state == "pending" and time.time() < deadline:
+            time.sleep(0.2)
+        return self.state
+
+    def logout(self) -> None:
+        """Log out on the server (revokes the refresh token) and offer a new login."""
+        self.client.logout(self.backend, self.provider_id)
+        self.state, self.user = "new", None
+        self._check_existing()

@@ -1,0 +1,62 @@
+"""The kernels' credential: a random key in a 0600 file in the Jupyter runtime directory, named after the
+server's pid. Kernels the server starts find it through JPY_PARENT_PID. It opens this extension's routes
+only (never contents, kernels or terminals) and never enters a kernel's environment variables."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Optional
+
+from jupyter_server.auth import User
+
+SCHEME = "openeo-kernel"
+KERNEL_USER = User(username="openeo-kernel", name="openEO kernel client")
+
+
+def key_file(runtime_dir, pid: int) -> Path:
+    """Where the server with this pid keeps its kernel key."""
+    return Path(runtime_dir) / f"jupyter-openeo-auth-{pid}.json"
+
+
+class KernelKey:
+    """Creates, checks and removes the key file of one server."""
+
+    def __init__(self, runtime_dir, pid: Optional[int] = None):
+        self.key = secrets.token_urlsafe(32)
+        self.path = key_file(runtime_dir, pid or os.getpid())
+
+    def __repr__(self) -> str:
+        return f"<KernelKey {self.path}>"
+
+    def write(self, server_url: str) -> None:
+        """Write {url, key} readable by the owner only (created 0600, never world-readable for a moment)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump({"url": server_url, "key": self.key, "pid": os.getpid()}, f)
+
+    def remove(self) -> None:
+        """Delete the file (server shutdown)."""
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+
+    def matches(self, authorization: str) -> bool:
+        """Does an Authorization header carry this key?"""
+        scheme, _, value = authorization.partition(" ")
+        return scheme == SCHEME and hmac.compare_digest(value.strip().encode(), self.key.encode())
+
+
+class KernelAuthorizer:
+    """What a kernel key may do: this extension's routes, nothing else."""
+
+    def __init__(self, resource: str):
+        self.resource = resource
+
+    def is_authorized(self, handler, user, action, resource) -> bool:
+        return resource == self.resource

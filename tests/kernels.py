@@ -1,0 +1,58 @@
+"""Real kernels started by the Jupyter server under test, driven like a notebook front end would."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+
+
+class KernelError(AssertionError):
+    pass
+
+
+class Kernel:
+    """One kernel of the server's kernel manager and an async client on it."""
+
+    def __init__(self, serverapp):
+        self.manager = serverapp.kernel_manager
+        self.kernel_id = None
+        self.client = None
+
+    async def start(self) -> "Kernel":
+        self.kernel_id = await self.manager.start_kernel()
+        self.client = self.manager.get_kernel(self.kernel_id).client()
+        self.client.start_channels()
+        await self.client.wait_for_ready(timeout=60)
+        return self
+
+    async def run(self, code: str, timeout: float = 90, allow_error: bool = False) -> str:
+        """Execute like a cell; returns printed text and results. An exception raises KernelError."""
+        out, errors = [], []
+
+        def hook(msg):
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream":
+                out.append(content["text"])
+            elif kind in ("execute_result", "display_data"):
+                out.append(content["data"].get("text/plain", ""))
+            elif kind == "error":
+                errors.append(f"{content['ename']}: {content['evalue']}")
+
+        await self.client.execute_interactive(code, output_hook=hook, timeout=timeout, allow_stdin=False)
+        text = "".join(out)
+        if errors and not allow_error:
+            raise KernelError(f"{errors[0]}\n--- output:\n{text}")
+        return text + "".join(errors)
+
+    async def stop(self) -> None:
+        self.client.stop_channels()
+        await self.manager.shutdown_kernel(self.kernel_id, now=True)
+
+
+@contextlib.asynccontextmanager
+async def kernel(serverapp):
+    k = await Kernel(serverapp).start()
+    try:
+        yield k
+    finally:
+        await k.stop()

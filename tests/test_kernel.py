@@ -1,0 +1,177 @@
+"""In the notebook: connect(), the login widget and %openeo_login, in real kernels started by a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import nbformat
+import pytest
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+
+from jupyter_openeo_auth.devstack.user import ProviderUser
+
+from kernels import kernel
+
+
+async def approve_pending(broker, user) -> None:
+    """The person at the provider's page: approve the one pending login of the server."""
+    for _ in range(100):
+        pending = [l for l in broker.logins.values() if l.pending]
+        if pending:
+            auth = pending[0].auth
+            await asyncio.to_thread(user.approve, auth.verification_uri_complete, auth.user_code)
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("no login became pending")
+
+
+async def widget_login(k, url: str, broker, user) -> None:
+    await k.run(f"import jupyter_openeo_auth as joa\nw = joa.login({url!r})\nw.start()")
+    await approve_pending(broker, user)
+    assert (await k.run("print(w.wait(60))")).strip() == "logged_in"
+
+
+async def test_second_notebook_reuses_the_login(stack, jp_serverapp, broker, alice):
+    async with kernel(jp_serverapp) as first:
+        await widget_login(first, stack.backend.url, broker, alice)
+        out = await first.run("print(w.status.value)")
+        assert "Logged in as <b>Alice Liddell</b> (alice@example.org) — renewed automatically" in out
+    logins_before = len(broker.logins)
+    async with kernel(jp_serverapp) as second:  # a second notebook, or the same one after a restart
+        out = await second.run(
+            "import jupyter_openeo_auth as joa\n"
+            f"print(joa.connect({stack.backend.url!r}).describe_account()['user_id'])\n"
+            f"w = joa.login({stack.backend.url!r}); print(w.state)"
+        )
+        assert out.split() == ["alice", "logged_in"]
+    assert len(broker.logins) == logins_before  # no new login was started
+
+
+class _RunningKernel(AsyncKernelManager):
+    """A kernel manager for a kernel the server already runs: nbclient uses it, does not start one."""
+
+    @property
+    def has_kernel(self):
+        return True
+
+
+async def test_headless_notebook_on_a_server_kernel_reuses_the_login(stack, jp_serverapp, broker, alice, tmp_path):
+    async with kernel(jp_serverapp) as k:
+        await widget_login(k, stack.backend.url, broker, alice)
+        km = _RunningKernel(connection_file=jp_serverapp.kernel_manager.get_kernel(k.kernel_id).connection_file)
+        km.load_connection_file()
+        nb = nbformat.v4.new_notebook(cells=[
+            nbformat.v4.new_code_cell("%load_ext jupyter_openeo_auth"),
+            nbformat.v4.new_code_cell(f"%openeo_login {stack.backend.url} --var con"),
+            nbformat.v4.new_code_cell("import time\nfor _ in range(100):\n    if 'con' in globals(): break\n    time.sleep(0.1)\n"
+                                      "con.describe_account()['user_id']"),
+            nbformat.v4.new_code_cell("import jupyter_openeo_auth as joa\n"
+                                      f"tok = joa.get_token({stack.backend.url!r})\ntok"),
+        ])
+        client = NotebookClient(nb, km=km, store_widget_state=True, timeout=90)
+        await client.async_execute()
+        assert nb.cells[2].outputs[0]["data"]["text/plain"] == "'alice'"
+        assert "<AccessToken provider='local' valid for" in nb.cells[3].outputs[0]["data"]["text/plain"]
+        path = tmp_path / "executed.ipynb"
+        nbformat.write(nb, path)
+        saved = path.read_text()
+        assert "application/vnd.jupyter.widget-state+json" in saved  # JupyterLab's saved-state format
+        session = next(iter(broker.sessions.values()))
+        _, current = await broker.token(stack.backend.url)
+        for secret in (session.tokens.refresh_token, current.access_token, jp_serverapp.identity_provider.token):
+            assert secret not in saved
+        assert jp_serverapp.web_app.settings["openeo_auth_kernel_key"].key not in saved
+
+
+async def test_connection_keeps_working_across_token_lifetimes(stack, jp_serverapp, broker, alice):
+    async with kernel(jp_serverapp) as k:
+        await widget_login(k, stack.backend.url, broker, alice)
+        first_refresh_token = next(iter(broker.sessions.values())).tokens.refresh_token
+        out = await k.run(
+            f"con = joa.connect({stack.backend.url!r})\nimport time\n"
+            "for _ in range(4):\n    print(con.describe_account()['user_id']); time.sleep(6)",
+            timeout=120,
+        )
+        assert out.split() == ["alice"] * 4
+        session = next(iter(broker.sessions.values()))
+        assert session.refresh_count >= 2 and session.tokens.refresh_token != first_refresh_token
+
+
+async def test_after_logout_the_kernel_gets_not_logged_in(stack, jp_serverapp, broker, alice, api):
+    async with kernel(jp_serverapp) as k:
+        await widget_login(k, stack.backend.url, broker, alice)
+        await k.run(f"con = joa.connect({stack.backend.url!r}); con.describe_account()")
+        await api.delete("sessions", backend=stack.backend.url)
+        out = await k.run("con.describe_account()", allow_error=True)
+        assert out.startswith("NotLoggedIn: Not logged in to") and "%openeo_login" in out
+        out = await k.run(f"joa.connect({stack.backend.url!r})", allow_error=True)
+        assert out.startswith("NotLoggedIn")
+
+
+async def test_magic_binds_the_variable_when_already_logged_in(stack, jp_serverapp, broker, alice):
+    async with kernel(jp_serverapp) as k:
+        await widget_login(k, stack.backend.url, broker, alice)
+    async with kernel(jp_serverapp) as fresh:
+        out = await fresh.run(f"%load_ext jupyter_openeo_auth\n%openeo_login {stack.backend.url} --var mycon")
+        assert "`mycon` is an authenticated openeo.Connection" in out
+        assert (await fresh.run("print(mycon.describe_account()['user_id'])")).strip() == "alice"
+
+
+async def test_magic_binds_the_variable_after_a_fresh_login(stack, jp_serverapp, broker):
+    async with kernel(jp_serverapp) as k:
+        out = await k.run(f"%load_ext jupyter_openeo_auth\n%openeo_login {stack.backend.url}")
+        assert "LoginWidget" in out and "connection" not in (await k.run("print(list(globals()))"))
+        await approve_pending(broker, ProviderUser("bob"))
+        out = await k.run(
+            "import time\nfor _ in range(100):\n    if 'connection' in globals(): break\n    time.sleep(0.1)\n"
+            "print(connection.describe_account()['user_id'])"
+        )
+        assert out.strip().endswith("bob")
+
+
+async def test_magic_with_the_servers_service_account(stack, jp_serverapp, broker):
+    async with kernel(jp_serverapp) as k:
+        out = await k.run(f"%load_ext jupyter_openeo_auth\n%openeo_login {stack.backend.url} --client-credentials --var svc")
+        assert "`svc` is an authenticated openeo.Connection" in out
+        out = await k.run("import os\nprint('JOA_TEST_SERVICE_SECRET' in os.environ, type(svc.auth).__name__)")
+        # The kernel inherits the server's environment in this test; the secret itself is not echoed anywhere.
+        assert "ServerTokenAuth" in out
+
+
+async def test_kernel_outputs_and_environment_hold_no_secret(stack, jp_serverapp, broker, alice):
+    async with kernel(jp_serverapp) as k:
+        await widget_login(k, stack.backend.url, broker, alice)
+        out = await k.run(
+            f"con = joa.connect({stack.backend.url!r})\n"
+            "import os\nprint(dict(os.environ))\nprint(repr(con), con.auth, w, w.get_state())\n"
+            f"tok = joa.get_token({stack.backend.url!r}); print(tok, str(tok), repr(tok))\n"
+            "print(joa.kernel.client.server())"
+        )
+        session = next(iter(broker.sessions.values()))
+        _, current = await broker.token(stack.backend.url)
+        key = jp_serverapp.web_app.settings["openeo_auth_kernel_key"].key
+        for secret in (session.tokens.refresh_token, current.access_token, key):
+            assert secret not in out
+        assert "JPY_PARENT_PID" in out  # the environment really was printed
+
+
+async def test_malicious_verification_uri_is_refused(malicious_backend, jp_serverapp, broker):
+    async with kernel(jp_serverapp) as k:
+        out = await k.run(
+            f"import jupyter_openeo_auth as joa\nw = joa.login({malicious_backend.url!r})\nw.start()\n"
+            "print(w.state); print(w.message); print(w.code.value, w.status.value)"
+        )
+        assert out.startswith("failed\nThe OpenID provider sent a verification address that is not an http(s) link")
+        assert "javascript:" not in out
+        assert not any(l.pending for l in broker.logins.values())  # the login was cancelled
+
+
+async def test_kernel_without_a_server_says_so():
+    from jupyter_openeo_auth.kernel.client import NoServer, find_server
+
+    with pytest.raises(NoServer, match="not started by a Jupyter server"):
+        find_server(parent_pid="", runtime_dir="/nonexistent")
+    with pytest.raises(NoServer, match="does not run jupyter-openeo-auth"):
+        find_server(parent_pid="1", runtime_dir="/nonexistent")
