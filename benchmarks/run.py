@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-BENCHMARKS = ["token_latency"]
+BENCHMARKS = ["token_latency", "connect_overhead"]
 
 
 def main(names) -> None:

@@ -59,7 +59,7 @@ def norotate_refresh_token(backend: str) -> str:
 def main(n: int = 200) -> dict:
     with DevStack(access_token_ttl=3600, device_interval=1) as stack, tempfile.TemporaryDirectory() as root:
         token = secrets.token_hex(16)
-        server = jupyter_service(root, token, args=["--OpenEOAuth.persist=never"]).start()
+        server = jupyter_service(root, token, config={"OpenEOAuth": {"persist": "never"}}).start()
         try:
             api = f"{server.url}/openeo-auth/api"
             headers = {"Authorization": f"token {token}"}

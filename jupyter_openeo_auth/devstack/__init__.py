@@ -8,6 +8,7 @@ Used by the test fixtures and the demo. Each service is a child process on a fre
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -140,15 +141,25 @@ def backend_service(
     return Service("openEO back-end", argv, port, ready_path="/.well-known/openeo")
 
 
-def jupyter_service(root_dir, token: str, port: Optional[int] = None, app: str = "server", args=(), env=None) -> Service:
-    """A Jupyter server (or `app="lab"`) on 127.0.0.1 with this extension; the token is passed through the
-    environment (JUPYTER_TOKEN), not the command line."""
+def jupyter_service(root_dir, token: str, port: Optional[int] = None, app: str = "server", config=None, env=None) -> Service:
+    """A Jupyter server (or `app="lab"`) on 127.0.0.1 with this extension. Its token and `config` go into a
+    0600 config file, not the command line or the environment (which kernels would inherit)."""
     port = port or free_port()
-    argv = [sys.executable, "-m", "jupyter", app, "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-            "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root_dir}", *args]
+    folder = Path(tempfile.mkdtemp(prefix="joa-jupyter-"))
+    settings = {"IdentityProvider": {"token": token}, "ServerApp": {"root_dir": str(root_dir), "port_retries": 0}}
+    for section, values in (config or {}).items():
+        settings.setdefault(section, {}).update(values)
+    config_file = folder / "jupyter_server_config.json"
+    fd = os.open(config_file, os.O_WRONLY | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(settings, f)
+    argv = [sys.executable, "-m", "jupyter", app, "--no-browser", "--ip=127.0.0.1", f"--port={port}", f"--config={config_file}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI machines often run as root
         argv.append("--allow-root")
-    return Service(f"Jupyter {app}", argv, port, env={"JUPYTER_TOKEN": token, **(env or {})}, ready_path="/api/status")
+    service = Service(f"Jupyter {app}", argv, port, env={"JUPYTER_RUNTIME_DIR": str(folder / "runtime"), **(env or {})},
+                      ready_path="/api/status")
+    service.runtime_dir = folder / "runtime"
+    return service
 
 
 class DevStack:
