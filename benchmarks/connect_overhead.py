@@ -65,7 +65,7 @@ def main(rounds: int = 20) -> dict:
             server_login(f"{server.url}/openeo-auth/api", headers, stack.backend.url)
             result = json.loads(run_in_kernel(server, headers, KERNEL_CODE.format(url=stack.backend.url, rounds=rounds)))
         finally:
-            server.stop()
+            server.cleanup()
     return {
         "describe_account via connect() p50 ms": round(result["ours"] * 1000, 2),
         "describe_account static bearer p50 ms": round(result["static"] * 1000, 2),

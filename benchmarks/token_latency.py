@@ -85,7 +85,7 @@ def main(n: int = 200) -> dict:
             ours = percentiles(timed(broker_token, n))
             reference = percentiles(timed(client_refresh, max(20, n // 4)))
         finally:
-            server.stop()
+            server.cleanup()
     result = {
         "broker POST token p50 ms": round(ours[0], 2),
         "broker POST token p99 ms": round(ours[1], 2),

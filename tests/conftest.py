@@ -37,7 +37,7 @@ def second_backend(stack):
     """Another real dummy back-end using the same provider: two back-ends to log in to at once."""
     service = backend_service(stack.provider.url, no_user_cache=True).start()
     yield service
-    service.stop()
+    service.cleanup()
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +45,7 @@ def malicious_backend(stack):
     """A back-end whose default client gets `javascript:` verification URIs from the provider."""
     service = backend_service(stack.provider.url, default_client="openeo-malicious").start()
     yield service
-    service.stop()
+    service.cleanup()
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +53,7 @@ def backend_without_oidc():
     """A real dummy back-end that lists no OpenID provider."""
     service = backend_service(None, no_oidc=True).start()
     yield service
-    service.stop()
+    service.cleanup()
 
 
 @pytest.fixture(scope="session")

@@ -102,8 +102,8 @@ async def test_provider_down_during_polling_then_back(tmp_path, api):
         _, token = await api.post("token", backend=backend.url)
         assert await asyncio.to_thread(whoami, backend.url, token["access_token"]) == "alice"
     finally:
-        backend.stop()
-        provider.stop()
+        backend.cleanup()
+        provider.cleanup()
 
 
 async def test_debug_log_of_a_full_flow_holds_no_secret(stack, api, alice, broker, caplog):

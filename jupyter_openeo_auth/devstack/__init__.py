@@ -22,8 +22,13 @@ from typing import List, Optional
 
 import requests
 
-#: Where the provider's script, package.json and lock file live (overridable for installed copies).
-PROVIDER_DIR = Path(os.environ.get("JOA_PROVIDER_DIR", Path(__file__).resolve().parents[2] / "tests" / "oidc_provider"))
+#: The provider's script, package.json and lock file: in a clone, tests/oidc_provider; in an installed
+#: package, the copy shipped inside it (see pyproject.toml). JOA_PROVIDER_DIR overrides both.
+_CLONE_PROVIDER = Path(__file__).resolve().parents[2] / "tests" / "oidc_provider"
+_PACKAGED_PROVIDER = Path(__file__).resolve().parent / "oidc_provider"
+PROVIDER_DIR = Path(
+    os.environ.get("JOA_PROVIDER_DIR") or (_CLONE_PROVIDER if _CLONE_PROVIDER.is_dir() else _PACKAGED_PROVIDER)
+)
 
 #: Users of the local provider: (login, password, name, email).
 DEMO_USERS = {
@@ -60,7 +65,11 @@ class Service:
         self.name, self.argv, self.port, self.cwd, self.ready_path = name, argv, port, cwd, ready_path
         self.env = {**os.environ, **(env or {})}
         self.url = f"http://127.0.0.1:{port}"
-        self.log_path = Path(tempfile.mkstemp(prefix=f"joa-{name}-", suffix=".log")[1])
+        fd, log_path = tempfile.mkstemp(prefix=f"joa-{name.split()[-1].lower()}-", suffix=".log")
+        os.close(fd)
+        self.log_path = Path(log_path)
+        #: Files and folders this service created, removed by `cleanup()`.
+        self.created: List[Path] = [self.log_path]
         self.process: Optional[subprocess.Popen] = None
 
     def __repr__(self) -> str:
@@ -82,8 +91,9 @@ class Service:
                 return self
             except requests.RequestException:
                 time.sleep(0.1)
+        tail = self.log_tail()
         self.stop()
-        raise DevStackError(f"The {self.name} did not answer within {timeout:g} s:\n{self.log_tail()}")
+        raise DevStackError(f"The {self.name} did not answer within {timeout:g} s:\n{tail}")
 
     def log_tail(self, lines: int = 20) -> str:
         """The last lines the process printed."""
@@ -104,22 +114,53 @@ class Service:
             self.process.kill()
             self.process.wait(5)
 
+    def cleanup(self) -> None:
+        """Stop, then remove the log and whatever else this service created."""
+        self.stop()
+        for path in self.created:
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
 
-def provider_service(port: Optional[int] = None, access_token_ttl: int = 3600, device_interval: int = 5, **env) -> Service:
-    """The OpenID provider (not yet started). Raises `DevStackError` when Node.js or its packages are missing."""
-    node = shutil.which("node")
-    if not node:
+
+def _find(program: str) -> str:
+    path = shutil.which(program)
+    if not path:
         raise DevStackError(
-            "Node.js is not installed, and the local OpenID provider needs it: install Node.js 20 or newer "
-            "(for example `apt-get install nodejs npm`), then try again."
+            f"Node.js is not installed ({program} not found), and the local OpenID provider needs it: install "
+            "Node.js 20 or newer with npm (for example `apt-get install nodejs npm`), then try again."
         )
-    if not (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir():
-        raise DevStackError(f"The OpenID provider's packages are missing: run `npm ci` in {PROVIDER_DIR}.")
+    return path
+
+
+def install_provider(quiet: bool = True) -> Path:
+    """Make sure the provider's npm packages are installed; a packaged copy is installed into a user cache
+    folder (the package folder may not be writable). Returns the folder to run the provider from."""
+    npm = _find("npm")
+    folder = PROVIDER_DIR
+    if folder == _PACKAGED_PROVIDER and not os.access(folder, os.W_OK):
+        folder = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jupyter-openeo-auth" / "oidc_provider"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("provider.mjs", "package.json", "package-lock.json"):
+            shutil.copy2(PROVIDER_DIR / name, folder / name)
+    if not (folder / "node_modules" / "oidc-provider").is_dir():
+        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=folder, capture_output=quiet, text=True)
+        if done.returncode != 0:
+            raise DevStackError(f"`npm ci` failed in {folder}:\n{(done.stderr or '')[-2000:]}")
+    return folder
+
+
+def provider_service(
+    port: Optional[int] = None, access_token_ttl: int = 3600, device_interval: int = 5, folder=None, **env
+) -> Service:
+    """The OpenID provider (not yet started). Raises `DevStackError` when Node.js or its packages are missing."""
+    node = _find("node")
+    folder = Path(folder or PROVIDER_DIR)
+    if not (folder / "node_modules" / "oidc-provider").is_dir():
+        raise DevStackError(f"The OpenID provider's packages are missing: run `npm ci` in {folder}.")
     port = port or free_port()
     settings = {"PORT": str(port), "ACCESS_TOKEN_TTL": str(access_token_ttl), "DEVICE_INTERVAL": str(device_interval)}
     settings.update({k: str(v) for k, v in env.items()})
     return Service(
-        "OpenID provider", [node, str(PROVIDER_DIR / "provider.mjs")], port, env=settings, cwd=PROVIDER_DIR,
+        "OpenID provider", [node, str(folder / "provider.mjs")], port, env=settings, cwd=folder,
         ready_path="/.well-known/openid-configuration",
     )
 
@@ -159,14 +200,20 @@ def jupyter_service(root_dir, token: str, port: Optional[int] = None, app: str =
     service = Service(f"Jupyter {app}", argv, port, env={"JUPYTER_RUNTIME_DIR": str(folder / "runtime"), **(env or {})},
                       ready_path="/api/status")
     service.runtime_dir = folder / "runtime"
+    service.created.append(folder)
     return service
 
 
 class DevStack:
     """The provider and the back-end together; a context manager that stops both."""
 
-    def __init__(self, provider_port=None, backend_port=None, access_token_ttl=3600, device_interval=5, no_user_cache=False):
-        self.provider = provider_service(provider_port, access_token_ttl=access_token_ttl, device_interval=device_interval)
+    def __init__(
+        self, provider_port=None, backend_port=None, access_token_ttl=3600, device_interval=5, no_user_cache=False,
+        provider_folder=None,
+    ):
+        self.provider = provider_service(
+            provider_port, access_token_ttl=access_token_ttl, device_interval=device_interval, folder=provider_folder
+        )
         self.backend = backend_service(self.provider.url, backend_port, no_user_cache=no_user_cache)
 
     def start(self) -> "DevStack":
@@ -180,9 +227,9 @@ class DevStack:
         return self
 
     def stop(self) -> None:
-        """Stop both services."""
-        self.backend.stop()
-        self.provider.stop()
+        """Stop both services and remove their files."""
+        self.backend.cleanup()
+        self.provider.cleanup()
 
     def __enter__(self) -> "DevStack":
         return self.start()

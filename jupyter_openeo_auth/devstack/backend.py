@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import tempfile
 
@@ -65,9 +66,15 @@ def main(argv=None) -> None:
                 "default_clients": [{**DEFAULT_CLIENTS[0], "id": args.default_client}] if args.default_client else DEFAULT_CLIENTS,
             }
         )
-    folder = tempfile.mkdtemp(prefix="joa-backend-")
-    os.environ["OPENEO_BACKEND_CONFIG"] = write_config(providers, folder)
+    # SIGTERM ends the process through SystemExit, so the config folder below is removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with tempfile.TemporaryDirectory(prefix="joa-backend-") as folder:
+        os.environ["OPENEO_BACKEND_CONFIG"] = write_config(providers, folder)
+        serve(args)
 
+
+def serve(args) -> None:
+    """Build the openeo-driver app and serve it until stopped."""
     from openeo_driver.dummy.dummy_backend import DummyBackendImplementation
     from openeo_driver.users.auth import HttpAuthHandler
     from openeo_driver.views import build_app
@@ -84,7 +91,6 @@ def main(argv=None) -> None:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
-    sys.exit(0)
 
 
 if __name__ == "__main__":

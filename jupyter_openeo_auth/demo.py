@@ -1,0 +1,114 @@
+"""`jupyter openeo-auth demo`: a local OpenID provider, the openEO dummy back-end and JupyterLab with a demo
+notebook, in one command. Ctrl-C stops all three and removes what the demo created."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import webbrowser
+from pathlib import Path
+
+import nbformat
+
+from .devstack import DEMO_USERS, DevStack, DevStackError, install_provider, jupyter_service
+
+NOTEBOOK = "openeo-login-demo.ipynb"
+
+
+def demo_notebook(backend_url: str) -> nbformat.NotebookNode:
+    """The notebook a newcomer runs: log in through the server, then use the connection."""
+    cells = [
+        nbformat.v4.new_markdown_cell(
+            "# Log in to openEO once per Jupyter server\n\n"
+            "Run the cells. The login widget shows a link and a code: open the link, enter the code and log in "
+            "(the terminal that started the demo shows the demo user and password). The server keeps the login "
+            "and renews it; every notebook and kernel of this server reuses it."
+        ),
+        nbformat.v4.new_code_cell("%load_ext jupyter_openeo_auth"),
+        nbformat.v4.new_code_cell(f"%openeo_login {backend_url}"),
+        nbformat.v4.new_markdown_cell("Once logged in, `connection` is an authenticated `openeo.Connection`:"),
+        nbformat.v4.new_code_cell("connection.describe_account()"),
+        nbformat.v4.new_markdown_cell(
+            "With an account at a real back-end, the same two lines log you in there:\n\n"
+            "```python\n%load_ext jupyter_openeo_auth\n%openeo_login https://openeo.cloud\n```"
+        ),
+    ]
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def run_demo(port: int, open_browser: bool) -> int:
+    """Start everything, print how to log in, wait for Ctrl-C, clean up. Returns the exit status."""
+    missing = [m for m in ("openeo_driver", "jupyterlab") if importlib.util.find_spec(m) is None]
+    if missing:
+        print(f"The demo needs {', '.join(missing)}: pip install 'jupyter-openeo-auth[demo]'", file=sys.stderr)
+        return 1
+    try:
+        stack = DevStack(access_token_ttl=300, device_interval=2, provider_folder=install_provider())
+    except DevStackError as e:
+        print(f"Cannot start the demo: {e}", file=sys.stderr)
+        return 1
+    workdir = Path(tempfile.mkdtemp(prefix="openeo-auth-demo-"))
+    lab = None
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stack.start()
+        nbformat.write(demo_notebook(stack.backend.url), workdir / NOTEBOOK)
+        token = secrets.token_hex(24)
+        lab = jupyter_service(
+            workdir, token, port=port, app="lab",
+            config={"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}},
+            env={"OPENEO_BACKEND": stack.backend.url},
+        ).start(timeout=120)
+        url = f"{lab.url}/lab/tree/{NOTEBOOK}?token={token}"
+        user, (password, name, _) = next(iter(DEMO_USERS.items()))
+        print(
+            f"\nopenEO login demo is running.\n"
+            f"  JupyterLab:       {url}\n"
+            f"  openEO back-end:  {stack.backend.url}   (pid {stack.backend.process.pid})\n"
+            f"  OpenID provider:  {stack.provider.url}   (pid {stack.provider.process.pid})\n"
+            f"  JupyterLab pid:   {lab.process.pid}\n"
+            f"  Notebook folder:  {workdir}\n"
+            f"On the provider's login page, log in as user `{user}` with password `{password}` ({name}).\n"
+            f"Press Ctrl-C to stop the demo.\n",
+            flush=True,
+        )
+        if open_browser:
+            webbrowser.open(url)
+        while not stop.wait(0.5):
+            if not (lab.running and stack.provider.running and stack.backend.running):
+                print("A demo service stopped on its own; shutting the demo down.", file=sys.stderr)
+                return 1
+        return 0
+    except DevStackError as e:
+        print(f"Cannot start the demo: {e}", file=sys.stderr)
+        return 1
+    finally:
+        print("Stopping the demo ...", flush=True)
+        if lab is not None:
+            lab.cleanup()
+        stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+        print("Demo stopped; its files are removed.", flush=True)
+
+
+def main(argv=None) -> int:
+    """`jupyter openeo-auth demo [--port N] [--no-browser]`."""
+    parser = argparse.ArgumentParser(prog="jupyter openeo-auth", description="jupyter-openeo-auth tools")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="JupyterLab with a local OpenID provider and openEO back-end")
+    demo.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
+    demo.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    args = parser.parse_args(argv)
+    return run_demo(args.port, open_browser=not args.no_browser)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
