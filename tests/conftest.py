@@ -41,6 +41,14 @@ def second_backend(stack):
 
 
 @pytest.fixture(scope="session")
+def two_provider_backend(stack):
+    """A back-end listing two providers (`local` and `other`, both the local provider)."""
+    service = backend_service(stack.provider.url, no_user_cache=True, second_provider="other").start()
+    yield service
+    service.cleanup()
+
+
+@pytest.fixture(scope="session")
 def malicious_backend(stack):
     """A back-end whose default client gets `javascript:` verification URIs from the provider."""
     service = backend_service(stack.provider.url, default_client="openeo-malicious").start()

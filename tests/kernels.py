@@ -25,7 +25,7 @@ class Kernel:
         await self.client.wait_for_ready(timeout=60)
         return self
 
-    async def run(self, code: str, timeout: float = 90, allow_error: bool = False) -> str:
+    async def run(self, code: str, timeout: float = 90, allow_error: bool = False, stdin: str = None) -> str:
         """Execute like a cell; returns printed text and results. An exception raises KernelError."""
         out, errors = [], []
 
@@ -38,7 +38,12 @@ class Kernel:
             elif kind == "error":
                 errors.append(f"{content['ename']}: {content['evalue']}")
 
-        await self.client.execute_interactive(code, output_hook=hook, timeout=timeout, allow_stdin=False)
+        def answer(msg):  # the front end answering an input() / getpass() prompt
+            self.client.input(stdin)
+
+        await self.client.execute_interactive(
+            code, output_hook=hook, timeout=timeout, allow_stdin=stdin is not None, stdin_hook=answer
+        )
         text = "".join(out)
         if errors and not allow_error:
             raise KernelError(f"{errors[0]}\n--- output:\n{text}")

@@ -28,7 +28,8 @@ async def approve_pending(broker, user) -> None:
 
 
 async def widget_login(k, url: str, broker, user) -> None:
-    await k.run(f"import jupyter_openeo_auth as joa\nw = joa.login({url!r})\nw.start()")
+    shown = await k.run(f"import jupyter_openeo_auth as joa\nw = joa.login({url!r})\nw.start()\nprint(w.code.value, w.status.value)")
+    assert "enter the code" in shown and "<svg" in shown and "The code expires in " in shown  # link, QR, countdown
     await approve_pending(broker, user)
     assert (await k.run("print(w.wait(60))")).strip() == "logged_in"
 
@@ -106,6 +107,11 @@ async def test_after_logout_the_kernel_gets_not_logged_in(stack, jp_serverapp, b
         await api.delete("sessions", backend=stack.backend.url)
         out = await k.run("con.describe_account()", allow_error=True)
         assert out.startswith("NotLoggedIn: Not logged in to") and "%openeo_login" in out
+        await widget_login(k, stack.backend.url, broker, alice)
+        out = await k.run("w.logout(); print(w.state, w.login_button in w.children)")
+        assert out.split() == ["new", "True"]
+        out = await k.run("con.describe_account()", allow_error=True)
+        assert out.startswith("NotLoggedIn: Not logged in to") and "%openeo_login" in out
         out = await k.run(f"joa.connect({stack.backend.url!r})", allow_error=True)
         assert out.startswith("NotLoggedIn")
 
@@ -138,6 +144,33 @@ async def test_magic_with_the_servers_service_account(stack, jp_serverapp, broke
         out = await k.run("import os\nprint('JOA_TEST_SERVICE_SECRET' in os.environ, type(svc.auth).__name__)")
         # The kernel inherits the server's environment in this test; the secret itself is not echoed anywhere.
         assert "ServerTokenAuth" in out
+
+
+async def test_magic_password_login_asks_with_getpass(stack, jp_serverapp, broker):
+    async with kernel(jp_serverapp) as k:
+        out = await k.run(
+            f"%load_ext jupyter_openeo_auth\n%openeo_login {stack.backend.url} --password alice --var pw",
+            stdin="alice-password",
+        )
+        assert "`pw` is an authenticated openeo.Connection" in out and "alice-password" not in out
+        out = await k.run("print(pw.describe_account()['user_id'])\nprint(_ih, _oh, globals().keys())")
+        assert out.startswith("alice") and "alice-password" not in out
+
+
+async def test_widget_offers_a_provider_picker(stack, two_provider_backend, jp_serverapp, broker, alice):
+    async with kernel(jp_serverapp) as k:
+        out = await k.run(
+            f"import jupyter_openeo_auth as joa\nw = joa.login({two_provider_backend.url!r})\n"
+            "print(w.picker in w.children, w.picker.options)\nw.picker.value = 'other'\nw.start()"
+        )
+        assert out.startswith("True (('Local demo provider', 'local'), ('Second local provider', 'other'))")
+        await approve_pending(broker, alice)
+        assert (await k.run("print(w.wait(60))")).strip() == "logged_in"
+        out = await k.run(
+            f"tok = joa.get_token({two_provider_backend.url!r}); print(tok.provider_id)\n"
+            f"print(joa.connect({two_provider_backend.url!r}, provider_id='other').describe_account()['user_id'])"
+        )
+        assert out.split() == ["other", "alice"]
 
 
 async def test_kernel_outputs_and_environment_hold_no_secret(stack, jp_serverapp, broker, alice):

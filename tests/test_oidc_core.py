@@ -72,7 +72,7 @@ def test_root_url_resolves_to_newest_production_api(stack):
     assert info.api_url == stack.backend.url + "/openeo/1.2"
     assert info.api_version.startswith("1.2")
     assert [p.id for p in info.providers] == ["local"]
-    assert info.provider().flows() == ["device"]
+    assert info.provider().flows() == ["device", "password"]
 
 
 def test_versioned_url_is_kept(stack):

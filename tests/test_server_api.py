@@ -26,7 +26,7 @@ def describe_account(stack, bearer_token: str, provider_id: str = "local", url=N
 async def test_device_login_through_the_rest_api(stack, api, alice, broker):
     code, providers = await api.get("providers", backend=stack.backend.url)
     assert code == 200 and providers["providers"][0]["id"] == "local"
-    assert providers["providers"][0]["flows"] == ["device"]
+    assert providers["providers"][0]["flows"] == ["device", "password"]
 
     code, login = await api.post("logins", backend=stack.backend.url)
     assert code == 202 and login["state"] == "pending"

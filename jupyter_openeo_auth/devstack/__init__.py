@@ -166,13 +166,16 @@ def provider_service(
 
 
 def backend_service(
-    issuer: Optional[str], port: Optional[int] = None, *, no_oidc=False, no_user_cache=False, default_client=None
+    issuer: Optional[str], port: Optional[int] = None, *, no_oidc=False, no_user_cache=False, default_client=None,
+    second_provider=None,
 ) -> Service:
     """The openEO dummy back-end pointed at `issuer` (not yet started)."""
     port = port or free_port()
     argv = [sys.executable, "-m", "jupyter_openeo_auth.devstack.backend", "--port", str(port)]
     if default_client:
         argv += ["--default-client", default_client]
+    if second_provider:
+        argv += ["--second-provider", second_provider]
     if issuer:
         argv += ["--issuer", issuer]
     if no_oidc:

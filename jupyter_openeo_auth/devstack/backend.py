@@ -15,12 +15,13 @@ import signal
 import sys
 import tempfile
 
-#: The default client the dummy back-end advertises: device flow with PKCE, and refresh.
+#: The default clients the dummy back-end advertises: device flow with PKCE and refresh; password and refresh.
 DEFAULT_CLIENTS = [
     {
         "id": "openeo-public",
         "grant_types": ["urn:ietf:params:oauth:grant-type:device_code+pkce", "refresh_token"],
-    }
+    },
+    {"id": "openeo-password", "grant_types": ["password", "refresh_token"]},
 ]
 
 CONFIG_TEMPLATE = """\
@@ -51,6 +52,7 @@ def main(argv=None) -> None:
     parser.add_argument("--issuer", default=None, help="issuer URL of the OpenID provider")
     parser.add_argument("--provider-id", default="local")
     parser.add_argument("--default-client", default=None, help="advertise this client id instead")
+    parser.add_argument("--second-provider", default=None, metavar="ID", help="list the same issuer again as ID")
     parser.add_argument("--no-oidc", action="store_true", help="offer no OpenID provider at all")
     parser.add_argument("--no-user-cache", action="store_true", help="check every bearer token at the provider")
     args = parser.parse_args(argv)
@@ -63,9 +65,12 @@ def main(argv=None) -> None:
                 "issuer": args.issuer,
                 "title": "Local demo provider",
                 "scopes": ["openid", "profile", "email"],
-                "default_clients": [{**DEFAULT_CLIENTS[0], "id": args.default_client}] if args.default_client else DEFAULT_CLIENTS,
+                "default_clients": [{**DEFAULT_CLIENTS[0], "id": args.default_client}] if args.default_client
+                else DEFAULT_CLIENTS,
             }
         )
+    if args.second_provider and providers:
+        providers.append({**providers[0], "id": args.second_provider, "title": "Second local provider"})
     # SIGTERM ends the process through SystemExit, so the config folder below is removed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with tempfile.TemporaryDirectory(prefix="joa-backend-") as folder:

@@ -22,6 +22,7 @@ class OpenEOMagics(Magics):
     @argument("--var", default="connection", help="variable to bind the openeo.Connection to")
     @argument("--client-credentials", action="store_true", help="use the service account configured on the server")
     @argument("--password", metavar="USER", default=None, help="password login as USER (asked with getpass)")
+    @argument("--client-id", default=None, help="OAuth client id, when the back-end lists no default client")
     @line_magic
     def openeo_login(self, line: str):
         """Log in to an openEO back-end through the Jupyter server and bind an authenticated connection."""
@@ -38,7 +39,7 @@ class OpenEOMagics(Magics):
                 secret = getpass.getpass(f"Password of {args.password} at {backend}: ")
                 extra = {"flow": "password", "username": args.password, "password": secret}
             try:
-                server().start_login(backend, args.provider, **extra)
+                server().start_login(backend, args.provider, client_id=args.client_id, **extra)
             except OpenEOAuthError as e:
                 print(f"Login failed: {e.message}")
                 return None
