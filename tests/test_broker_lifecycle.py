@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 import openeo
@@ -46,6 +47,9 @@ class TestPersistence:
         session, tokens = await restarted.token(stack.backend.url)
         assert session.user["sub"] == "alice"
         assert await asyncio.to_thread(whoami, stack.backend.url, tokens.access_token) == "alice"
+        # The keyring holds the newest (rotated) refresh token, stored before the access token was handed out.
+        [record] = [json.loads(v) for k, v in test_keyring._read().items() if not k.endswith("/sessions")]
+        assert record["refresh_token"] == session.tokens.refresh_token
         restarted.stop()
 
     async def test_logout_removes_the_keyring_entry(self, stack, api, alice, test_keyring):
@@ -133,3 +137,37 @@ async def test_debug_log_of_a_full_flow_holds_no_secret(stack, api, alice, broke
     leaked = [name for name, value in canaries.items() if value and value in text]
     broker.log.removeHandler(caplog.handler)
     assert leaked == []
+
+
+async def test_tokens_are_renewed_in_the_background(stack, api, alice, broker, provider_stats):
+    await api.login(stack.backend.url, alice)
+    session = next(iter(broker.sessions.values()))
+    first = session.tokens
+    before = provider_stats().get("refresh_token", 0)
+    await asyncio.sleep(first.remaining() + 0.5)  # nobody asks for a token meanwhile
+    assert session.refresh_count >= 1 and provider_stats()["refresh_token"] > before
+    assert session.tokens.remaining() > 0 and session.tokens.refresh_token != first.refresh_token
+
+
+async def test_network_error_in_an_early_refresh_hands_out_the_valid_token(tmp_path, api, broker, caplog):
+    """The provider is down when a refresh is due but the token still works: the caller gets it, and the
+    broker retries seconds later, not at once and not in a loop."""
+    provider = provider_service(access_token_ttl=12, device_interval=1, STATE_FILE=tmp_path / "provider.json").start()
+    backend = backend_service(provider.url).start()
+    try:
+        await api.login(backend.url, ProviderUser("alice"))
+        session = next(iter(broker.sessions.values()))
+        old = session.tokens
+        await asyncio.sleep(old.remaining() - old.lifetime / 2 + 0.3)  # now inside the "refresh please" zone
+        provider.stop()
+        code, token = await api.post("token", backend=backend.url, min_valid=60)
+        assert code == 200 and token["access_token"] == old.access_token
+        loop = asyncio.get_running_loop()
+        assert session._timer.when() - loop.time() >= 4.5  # the retry waits
+        assert session.refresh_count == 0 and session.login_required is None
+        provider.start()
+        await asyncio.sleep(session._timer.when() - loop.time() + 1.0)
+        assert session.refresh_count == 1 and session.tokens.access_token != old.access_token
+    finally:
+        backend.cleanup()
+        provider.cleanup()

@@ -208,3 +208,12 @@ async def test_kernel_without_a_server_says_so():
         find_server(parent_pid="", runtime_dir="/nonexistent")
     with pytest.raises(NoServer, match="does not run jupyter-openeo-auth"):
         find_server(parent_pid="1", runtime_dir="/nonexistent")
+
+
+async def test_widget_escapes_what_it_shows(jp_serverapp, broker):
+    async with kernel(jp_serverapp) as k:
+        out = await k.run(
+            "import jupyter_openeo_auth as joa\nw = joa.login('http://127.0.0.1:9/<script>alert(1)</script>')\n"
+            "print(w.state); print(w.title.value); print(w.status.value)"
+        )
+        assert out.startswith("failed") and "<script>" not in out and "&lt;script&gt;" in out

@@ -1,0 +1,38 @@
+"""The development stack and the demo say clearly what is missing."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from jupyter_openeo_auth.devstack import DevStackError, backend_service, free_port, provider_service
+
+
+def test_taken_port_is_reported():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        with pytest.raises(DevStackError, match=f"Port {port} on 127.0.0.1 is already taken"):
+            backend_service(None, port, no_oidc=True).start()
+
+
+def test_missing_node_is_reported(monkeypatch):
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable))
+    with pytest.raises(DevStackError, match="Node.js is not installed .* install Node.js 20 or newer"):
+        provider_service(free_port())
+
+
+def test_demo_without_node_says_so_in_one_sentence():
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable)}
+    done = subprocess.run(
+        [sys.executable, "-m", "jupyter_openeo_auth.demo", "demo", "--no-browser", "--port", str(free_port())],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith("Cannot start the demo: Node.js is not installed")
+    assert "apt-get install nodejs npm" in done.stderr
