@@ -12,6 +12,7 @@ import pytest
 from jupyter_openeo_auth.broker import KeyringStore, MemoryStore, TokenBroker, make_store
 from jupyter_openeo_auth.devstack import backend_service, provider_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
+from jupyter_openeo_auth.oidc import NotLoggedIn
 
 from conftest import SERVICE_SECRET, server_config
 from keyrings import FileKeyring, PlaintextKeyring
@@ -171,3 +172,32 @@ async def test_network_error_in_an_early_refresh_hands_out_the_valid_token(tmp_p
     finally:
         backend.cleanup()
         provider.cleanup()
+
+
+async def test_backend_down_does_not_stop_the_tokens_of_its_sessions(stack, api, broker):
+    backend = backend_service(stack.provider.url).start()
+    try:
+        await api.login(backend.url, ProviderUser("bob"))
+        backend.stop()
+        for url, (_, info) in list(broker._backends.items()):
+            broker._backends[url] = (0.0, info)  # discovery is due again, and the back-end is down
+        code, token = await api.post("token", backend=backend.url)
+        assert code == 200 and token["user"]["sub"] == "bob"
+    finally:
+        backend.cleanup()
+
+
+async def test_hub_users_sharing_a_keyring_see_only_their_own_sessions(stack, tmp_path, alice):
+    store = KeyringStore(FileKeyring(tmp_path / "shared.json"), logging.getLogger("test"))
+    alices = TokenBroker(store=store, owner="alice")
+    login = await alices.start_login(stack.backend.url)
+    await asyncio.to_thread(alice.approve, login.auth.verification_uri_complete, login.auth.user_code)
+    while login.pending:
+        await asyncio.sleep(0.1)
+    bobs = TokenBroker(store=store, owner="bob")
+    assert await bobs.restore() == 0
+    with pytest.raises(NotLoggedIn, match="Not logged in"):
+        await bobs.token(stack.backend.url)
+    again = TokenBroker(store=store, owner="alice")
+    assert await again.restore() == 1
+    alices.stop(), bobs.stop(), again.stop()

@@ -82,12 +82,19 @@ class TokenBroker:
         return url
 
     async def backend(self, url: str) -> BackendInfo:
-        """What the back-end says about itself (cached for a while; discovery runs off the event loop)."""
+        """What the back-end says about itself (cached for a while; discovery runs off the event loop).
+        When a refresh of a cached entry fails for a passing reason, the cached entry still serves, so a
+        back-end that is down for a moment does not stop the tokens of its sessions."""
         url = self._check_allowed(url)
         hit = self._backends.get(url)
         if hit and time.time() - hit[0] < DISCOVERY_TTL:
             return hit[1]
-        info = await self._blocking(discover_backend, url, self.http)
+        try:
+            info = await self._blocking(discover_backend, url, self.http)
+        except OpenEOAuthError as e:
+            if hit and e.transient:
+                return hit[1]
+            raise
         self._backends[url] = (time.time(), info)
         return info
 
@@ -201,14 +208,13 @@ class TokenBroker:
 
     # --- sessions ---------------------------------------------------------------------------------------
 
-    async def _new_session(self, login_or_key, client: OidcClient, tokens: TokenSet, backend_url=None) -> Session:
-        key = getattr(login_or_key, "key", login_or_key)
-        backend_url = backend_url or login_or_key.backend_url
+    async def _new_session(self, login: Login, client: OidcClient, tokens: TokenSet) -> Session:
+        key = login.key
         old = self.sessions.pop(key, None)
         if old is not None:
             old.cancel_timer()
         renew = (lambda _tokens: client.client_credentials()) if key.flow == "client_credentials" else client.refresh
-        session = Session(key, backend_url, client, tokens, renew, self.settings, self.log, self._persist)
+        session = Session(key, login.backend_url, client, tokens, renew, self.settings, self.log, self._persist)
         self.sessions[key] = session
         await self._persist(session)
         session.schedule()
