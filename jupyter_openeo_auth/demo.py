@@ -39,7 +39,8 @@ def demo_notebook(backend_url: str) -> nbformat.NotebookNode:
             "```python\n%load_ext jupyter_openeo_auth\n%openeo_login https://openeo.cloud\n```"
         ),
     ]
-    return nbformat.v4.new_notebook(cells=cells)
+    kernelspec = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    return nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernelspec})
 
 
 def run_demo(port: int, open_browser: bool) -> int:

@@ -121,7 +121,7 @@ async def test_magic_binds_the_variable_when_already_logged_in(stack, jp_servera
         await widget_login(k, stack.backend.url, broker, alice)
     async with kernel(jp_serverapp) as fresh:
         out = await fresh.run(f"%load_ext jupyter_openeo_auth\n%openeo_login {stack.backend.url} --var mycon")
-        assert "`mycon` is an authenticated openeo.Connection" in out
+        assert "Logged in: `mycon` is an authenticated openeo.Connection" in out
         assert (await fresh.run("print(mycon.describe_account()['user_id'])")).strip() == "alice"
 
 

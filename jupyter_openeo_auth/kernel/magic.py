@@ -29,9 +29,9 @@ class OpenEOMagics(Magics):
         args = parse_argstring(self.openeo_login, line)
         backend = args.backend or default_backend()
 
-        def bind(_login=None):
+        def bind(_login=None) -> str:
             self.shell.user_ns[args.var] = connect(backend, args.provider)
-            print(f"Logged in: `{args.var}` is an authenticated openeo.Connection to {backend}.")
+            return f"`{args.var}` is an authenticated openeo.Connection to {backend}."
 
         if args.client_credentials or args.password:
             extra = {"flow": "client_credentials"}
@@ -45,11 +45,16 @@ class OpenEOMagics(Magics):
                 return None
             finally:
                 extra = None  # drop the password
-            bind()
+            print(f"Logged in: {bind()}")
             return None
 
         widget = LoginWidget(backend, args.provider)
-        widget.on_login(bind)
-        widget.start()
+        if widget.state == "logged_in":
+            print(f"Logged in: {bind()}")  # in this cell's output, not a later one's
+        else:
+            # Bound from the widget's thread once logged in; printing there would land in whatever cell
+            # runs then, so the widget shows the note instead.
+            widget.on_login(bind)
+            widget.start()
         display(widget)
         return None

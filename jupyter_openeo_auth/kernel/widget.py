@@ -72,8 +72,9 @@ class LoginWidget(w.VBox):
 
     # --- what the user sees ------------------------------------------------------------------------------
 
-    def _show_title(self):
-        provider = f" — provider {html.escape(self.provider_id)}" if self.provider_id else ""
+    def _show_title(self, provider: Optional[str] = None):
+        provider = provider or self.provider_id
+        provider = f" — provider {html.escape(provider)}" if provider else ""
         self.title.value = f"<b>openEO login</b>: {html.escape(self.backend)}{provider}"
 
     def _show(self, *parts, status: str = ""):
@@ -83,11 +84,12 @@ class LoginWidget(w.VBox):
     def _show_error(self, message: str):
         self._show(self.retry_button, status=f'<span style="color:#b00">{html.escape(message)}</span>')
 
-    def _show_logged_in(self, user: Optional[dict]):
+    def _show_logged_in(self, user: Optional[dict], notes=()):
         self.state, self.user = "logged_in", user or {}
         who = html.escape(self.user.get("name") or self.user.get("sub") or "a service account")
         email = f" ({html.escape(self.user['email'])})" if self.user.get("email") else ""
-        self._show(self.logout_button, status=f"Logged in as <b>{who}</b>{email} — renewed automatically")
+        extra = "".join(f"<br>{html.escape(n)}" for n in notes if n)
+        self._show(self.logout_button, status=f"Logged in as <b>{who}</b>{email} — renewed automatically{extra}")
 
     def _show_code(self, login: dict) -> bool:
         link = safe_link(login.get("verification_uri_complete")) or safe_link(login.get("verification_uri"))
@@ -118,6 +120,7 @@ class LoginWidget(w.VBox):
         except OpenEOAuthError:
             data = None
         if data is not None:
+            self._show_title(data.get("provider_id"))
             self._show_logged_in(data.get("user"))
             return
         try:
@@ -128,10 +131,13 @@ class LoginWidget(w.VBox):
             return
         self.picker.options = [(p["title"], p["id"]) for p in providers]
         self.picker.value = self.provider_id or providers[0]["id"]
+        if len(providers) == 1:
+            self._show_title(providers[0]["title"])
         self._show(*([self.picker] if len(providers) > 1 else []), self.login_button)
 
-    def on_login(self, callback: Callable[[dict], None]) -> None:
-        """Call `callback(login)` once logged in (at once when already logged in)."""
+    def on_login(self, callback: Callable[[dict], Optional[str]]) -> None:
+        """Call `callback(login)` once logged in (at once when already logged in). A string it returns is
+        shown under "Logged in as"; it runs before that line appears, so what it binds is ready by then."""
         if self.state == "logged_in":
             callback({"state": "logged_in", "user": self.user})
         else:
@@ -174,10 +180,9 @@ class LoginWidget(w.VBox):
             self.state, self.message = login["state"], login.get("message") or f"The login ended: {login['state']}."
             self._show_error(self.message)
             return
-        self._show_logged_in(login.get("user"))
-        for callback in self._callbacks:
-            callback(login)
+        notes = [callback(login) for callback in self._callbacks]
         self._callbacks.clear()
+        self._show_logged_in(login.get("user"), notes)
 
     def wait(self, timeout: float = 600) -> str:
         """Block until the login ends (for scripts); returns the final state."""
