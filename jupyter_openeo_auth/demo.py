@@ -66,7 +66,6 @@ def run_demo(port: int, open_browser: bool) -> int:
         lab = jupyter_service(
             workdir, token, port=port, app="lab",
             config={"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}},
-            env={"OPENEO_BACKEND": stack.backend.url},
         ).start(timeout=120)
         url = f"{lab.url}/lab/tree/{NOTEBOOK}?token={token}"
         user, (password, name, _) = next(iter(DEMO_USERS.items()))

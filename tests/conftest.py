@@ -102,6 +102,7 @@ def provider_stats(stack):
 def server_config(stack, **openeo_auth) -> Config:
     """Jupyter server config with the extension enabled, no persistence, and a service account."""
     settings = {
+        "default_backend": stack.backend.url,
         "persist": "never",
         "refresh_margin": 1,
         "http_timeout": 5,

@@ -125,6 +125,13 @@ async def test_magic_binds_the_variable_when_already_logged_in(stack, jp_servera
         assert (await fresh.run("print(mycon.describe_account()['user_id'])")).strip() == "alice"
 
 
+async def test_magic_without_a_backend_uses_the_servers_default(stack, jp_serverapp, broker, alice):
+    async with kernel(jp_serverapp) as k:
+        await widget_login(k, stack.backend.url, broker, alice)
+        out = await k.run("%load_ext jupyter_openeo_auth\n%openeo_login")
+        assert f"`connection` is an authenticated openeo.Connection to {stack.backend.url}." in out
+
+
 async def test_magic_binds_the_variable_after_a_fresh_login(stack, jp_serverapp, broker):
     async with kernel(jp_serverapp) as k:
         out = await k.run(f"%load_ext jupyter_openeo_auth\n%openeo_login {stack.backend.url}")

@@ -12,7 +12,7 @@ import pytest
 from jupyter_openeo_auth.devstack.user import ProviderUser
 from jupyter_openeo_auth.oidc import HttpClient, LoginRequired, OidcClient, issuer_cache
 
-from conftest import SERVICE_SECRET
+from conftest import SERVICE_SECRET, server_config
 
 DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -216,3 +216,15 @@ async def test_openapi_document_lists_every_route(api):
 async def test_token_route_is_post_only(api, stack):
     code, _, _ = await api.call("GET", "token", params={"backend": stack.backend.url})
     assert code == 405
+
+
+class TestAllowList:
+    @pytest.fixture
+    def jp_server_config(self, stack):
+        return server_config(stack, allowed_backends=[stack.backend.url])
+
+    async def test_only_allowed_backends_can_be_logged_in_to(self, stack, second_backend, api):
+        code, data = await api.post("logins", backend=second_backend.url)
+        assert code == 403 and data["reason"] == "not_allowed" and stack.backend.url in data["message"]
+        code, data = await api.post("logins", backend=stack.backend.url + "/openeo/1.2")
+        assert code == 202

@@ -27,12 +27,11 @@ def connect(backend: str, provider_id: Optional[str] = None, min_valid: float = 
 
 
 def login(backend: Optional[str] = None, provider_id: Optional[str] = None) -> LoginWidget:
-    """A `LoginWidget` for `backend` (default: $OPENEO_BACKEND, else https://openeo.cloud); display it."""
+    """A `LoginWidget` for `backend` (default: the server's `OpenEOAuth.default_backend`); display it."""
     return LoginWidget(backend or default_backend(), provider_id)
 
 
 def default_backend() -> str:
-    """The back-end used when none is named."""
-    import os
-
-    return os.environ.get("OPENEO_BACKEND") or "https://openeo.cloud"
+    """The back-end used when none is named: the server's `OpenEOAuth.default_backend` (which defaults to
+    the server's $OPENEO_BACKEND, else https://openeo.cloud)."""
+    return server().default_backend or "https://openeo.cloud"

@@ -18,8 +18,8 @@ class NoServer(OpenEOAuthError):
     reason = "no_server"
 
 
-def find_server(runtime_dir: Optional[str] = None, parent_pid: Optional[str] = None) -> tuple:
-    """(server URL, kernel key) of the server that started this kernel, from its key file."""
+def find_server(runtime_dir: Optional[str] = None, parent_pid: Optional[str] = None) -> dict:
+    """{url, key, default_backend} of the server that started this kernel, from its key file."""
     parent_pid = parent_pid or os.environ.get("JPY_PARENT_PID")
     if not parent_pid:
         raise NoServer(
@@ -33,8 +33,8 @@ def find_server(runtime_dir: Optional[str] = None, parent_pid: Optional[str] = N
     path = Path(runtime_dir) / f"jupyter-openeo-auth-{parent_pid}.json"
     try:
         data = json.loads(path.read_text())
-        return data["url"], data["key"]
-    except (OSError, ValueError, KeyError):
+        return {"url": data["url"], "key": data["key"], "default_backend": data.get("default_backend")}
+    except (OSError, ValueError, KeyError, TypeError):
         raise NoServer(
             "The Jupyter server that started this kernel does not run jupyter-openeo-auth (no key file at "
             f"{path}). Install it where the server runs and restart the server."
@@ -46,8 +46,10 @@ class ServerClient:
     object only (not in os.environ) and never shown."""
 
     def __init__(self, url: Optional[str] = None, key: Optional[str] = None, timeout: float = 15.0):
+        self.default_backend: Optional[str] = None
         if url is None or key is None:
-            url, key = find_server()
+            found = find_server()
+            url, key, self.default_backend = found["url"], found["key"], found["default_backend"]
         self.api = url.rstrip("/") + "/openeo-auth/api/"
         self._headers = {"Authorization": f"{SCHEME} {key}"}
         self.http = requests.Session()

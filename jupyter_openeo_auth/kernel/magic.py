@@ -17,7 +17,7 @@ from .widget import LoginWidget
 @magics_class
 class OpenEOMagics(Magics):
     @magic_arguments()
-    @argument("backend", nargs="?", default=None, help="back-end URL (default: $OPENEO_BACKEND or openeo.cloud)")
+    @argument("backend", nargs="?", default=None, help="back-end URL (default: the server's default back-end)")
     @argument("--provider", default=None, help="OpenID provider id (default: the back-end's first)")
     @argument("--var", default="connection", help="variable to bind the openeo.Connection to")
     @argument("--client-credentials", action="store_true", help="use the service account configured on the server")

@@ -62,7 +62,6 @@ class OpenEOAuth(ExtensionApp):
         self.settings[BROKER] = self.broker
         self.kernel_key = KernelKey(self.serverapp.runtime_dir)
         self.settings["openeo_auth_kernel_key"] = self.kernel_key
-        self.settings["openeo_auth_default_backend"] = self.default_backend
 
     def initialize_handlers(self):
         """The REST API under base_url/openeo-auth/api/."""
@@ -72,7 +71,7 @@ class OpenEOAuth(ExtensionApp):
         """Tell kernels where to find this server, and restore persisted sessions, once the loop runs."""
         scheme = "https" if serverapp.certfile else "http"
         # Kernels run on this machine: loopback reaches the server whatever --ip says.
-        self.kernel_key.write(f"{scheme}://127.0.0.1:{serverapp.port}{serverapp.base_url}")
+        self.kernel_key.write(f"{scheme}://127.0.0.1:{serverapp.port}{serverapp.base_url}", self.default_backend)
         await self.broker.restore()
 
     async def stop_extension(self):

@@ -72,8 +72,8 @@ class OpenEOAuthHandler(APIHandler):
             raise tornado.web.HTTPError(400, "The request body must be a JSON object.")
         return data
 
-    def required(self, data: dict, name: str) -> str:
-        value = data.get(name)
+    def required(self, value, name: str) -> str:
+        """The value of a required string parameter, or a 400 that names it."""
         if not isinstance(value, str) or not value:
             self.fail(400, "missing_parameter", f"Give the {name!r} parameter.")
         return value
@@ -108,7 +108,7 @@ class ProvidersHandler(OpenEOAuthHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self):
-        info = await self.broker.backend(self.required({"backend": self.get_query_argument("backend", "")}, "backend"))
+        info = await self.broker.backend(self.required(self.get_query_argument("backend", ""), "backend"))
         providers = [{"id": p.id, "title": p.title, "issuer": p.issuer, "flows": p.flows()} for p in info.providers]
         self.finish({"backend": info.url, "api_url": info.api_url, "api_version": info.api_version, "providers": providers})
 
@@ -119,7 +119,7 @@ class LoginsHandler(OpenEOAuthHandler):
     async def post(self):
         data = self.body()
         login = await self.broker.start_login(
-            self.required(data, "backend"),
+            self.required(data.get("backend"), "backend"),
             provider_id=data.get("provider_id") or None,
             client_id=data.get("client_id") or None,
             flow=data.get("flow") or "device",
@@ -151,7 +151,7 @@ class SessionsHandler(OpenEOAuthHandler):
     @tornado.web.authenticated
     @authorized
     async def delete(self):
-        backend = self.required({"backend": self.get_query_argument("backend", "")}, "backend")
+        backend = self.required(self.get_query_argument("backend", ""), "backend")
         provider_id: Optional[str] = self.get_query_argument("provider_id", None) or None
         count = await self.broker.logout(backend, provider_id)
         self.finish({"logged_out": count})
@@ -168,7 +168,7 @@ class TokenHandler(OpenEOAuthHandler):
         if min_valid is not None and not isinstance(min_valid, (int, float)):
             self.fail(400, "bad_parameter", "min_valid must be a number of seconds.")
         session, tokens = await self.broker.token(
-            self.required(data, "backend"), data.get("provider_id") or None, min_valid
+            self.required(data.get("backend"), "backend"), data.get("provider_id") or None, min_valid
         )
         pid = session.key.provider_id
         self.finish(

@@ -32,12 +32,13 @@ class KernelKey:
     def __repr__(self) -> str:
         return f"<KernelKey {self.path}>"
 
-    def write(self, server_url: str) -> None:
-        """Write {url, key} readable by the owner only (created 0600, never world-readable for a moment)."""
+    def write(self, server_url: str, default_backend: str) -> None:
+        """Write {url, key, default_backend} readable by the owner only (created 0600, never readable by
+        others for a moment). The default back-end rides along so `%openeo_login` needs no extra request."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
-            json.dump({"url": server_url, "key": self.key, "pid": os.getpid()}, f)
+            json.dump({"url": server_url, "key": self.key, "pid": os.getpid(), "default_backend": default_backend}, f)
 
     def remove(self) -> None:
         """Delete the file (server shutdown)."""
