@@ -10,6 +10,18 @@ class KernelError(AssertionError):
     pass
 
 
+def output_text(msg: dict) -> str:
+    """What a front end would show for one IOPub message: printed text, a result, or an error line."""
+    kind, content = msg["msg_type"], msg["content"]
+    if kind == "stream":
+        return content["text"]
+    if kind in ("execute_result", "display_data"):
+        return content["data"].get("text/plain", "")
+    if kind == "error":
+        return f"{content['ename']}: {content['evalue']}"
+    return ""
+
+
 class Kernel:
     """One kernel of the server's kernel manager and an async client on it."""
 
@@ -30,13 +42,7 @@ class Kernel:
         out, errors = [], []
 
         def hook(msg):
-            kind, content = msg["msg_type"], msg["content"]
-            if kind == "stream":
-                out.append(content["text"])
-            elif kind in ("execute_result", "display_data"):
-                out.append(content["data"].get("text/plain", ""))
-            elif kind == "error":
-                errors.append(f"{content['ename']}: {content['evalue']}")
+            (errors if msg["msg_type"] == "error" else out).append(output_text(msg))
 
         def answer(msg):  # the front end answering an input() / getpass() prompt
             self.client.input(stdin)

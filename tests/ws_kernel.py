@@ -9,6 +9,8 @@ import uuid
 import requests
 import websocket
 
+from kernels import output_text
+
 
 class WebSocketKernel:
     def __init__(self, server_url: str, token: str):
@@ -36,15 +38,9 @@ class WebSocketKernel:
             msg = json.loads(self.ws.recv())
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
-            kind, content = msg["msg_type"], msg["content"]
-            if kind == "stream":
-                out.append(content["text"])
-            elif kind in ("execute_result", "display_data"):
-                out.append(content["data"].get("text/plain", ""))
-            elif kind == "error":
-                out.append(f"{content['ename']}: {content['evalue']}")
-            elif kind == "execute_reply":
+            if msg["msg_type"] == "execute_reply":
                 return "".join(out)
+            out.append(output_text(msg))
         raise AssertionError(f"no reply within {timeout} s; output so far: {''.join(out)}")
 
     def close(self) -> None:

@@ -99,11 +99,12 @@ class TokenBroker:
         return info
 
     async def _client(self, info: BackendInfo, provider_id, flow, client_id=None, secret=None):
+        """(OidcClient, use PKCE) for a flow at one of the back-end's providers."""
         provider = info.provider(provider_id)
         client_id, pkce = (client_id, False) if secret else provider.choose_client(flow, client_id)
         metadata = await self._blocking(issuer_cache.get, provider.issuer, self.http)
         client = OidcClient(metadata, client_id, client_secret=secret, scopes=provider.scopes, http=self.http)
-        return provider, client, pkce
+        return client, pkce
 
     # --- logins ---------------------------------------------------------------------------------------
 
@@ -129,12 +130,12 @@ class TokenBroker:
         return await self._direct_login(info, key, client_id, username, password)
 
     async def _start_device_login(self, info: BackendInfo, key: SessionKey, client_id) -> Login:
-        _, client, pkce = await self._client(info, key.provider_id, "device", client_id)
+        client, pkce = await self._client(info, key.provider_id, "device", client_id)
         auth = await self._blocking(client.start_device_authorization, pkce)
         login = Login(key, info.url, auth)
         self.logins[login.id] = login
         self.log.info("openEO login %s to %s (provider %s) started; waiting for the user.", login.id, info.url, key.provider_id)
-        self._schedule_poll(login, client)
+        self._schedule_poll(login)
         return login
 
     async def _direct_login(self, info: BackendInfo, key: SessionKey, client_id, username, password) -> Login:
@@ -146,7 +147,7 @@ class TokenBroker:
             secret = await self._blocking(account.read_secret)
         elif not username or not password:
             raise OpenEOAuthError("The password flow needs a username and a password.")
-        _, client, _ = await self._client(info, key.provider_id, key.flow, client_id, secret)
+        client, _ = await self._client(info, key.provider_id, key.flow, client_id, secret)
         if key.flow == "client_credentials":
             tokens = await self._blocking(client.client_credentials)
         else:
@@ -160,29 +161,31 @@ class TokenBroker:
         self.logins.setdefault(login.id, login)
         return login
 
-    def _schedule_poll(self, login: Login, client: OidcClient) -> None:
+    def _schedule_poll(self, login: Login) -> None:
         loop = asyncio.get_running_loop()
-        login.timer = loop.call_later(
-            login.auth.seconds_to_next_poll(), lambda: asyncio.ensure_future(self._poll(login, client))
-        )
+        login.timer = loop.call_later(login.auth.seconds_to_next_poll(), lambda: asyncio.ensure_future(self._poll(login)))
 
-    async def _poll(self, login: Login, client: OidcClient) -> None:
+    async def _poll(self, login: Login) -> None:
+        """One scheduled poll of a device login; schedules the next one while it stays pending."""
         if not login.pending or login.auth is None:
             return
         auth = login.auth
         try:
             tokens = await self._blocking(auth.poll)
-        except OpenEOAuthError as e:
+        except Exception as e:  # noqa: BLE001 - a login must end in a state, whatever went wrong
             if login.pending:
-                login.fail(e)
-                self.log.info("openEO login %s to %s ended: %s (%s)", login.id, login.backend_url, login.state.value, e)
+                error = e if isinstance(e, OpenEOAuthError) else OpenEOAuthError(
+                    f"The login failed unexpectedly ({type(e).__name__}). Start a new login."
+                )
+                login.fail(error)
+                self.log.info("openEO login %s to %s ended: %s (%s)", login.id, login.backend_url, login.state.value, error)
             return
         if not login.pending:  # cancelled while the poll was on its way
             return
         if tokens is None:
-            self._schedule_poll(login, client)
+            self._schedule_poll(login)
             return
-        session = await self._new_session(login, client, tokens)
+        session = await self._new_session(login, auth.client, tokens)
         self._login_done(login, session)
         self.log.info("openEO login %s to %s approved as %s.", login.id, login.backend_url, session.who)
 
