@@ -61,8 +61,13 @@ def check_port_free(port: int) -> None:
 class Service:
     """One child process serving HTTP on 127.0.0.1:port; its output goes to a log file."""
 
-    def __init__(self, name: str, argv: List[str], port: int, env: Optional[dict] = None, cwd=None, ready_path="/"):
+    def __init__(
+        self, name: str, argv: List[str], port: int, env: Optional[dict] = None, cwd=None, ready_path="/",
+        ready_status: Optional[int] = None,
+    ):
+        """`ready_path` answering (with `ready_status`, when given) means the service is up."""
         self.name, self.argv, self.port, self.cwd, self.ready_path = name, argv, port, cwd, ready_path
+        self.ready_status = ready_status
         self.env = {**os.environ, **(env or {})}
         self.url = f"http://127.0.0.1:{port}"
         fd, log_path = tempfile.mkstemp(prefix=f"joa-{name.split()[-1].lower()}-", suffix=".log")
@@ -87,10 +92,12 @@ class Service:
             if self.process.poll() is not None:
                 raise DevStackError(f"The {self.name} stopped while starting (exit {self.process.returncode}):\n{self.log_tail()}")
             try:
-                requests.get(self.url + self.ready_path, timeout=2)
-                return self
+                status = requests.get(self.url + self.ready_path, timeout=2).status_code
+                if self.ready_status in (None, status):
+                    return self
             except requests.RequestException:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
         tail = self.log_tail()
         self.stop()
         raise DevStackError(f"The {self.name} did not answer within {timeout:g} s:\n{tail}")

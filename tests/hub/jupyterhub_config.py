@@ -1,0 +1,36 @@
+"""JupyterHub for the tests: local processes, a dummy password, configurable-http-proxy from this folder.
+Everything it needs comes from the environment the test sets (all on 127.0.0.1)."""
+
+import os
+from pathlib import Path
+
+c = get_config()  # noqa: F821 - provided by JupyterHub
+here = Path(__file__).parent
+state = Path(os.environ["HUB_STATE_DIR"])
+
+c.JupyterHub.ip = "127.0.0.1"
+c.JupyterHub.port = int(os.environ["HUB_PORT"])
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = int(os.environ["HUB_API_PORT"])
+c.JupyterHub.db_url = f"sqlite:///{state / 'hub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(state / "cookie_secret")
+c.ConfigurableHTTPProxy.command = [str(here / "node_modules" / ".bin" / "configurable-http-proxy")]
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{os.environ['HUB_PROXY_API_PORT']}"
+c.ConfigurableHTTPProxy.pid_file = str(state / "proxy.pid")
+
+c.JupyterHub.authenticator_class = "dummy"
+c.DummyAuthenticator.password = "hub-password"
+c.Authenticator.allow_all = True
+c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = str(state / "home" / "{username}")
+c.Spawner.args = ["--OpenEOAuth.persist=never"] + (["--allow-root"] if os.geteuid() == 0 else [])
+c.Spawner.default_url = "/lab"
+c.Spawner.start_timeout = 120
+c.Spawner.http_timeout = 120
+
+# The test drives the hub and the users' servers with a service token.
+c.JupyterHub.services = [{"name": "openeo-test", "api_token": os.environ["HUB_SERVICE_TOKEN"]}]
+c.JupyterHub.load_roles = [
+    {"name": "openeo-test", "services": ["openeo-test"],
+     "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users"]},
+]

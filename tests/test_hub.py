@@ -1,0 +1,85 @@
+"""On JupyterHub: each hub user's server holds that user's openEO logins, through the hub's own auth."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from jupyter_openeo_auth.devstack import Service, free_port
+from jupyter_openeo_auth.devstack.user import ProviderUser
+
+from ws_kernel import WebSocketKernel
+
+HUB_DIR = Path(__file__).parent / "hub"
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    state = tmp_path_factory.mktemp("hub")
+    token = secrets.token_hex(16)
+    port = free_port()
+    env = {
+        "HUB_STATE_DIR": str(state), "HUB_PORT": str(port), "HUB_API_PORT": str(free_port()),
+        "HUB_PROXY_API_PORT": str(free_port()), "HUB_SERVICE_TOKEN": token,
+    }
+    service = Service(
+        "JupyterHub", [sys.executable, "-m", "jupyterhub", "-f", str(HUB_DIR / "jupyterhub_config.py")], port,
+        env=env, cwd=state, ready_path="/hub/health", ready_status=200,
+    ).start(timeout=120)
+    service.headers = {"Authorization": f"token {token}"}
+    service.token = token
+    yield service
+    service.cleanup()
+
+
+def start_server(hub, user: str) -> str:
+    """Create the hub user, start their server, return its URL through the proxy."""
+    api = f"{hub.url}/hub/api"
+    requests.post(f"{api}/users/{user}", headers=hub.headers, timeout=30)
+    requests.post(f"{api}/users/{user}/server", headers=hub.headers, timeout=120)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        model = requests.get(f"{api}/users/{user}", headers=hub.headers, timeout=30).json()
+        if model.get("servers", {}).get("", {}).get("ready"):
+            return f"{hub.url}/user/{user}"
+        time.sleep(0.5)
+    raise AssertionError(f"{user}'s server did not start:\n{hub.log_tail(40)}")
+
+
+def test_hub_users_log_in_separately_and_kernels_get_tokens(hub, stack):
+    alice_server, bob_server = start_server(hub, "alice"), start_server(hub, "bob")
+    api = f"{alice_server}/openeo-auth/api"
+    login = requests.post(f"{api}/logins", json={"backend": stack.backend.url}, headers=hub.headers, timeout=30)
+    assert login.status_code == 202, login.text
+    login = login.json()
+    ProviderUser("alice").approve(login["verification_uri_complete"], login["user_code"])
+    deadline = time.time() + 30
+    while login["state"] == "pending" and time.time() < deadline:
+        time.sleep(0.3)
+        login = requests.get(f"{api}/logins/{login['id']}", headers=hub.headers, timeout=30).json()
+    assert login["state"] == "logged_in"
+
+    # Bob's server knows nothing of Alice's login.
+    resp = requests.post(f"{bob_server}/openeo-auth/api/token", json={"backend": stack.backend.url},
+                         headers=hub.headers, timeout=30)
+    assert resp.status_code == 404 and resp.json()["reason"] == "not_logged_in"
+    assert requests.get(f"{bob_server}/openeo-auth/api/sessions", headers=hub.headers, timeout=30).json() == {"sessions": []}
+
+    # Unauthenticated callers get nothing from a hub user's server either.
+    anonymous = requests.get(f"{api}/sessions", timeout=30, allow_redirects=False)
+    assert anonymous.status_code in (302, 403) and "alice" not in anonymous.text
+
+    kernel = WebSocketKernel(alice_server, hub.token)
+    try:
+        out = kernel.run(
+            "import jupyter_openeo_auth as joa\n"
+            f"print(joa.connect({stack.backend.url!r}).describe_account()['user_id'])"
+        )
+        assert out.strip() == "alice"
+    finally:
+        kernel.close()
