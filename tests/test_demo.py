@@ -93,3 +93,15 @@ def test_demo_logs_in_and_stops_cleanly_on_ctrl_c(tmp_path):
         time.sleep(0.2)
     assert not any(alive(p) for p in pids)
     assert not os.path.exists(workdir)
+
+
+def test_example_notebook_is_the_demo_notebook_for_openeo_cloud():
+    """examples/openeo-login.ipynb is what a user with an account runs; it must not drift from the demo."""
+    import nbformat
+
+    from jupyter_openeo_auth.demo import demo_notebook
+
+    example = nbformat.read(os.path.join(os.path.dirname(__file__), "..", "examples", "openeo-login.ipynb"), 4)
+    expected = demo_notebook("https://openeo.cloud")
+    assert [c.source for c in example.cells] == [c.source for c in expected.cells]
+    assert "%openeo_login https://openeo.cloud" in [c.source for c in example.cells]

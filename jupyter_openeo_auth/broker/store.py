@@ -112,21 +112,35 @@ class KeyringStore(MemoryStore):
         return await self._call("load", self._load) or []
 
 
+def _current_keyring(timeout: float):
+    """keyring's chosen back-end, or None when choosing it takes longer than `timeout` (a desktop keyring
+    probed over D-Bus can hang) or fails."""
+    import concurrent.futures
+
+    import keyring
+
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="openeo-auth-keyring")
+    try:
+        return pool.submit(lambda: (keyring.get_keyring(), keyring.get_keyring().priority)[0]).result(timeout)
+    except Exception:  # noqa: BLE001 - timeout or a broken keyring: fall back to memory
+        return None
+    finally:
+        pool.shutdown(wait=False)
+
+
 def make_store(persist: str, log: logging.Logger, backend=None, timeout: float = 5.0) -> MemoryStore:
     """The store for a `persist` setting (auto | always | never); warns once when falling back to memory."""
     if persist == "never":
         return MemoryStore()
     if backend is None:
-        import keyring
-
-        backend = keyring.get_keyring()
-    if keyring_is_safe(backend):
+        backend = _current_keyring(timeout)
+    if backend is not None and keyring_is_safe(backend):
         log.info("openEO logins persist in the keyring (%s).", type(backend).__name__)
         return KeyringStore(backend, log, timeout)
     level = logging.ERROR if persist == "always" else logging.WARNING
     log.log(
         level,
         "No safe keyring is available (found %s): openEO logins are kept in memory only and end with the server.",
-        type(backend).__name__,
+        f"{type(backend).__module__}.{type(backend).__name__}" if backend is not None else "none that answers",
     )
     return MemoryStore()
