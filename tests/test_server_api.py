@@ -162,10 +162,23 @@ async def test_service_account_from_server_config(stack, api, caplog):
     assert SERVICE_SECRET not in str(sessions) + str(login) + caplog.text
 
 
-async def test_service_account_without_secret_says_who_can_fix_it(stack, api, monkeypatch):
-    monkeypatch.delenv("JOA_TEST_SERVICE_SECRET")
-    code, data = await api.post("logins", backend=stack.backend.url, flow="client_credentials")
-    assert code == 400 and "administrator" in data["message"]
+class TestServiceAccountWithoutSecret:
+    @pytest.fixture
+    def jp_server_config(self, stack, monkeypatch):
+        monkeypatch.delenv("JOA_TEST_SERVICE_SECRET", raising=False)
+        return server_config(stack)
+
+    async def test_login_says_who_can_fix_it(self, stack, api):
+        code, data = await api.post("logins", backend=stack.backend.url, flow="client_credentials")
+        assert code == 400 and "administrator" in data["message"]
+
+
+async def test_service_secret_leaves_the_servers_environment(stack, api, monkeypatch):
+    import os
+
+    assert "JOA_TEST_SERVICE_SECRET" not in os.environ  # taken out when the server started
+    code, login = await api.post("logins", backend=stack.backend.url, flow="client_credentials")
+    assert code == 200 and login["state"] == "logged_in"
 
 
 async def test_password_flow_uses_the_password_once(stack, api, broker):

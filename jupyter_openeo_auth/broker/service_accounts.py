@@ -25,6 +25,8 @@ class ServiceAccount:
     secret_env: Optional[str] = None
     secret_file: Optional[str] = None
     secret_keyring: Optional[str] = field(default=None)  # "service/username" in the OS keyring
+    #: The secret taken out of the environment at start (see `take_env_secret`); never shown.
+    _env_secret: Optional[str] = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_config(cls, entry: dict) -> "ServiceAccount":
@@ -37,6 +39,12 @@ class ServiceAccount:
         known = {"backend", "client_id", "provider_id", "secret_env", "secret_file", "secret_keyring"}
         return cls(**{k: v for k, v in entry.items() if k in known})
 
+    def take_env_secret(self) -> None:
+        """Move a `secret_env` secret from os.environ into this object, so that kernels, which inherit the
+        server's environment, never see it."""
+        if self.secret_env and self.secret_env in os.environ:
+            object.__setattr__(self, "_env_secret", os.environ.pop(self.secret_env))
+
     def matches(self, backend_url: str, api_url: str, provider_id: str) -> bool:
         """Does this entry apply to that back-end (given or resolved URL) and provider?"""
         url = normalize_url(self.backend)
@@ -46,7 +54,7 @@ class ServiceAccount:
         """The client secret (blocking: file or keyring). Raises with a sentence when it is not there."""
         secret = None
         if self.secret_env:
-            secret = os.environ.get(self.secret_env)
+            secret = self._env_secret or os.environ.get(self.secret_env)
         elif self.secret_file:
             path = Path(self.secret_file).expanduser()
             secret = path.read_text().strip() if path.is_file() else None

@@ -51,11 +51,14 @@ class OpenEOAuth(ExtensionApp):
     def initialize_settings(self):
         """Create the broker and share it with the handlers through the tornado settings."""
         store = make_store(self.persist, self.log, timeout=self.keyring_timeout)
+        accounts = [ServiceAccount.from_config(c) for c in self.client_credentials]
+        for account in accounts:
+            account.take_env_secret()  # before any kernel starts and inherits the environment
         self.broker = TokenBroker(
             settings=SessionSettings(min_valid=self.min_valid, refresh_margin=self.refresh_margin),
             http_timeout=self.http_timeout,
             store=store,
-            service_accounts=[ServiceAccount.from_config(c) for c in self.client_credentials],
+            service_accounts=accounts,
             allowed_backends=self.allowed_backends,
             log=self.log,
         )
