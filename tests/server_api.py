@@ -13,9 +13,11 @@ class Api:
     def __init__(self, jp_fetch):
         self.fetch = jp_fetch
 
-    async def call(self, method: str, path: str, body=None, params=None, headers=None):
+    async def call(self, method: str, path: str, body=None, params=None, headers=None, raw_body=None):
         kwargs = {"method": method, "headers": headers or {}}
-        if body is not None:
+        if raw_body is not None:
+            kwargs["body"] = raw_body
+        elif body is not None:
             kwargs["body"] = json.dumps(body)
         elif method == "POST":
             kwargs["body"] = "{}"
@@ -38,6 +40,11 @@ class Api:
 
     async def post(self, path, **body):
         code, data, _ = await self.call("POST", path, body=body)
+        return code, data
+
+    async def post_raw(self, path, text: str):
+        """POST a body exactly as given (malformed-input tests)."""
+        code, data, _ = await self.call("POST", path, raw_body=text)
         return code, data
 
     async def delete(self, path, **params):

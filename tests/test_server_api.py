@@ -241,3 +241,20 @@ class TestAllowList:
         assert code == 403 and data["reason"] == "not_allowed" and stack.backend.url in data["message"]
         code, data = await api.post("logins", backend=stack.backend.url + "/openeo/1.2")
         assert code == 202
+
+
+@pytest.mark.parametrize(
+    "path, body, status, reason",
+    [
+        ("logins", "not json", 400, None),
+        ("logins", "[1, 2]", 400, None),
+        ("logins", '{"backend": 42}', 400, "missing_parameter"),
+        ("token", '{"backend": "BACKEND", "min_valid": "soon"}', 400, "bad_parameter"),
+        ("logins", '{"backend": "BACKEND", "provider_id": 7}', 400, "unknown_provider"),
+    ],
+)
+async def test_malformed_requests_get_a_4xx_not_a_500(stack, api, path, body, status, reason):
+    code, data = await api.post_raw(path, body.replace("BACKEND", stack.backend.url))
+    assert code == status
+    if reason:
+        assert data["reason"] == reason
