@@ -70,3 +70,16 @@ async def test_cookie_authenticated_token_request_needs_xsrf(jp_serverapp, http_
         url, method="POST", body=body, headers={"Cookie": cookies, "X-XSRFToken": xsrf}, raise_error=False
     )
     assert resp.code == 502 and b"backend_unavailable" in resp.body
+
+
+async def test_kernel_key_opens_this_extensions_routes_only(jp_fetch, jp_serverapp):
+    key = jp_serverapp.web_app.settings["openeo_auth_kernel_key"].key
+    api = Api(jp_fetch)
+    code, data, _ = await api.call("GET", "sessions", headers={"Authorization": f"openeo-kernel {key}"})
+    assert code == 200 and data == {"sessions": []}
+    code, _, _ = await api.call("GET", "sessions", headers={"Authorization": f"openeo-kernel {key[:-1]}x"})
+    assert code == 403
+    for path in ("api/contents", "api/kernels", "api/sessions", "api/kernelspecs"):
+        with pytest.raises(HTTPClientError) as err:
+            await jp_fetch(*path.split("/"), headers={"Authorization": f"openeo-kernel {key}"}, follow_redirects=False)
+        assert err.value.code == 403, path
