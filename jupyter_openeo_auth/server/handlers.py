@@ -91,8 +91,7 @@ class OpenEOAuthHandler(APIHandler):
 
     def write_error(self, status_code: int, **kwargs):
         exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, OpenEOAuthError):
-            self.set_status(STATUS.get(exc.reason, 400))
+        if isinstance(exc, OpenEOAuthError):  # send_error already set its status
             self.finish({"reason": exc.reason, "message": exc.message})
             return
         super().write_error(status_code, **kwargs)
