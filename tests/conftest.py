@@ -13,6 +13,7 @@ from jupyter_openeo_auth.devstack.user import ProviderUser
 from jupyter_openeo_auth.oidc import HttpClient, OidcClient, discover_backend, issuer_cache
 
 from faults import FaultServer
+from keyrings import FileKeyring
 from server_api import Api
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
@@ -21,7 +22,7 @@ pytest_plugins = ("pytest_jupyter.jupyter_server",)
 ACCESS_TOKEN_TTL = 10
 DEVICE_INTERVAL = 1
 #: The secret of the provider's `openeo-service` client: a canary that must never show up anywhere.
-SERVICE_SECRET = "service-secret-0123456789"
+SERVICE_SECRET = "service-secret+0123/%89:x"  # "+", "/", "%", ":" must be form-encoded in HTTP Basic
 
 
 @pytest.fixture(scope="session")
@@ -97,6 +98,18 @@ def alice():
 def provider_stats(stack):
     """A function returning the provider's count of token requests per grant type."""
     return lambda: requests.get(stack.provider.url + "/_test/stats", timeout=5).json()
+
+
+@pytest.fixture
+def test_keyring(tmp_path):
+    """The OS keyring replaced by a JSON file that the tests declare safe."""
+    import keyring
+
+    ring = FileKeyring(tmp_path / "keyring.json")
+    previous = keyring.get_keyring()
+    keyring.set_keyring(ring)
+    yield ring
+    keyring.set_keyring(previous)
 
 
 def server_config(stack, **openeo_auth) -> Config:

@@ -18,17 +18,6 @@ from conftest import SERVICE_SECRET, server_config
 from keyrings import FileKeyring, PlaintextKeyring
 
 
-@pytest.fixture
-def test_keyring(tmp_path, monkeypatch):
-    import keyring
-
-    ring = FileKeyring(tmp_path / "keyring.json")
-    previous = keyring.get_keyring()
-    keyring.set_keyring(ring)
-    yield ring
-    keyring.set_keyring(previous)
-
-
 def whoami(url: str, access_token: str) -> str:
     con = openeo.connect(url).authenticate_oidc_access_token(access_token, provider_id="local")
     return con.describe_account()["user_id"]

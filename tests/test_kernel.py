@@ -16,13 +16,14 @@ from conftest import SERVICE_SECRET
 from kernels import kernel
 
 
-async def approve_pending(broker, user) -> None:
-    """The person at the provider's page: approve the one pending login of the server."""
+async def approve_pending(broker, user, deny=False) -> None:
+    """The person at the provider's page: approve (or deny) the one pending login of the server."""
     for _ in range(100):
         pending = [l for l in broker.logins.values() if l.pending]
         if pending:
             auth = pending[0].auth
-            await asyncio.to_thread(user.approve, auth.verification_uri_complete, auth.user_code)
+            answer = user.deny if deny else user.approve
+            await asyncio.to_thread(answer, auth.verification_uri_complete, auth.user_code)
             return
         await asyncio.sleep(0.1)
     raise AssertionError("no login became pending")
@@ -196,6 +197,18 @@ async def test_kernel_outputs_and_environment_hold_no_secret(stack, jp_serverapp
         for secret in (session.tokens.refresh_token, current.access_token, key):
             assert secret not in out
         assert "JPY_PARENT_PID" in out  # the environment really was printed
+
+
+async def test_denied_login_shows_why_and_retry_starts_a_new_one(stack, jp_serverapp, broker):
+    async with kernel(jp_serverapp) as k:
+        first = await k.run(f"import jupyter_openeo_auth as joa\nw = joa.login({stack.backend.url!r})\nw.start()\nprint(w.code.value)")
+        await approve_pending(broker, ProviderUser("bob"), deny=True)
+        out = await k.run("print(w.wait(60)); print(w.status.value); print(w.retry_button in w.children)")
+        assert out.startswith("denied\n") and "The login was denied at the provider" in out and out.endswith("True\n")
+        out = await k.run("w.retry_button.click(); print(w.state); print(w.code.value)")
+        assert out.startswith("pending") and out.split("\n", 1)[1] != first  # a new code
+        await approve_pending(broker, ProviderUser("bob"))
+        assert (await k.run("print(w.wait(60), w.logout_button in w.children)")).split() == ["logged_in", "True"]
 
 
 async def test_malicious_verification_uri_is_refused(malicious_backend, jp_serverapp, broker):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import openeo
@@ -207,6 +208,28 @@ def test_provider_down_while_polling_backs_off(oidc_client):
     assert auth.seconds_to_next_poll() >= 1.9  # doubled
 
 
+def test_without_an_interval_polls_every_five_seconds_and_a_502_backs_off(faults):
+    meta = IssuerMetadata(
+        issuer=faults.url, token_endpoint=faults.url + "/html502",
+        device_authorization_endpoint=faults.url + "/device-no-interval",
+    )
+    now = [1000.0]
+    auth = OidcClient(meta, "x", clock=lambda: now[0]).start_device_authorization()
+    assert auth.interval == 5 and auth.seconds_to_next_poll() == 5
+    now[0] += 4.9
+    assert auth.poll() is None and faults.hits["/html502"] == 0  # too early: nothing sent
+    now[0] += 0.1
+    assert auth.poll() is None and faults.hits["/html502"] == 1
+    assert "answered HTTP 502" in auth.last_error and auth.seconds_to_next_poll() == 5
+    now[0] += 5
+    assert auth.poll() is None and faults.hits["/html502"] == 2
+    assert auth.seconds_to_next_poll() == 10  # doubled
+    now[0] += 600
+    with pytest.raises(DeviceCodeExpired):
+        auth.poll()
+    assert faults.hits["/html502"] == 2
+
+
 def test_token_endpoint_html_502_and_hang_are_transient(faults):
     meta = IssuerMetadata(issuer=faults.url, token_endpoint=faults.url + "/html502")
     with pytest.raises(ProviderUnavailable, match="answered HTTP 502") as err:
@@ -268,6 +291,23 @@ def test_client_credentials_grant(oidc_client):
     assert tokens.access_token and tokens.refresh_token is None
     with pytest.raises(TokenRequestFailed, match="refused the service login"):
         oidc_client("openeo-service", client_secret="wrong").client_credentials()
+
+
+def test_client_secret_goes_where_the_provider_metadata_says(oidc_client):
+    """A provider listing only client_secret_post gets the secret in the form body, not in HTTP Basic."""
+    basic = oidc_client("openeo-service-post", client_secret=SERVICE_SECRET)
+    with pytest.raises(TokenRequestFailed, match="refused the service login"):
+        basic.client_credentials()  # this client is registered for client_secret_post only
+    post_only = dataclasses.replace(basic.metadata, token_endpoint_auth_methods=("client_secret_post",))
+    tokens = OidcClient(post_only, "openeo-service-post", client_secret=SERVICE_SECRET).client_credentials()
+    assert tokens.access_token and tokens.refresh_token is None
+
+
+def test_revocation_is_skipped_when_the_provider_offers_none(oidc_client, alice):
+    client, tokens = login(oidc_client, alice)
+    without = OidcClient(dataclasses.replace(client.metadata, revocation_endpoint=None), "openeo-public")
+    assert without.revoke(tokens.refresh_token) is False
+    assert client.refresh(tokens).access_token  # nothing was revoked
 
 
 def test_expired_access_token_is_refused_by_the_backend(stack, oidc_client, alice):

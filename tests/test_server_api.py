@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
+from urllib.parse import quote_plus
 
 import openeo
 import pytest
@@ -155,11 +157,33 @@ async def test_service_account_from_server_config(stack, api, caplog):
     assert code == 200
     meta = issuer_cache.get(stack.provider.url, HttpClient())
     status, info = HttpClient().post_form(
-        meta.issuer + "/token/introspection", {"token": token["access_token"]}, auth=("openeo-service", SERVICE_SECRET)
+        meta.issuer + "/token/introspection", {"token": token["access_token"]}, auth=("openeo-service", quote_plus(SERVICE_SECRET))
     )
     assert info["active"] is True and info["client_id"] == "openeo-service"
     _, sessions = await api.get("sessions")
     assert SERVICE_SECRET not in str(sessions) + str(login) + caplog.text
+
+
+class TestServiceAccountSecretFromFileOrKeyring:
+    @pytest.fixture(params=["secret_file", "secret_keyring"])
+    def jp_server_config(self, request, stack, tmp_path, test_keyring):
+        if request.param == "secret_file":
+            where = tmp_path / "openeo-service.secret"
+            where.write_text(SERVICE_SECRET + "\n")
+            where.chmod(0o600)
+        else:
+            where = "openeo-service-secret/openeo-service"
+            test_keyring.set_password("openeo-service-secret", "openeo-service", SERVICE_SECRET)
+        account = {"backend": stack.backend.url, "client_id": "openeo-service", request.param: str(where)}
+        return server_config(stack, client_credentials=[account])
+
+    async def test_service_login_reads_the_secret_there(self, stack, api, caplog):
+        caplog.set_level(logging.DEBUG)
+        code, login = await api.post("logins", backend=stack.backend.url, flow="client_credentials")
+        assert code == 200 and login["state"] == "logged_in" and login["user"]["sub"] == "openeo-service"
+        code, token = await api.post("token", backend=stack.backend.url)
+        assert code == 200 and (await api.get("sessions"))[1]["sessions"][0]["flow"] == "client_credentials"
+        assert SERVICE_SECRET not in str(login) + str(token) + caplog.text
 
 
 class TestServiceAccountWithoutSecret:
@@ -174,8 +198,6 @@ class TestServiceAccountWithoutSecret:
 
 
 async def test_service_secret_leaves_the_servers_environment(stack, api, monkeypatch):
-    import os
-
     assert "JOA_TEST_SERVICE_SECRET" not in os.environ  # taken out when the server started
     code, login = await api.post("logins", backend=stack.backend.url, flow="client_credentials")
     assert code == 200 and login["state"] == "logged_in"

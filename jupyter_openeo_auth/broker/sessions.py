@@ -75,12 +75,15 @@ class Session:
 
     @property
     def user(self) -> dict:
+        """Who is logged in: the id token's claims; a service account (no id token) is its client id."""
+        if self.key.flow == "client_credentials" and not self.tokens.user:
+            return {"sub": self.client.client_id}
         return self.tokens.user
 
     @property
     def who(self) -> str:
         """For log lines: the user's sub, or the client id of a service account."""
-        return self.user.get("sub") or f"client {self.client.client_id}"
+        return self.user.get("sub", "an unnamed user")
 
     def summary(self) -> dict:
         """The public description (`GET sessions`): never a token."""

@@ -8,6 +8,7 @@ import hashlib
 import secrets
 import time
 from typing import Callable, Optional, Tuple
+from urllib.parse import quote_plus
 
 from .discovery import DEVICE, IssuerMetadata
 from .errors import (
@@ -70,7 +71,8 @@ class OidcClient:
         if "client_secret_basic" not in methods and "client_secret_post" in methods:
             data.update(client_id=self.client_id, client_secret=self._client_secret)
             return None
-        return (self.client_id, self._client_secret)
+        # RFC 6749 section 2.3.1: both parts are form-urlencoded before Basic (providers decode them).
+        return (quote_plus(self.client_id), quote_plus(self._client_secret))
 
     def token_request(self, data: dict) -> Tuple[int, dict, float]:
         """POST to the token endpoint: (status, body, time sent). Transport errors raise."""

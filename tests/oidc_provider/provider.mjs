@@ -4,7 +4,8 @@
 //   - S256 PKCE is required on the device authorization grant (stock oidc-provider ignores it there);
 //   - the device authorization answer carries an `interval`, and a poll faster than it gets `slow_down`
 //     (which adds 5 s to that device code's interval, RFC 8628 section 3.5);
-//   - `GET /_test/stats` counts token requests per grant type, so tests can count refreshes.
+//   - `GET /_test/stats` counts token requests per grant type, so tests can count refreshes;
+//   - the client `openeo-service-post` must authenticate with client_secret_post, never HTTP Basic.
 // Configuration comes from the environment (all optional):
 //   PORT (required), ACCESS_TOKEN_TTL (s), DEVICE_CODE_TTL (s), DEVICE_INTERVAL (s),
 //   STATE_FILE (keep codes, tokens and grants in this JSON file, so a restarted provider knows them).
@@ -51,9 +52,20 @@ const clients = [
   publicClient('openeo-malicious', 'openEO (malicious verification URIs)'),
   {
     client_id: 'openeo-service',
-    client_secret: env.SERVICE_CLIENT_SECRET || 'service-secret-0123456789',
+    client_secret: env.SERVICE_CLIENT_SECRET || 'service-secret+0123/%89:x',
     client_name: 'openEO service account',
     token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+  },
+  {
+    // The same service account for a provider that takes the secret only in the form body (stock
+    // oidc-provider accepts either way; `refuseBasicAuth` below makes it strict, as some providers are).
+    client_id: 'openeo-service-post',
+    client_secret: env.SERVICE_CLIENT_SECRET || 'service-secret+0123/%89:x',
+    client_name: 'openEO service account (client_secret_post)',
+    token_endpoint_auth_method: 'client_secret_post',
     grant_types: ['client_credentials'],
     response_types: [],
     redirect_uris: [],
@@ -251,6 +263,16 @@ function checkDeviceRequest(path, body, res) {
   return false;
 }
 
+// A client registered for client_secret_post must not send its secret with HTTP Basic.
+function refuseBasicAuth(req, res) {
+  const [scheme, value] = String(req.headers.authorization || '').split(' ');
+  if (scheme !== 'Basic') return false;
+  const clientId = decodeURIComponent(Buffer.from(value || '', 'base64').toString().split(':')[0]);
+  if (clientId !== 'openeo-service-post') return false;
+  oauthError(res, 401, 'invalid_client', 'this client must send its secret in the form body (client_secret_post)');
+  return true;
+}
+
 // --- Resource-owner password grant ------------------------------------------------------------------
 provider.registerGrantType('password', async (ctx) => {
   const { username, password } = ctx.oidc.params;
@@ -341,7 +363,7 @@ const server = http.createServer(async (req, res) => {
       const key = body.grant_type || 'none';
       stats[key] = (stats[key] || 0) + 1;
     }
-    if (checkDeviceRequest(path, body, res)) return;
+    if (checkDeviceRequest(path, body, res) || refuseBasicAuth(req, res)) return;
     callback(req, res);
   } catch (err) {
     if (!res.headersSent) {
