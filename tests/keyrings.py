@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
+from typing import Optional
 
 from keyring.backend import KeyringBackend
 
 
 class FileKeyring(KeyringBackend):
-    """Entries in a JSON file, so a restarted server finds them. Declared safe (priority 10) for the tests."""
+    """Entries in a JSON file, so a restarted server finds them. Declared safe (priority 10) for the tests.
+    A Jupyter server started as a process picks it with `PYTHON_KEYRING_BACKEND=keyrings.FileKeyring` and
+    the file from `JOA_TEST_KEYRING_FILE`."""
 
     priority = 10
 
-    def __init__(self, path: Path, hang_seconds: float = 0.0):
+    def __init__(self, path: Optional[Path] = None, hang_seconds: float = 0.0):
         super().__init__()
+        path = path or os.environ.get("JOA_TEST_KEYRING_FILE")
+        if not path:
+            # keyring tries every backend class it knows without arguments and skips those raising TypeError.
+            raise TypeError("FileKeyring needs a path (or JOA_TEST_KEYRING_FILE).")
         self.path = Path(path)
         self.hang_seconds = hang_seconds
 

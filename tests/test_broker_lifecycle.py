@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import secrets
+import time
+from pathlib import Path
 
 import openeo
 import pytest
+import requests
 
 from jupyter_openeo_auth.broker import KeyringStore, MemoryStore, TokenBroker, make_store
-from jupyter_openeo_auth.devstack import backend_service, provider_service
+from jupyter_openeo_auth.devstack import backend_service, jupyter_service, provider_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
 from jupyter_openeo_auth.oidc import NotLoggedIn
 
@@ -49,6 +54,66 @@ class TestPersistence:
         assert all("refresh_token" not in v for v in test_keyring._read().values())
         restarted = TokenBroker(store=KeyringStore(test_keyring, logging.getLogger("test")))
         assert await restarted.restore() == 0
+
+
+def test_restarted_jupyter_server_restores_the_session_without_a_new_login(stack, tmp_path, alice, provider_stats):
+    """Two real Jupyter server processes, one after the other, over the same (test) keyring."""
+    tests = str(Path(__file__).parent)
+    env = {
+        "PYTHON_KEYRING_BACKEND": "keyrings.FileKeyring", "JOA_TEST_KEYRING_FILE": str(tmp_path / "keyring.json"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [tests, os.environ.get("PYTHONPATH")])),
+    }
+    token = secrets.token_hex(16)
+    config = {"OpenEOAuth": {"persist": "always"}}
+
+    def api(server, method, path, **body):
+        resp = requests.request(method, f"{server.url}/openeo-auth/api/{path}", json=body or None,
+                                headers={"Authorization": f"token {token}"}, timeout=30)
+        return resp.status_code, resp.json()
+
+    first = jupyter_service(tmp_path, token, config=config, env=env).start(timeout=120)
+    try:
+        code, login = api(first, "POST", "logins", backend=stack.backend.url)
+        assert code == 202
+        alice.approve(login["verification_uri_complete"], login["user_code"])
+        for _ in range(100):
+            if api(first, "GET", f"logins/{login['id']}")[1]["state"] != "pending":
+                break
+            time.sleep(0.2)
+        assert api(first, "GET", f"logins/{login['id']}")[1]["state"] == "logged_in"
+    finally:
+        first.cleanup()
+    logins = provider_stats().get("urn:ietf:params:oauth:grant-type:device_code", 0)
+
+    second = jupyter_service(tmp_path, token, config=config, env=env).start(timeout=120)
+    try:
+        code, sessions = api(second, "GET", "sessions")
+        assert code == 200 and [s["user"]["sub"] for s in sessions["sessions"]] == ["alice"]
+        code, token_answer = api(second, "POST", "token", backend=stack.backend.url, min_valid=60)
+        assert code == 200 and whoami(stack.backend.url, token_answer["access_token"]) == "alice"
+        assert "Restored 1 openEO login(s) from the keyring" in second.log_tail(200)
+    finally:
+        second.cleanup()
+    assert provider_stats().get("urn:ietf:params:oauth:grant-type:device_code", 0) == logins  # no new login
+
+
+async def test_requests_while_the_sessions_are_restored_wait_for_them(stack, tmp_path, alice):
+    """The server listens before its extensions start: an early token request must not say "not logged in"."""
+    first = TokenBroker(store=KeyringStore(FileKeyring(tmp_path / "k.json"), logging.getLogger("test")))
+    login = await first.start_login(stack.backend.url)
+    await asyncio.to_thread(alice.approve, login.auth.verification_uri_complete, login.auth.user_code)
+    while login.pending:
+        await asyncio.sleep(0.1)
+    first.stop()
+    slow = KeyringStore(FileKeyring(tmp_path / "k.json", hang_seconds=1), logging.getLogger("test"), timeout=5)
+    restarted = TokenBroker(store=slow)
+    restoring = asyncio.ensure_future(restarted.restore())
+    await asyncio.sleep(0)
+    assert [s["user"]["sub"] for s in await restarted.session_list()] == ["alice"]
+    session, tokens = await restarted.token(stack.backend.url)
+    assert await asyncio.to_thread(whoami, stack.backend.url, tokens.access_token) == "alice"
+    assert await restoring == 1
+    restarted.stop()
 
 
 async def test_hanging_keyring_does_not_hang_logins(stack, tmp_path, alice):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import time
@@ -12,6 +13,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 from ..oidc import (
     BackendInfo,
     HttpClient,
+    IssuerMetadata,
     NotLoggedIn,
     OidcClient,
     OpenEOAuthError,
@@ -64,6 +66,8 @@ class TokenBroker:
         self.sessions: Dict[SessionKey, Session] = {}
         self.logins: Dict[str, Login] = {}
         self._backends: Dict[str, Tuple[float, BackendInfo]] = {}
+        #: Set while `restore()` runs: requests that look for sessions wait for it.
+        self._restoring: Optional[asyncio.Future] = None
 
     def __repr__(self) -> str:
         return f"<TokenBroker sessions={len(self.sessions)} logins={len(self.logins)}>"
@@ -115,6 +119,7 @@ class TokenBroker:
         non-interactive flow succeeded; a pending one for the device flow."""
         if flow not in FLOWS:
             raise OpenEOAuthError(f"Unknown login flow {flow!r}; use one of: {', '.join(FLOWS)}.")
+        await self._restored()
         info = await self.backend(backend)
         provider_id = info.provider(provider_id).id
         key = SessionKey(info.api_url, provider_id, flow, self.owner)
@@ -229,7 +234,8 @@ class TokenBroker:
         record = {
             "key": list(session.key),
             "backend_url": session.backend_url,
-            "issuer": session.client.metadata.issuer,
+            # The provider's endpoints too, so that a restart restores without asking the provider.
+            "metadata": dataclasses.asdict(session.client.metadata),
             "client_id": session.client.client_id,
             "scopes": list(session.client.scopes),
             "refresh_token": session.tokens.refresh_token,
@@ -238,16 +244,30 @@ class TokenBroker:
         await self.store.save(KeyringStore.entry_name(session.key), record)
 
     async def restore(self) -> int:
-        """Bring back the sessions saved in the store; their first token request refreshes. Returns how many."""
+        """Bring back the sessions saved in the store; their first token request refreshes. Returns how many.
+        Requests arriving meanwhile (the server listens before its extensions start) wait for it."""
+        self._restoring = asyncio.get_running_loop().create_future()
+        try:
+            return await self._restore()
+        finally:
+            self._restoring.set_result(None)
+
+    async def _restored(self) -> None:
+        if self._restoring is not None:
+            await asyncio.shield(self._restoring)
+
+    async def _restore(self) -> int:
         restored = 0
         for record in await self.store.load():
             try:
                 key = SessionKey(*record["key"])
                 if key.owner != self.owner or not record.get("refresh_token"):
                     continue
-                metadata = await self._blocking(issuer_cache.get, record["issuer"], self.http)
-            except (OpenEOAuthError, KeyError, TypeError) as e:
-                self.log.warning("A saved openEO login could not be restored: %s", e)
+                saved = dict(record["metadata"])
+                saved["token_endpoint_auth_methods"] = tuple(saved["token_endpoint_auth_methods"])
+                metadata = IssuerMetadata(**saved)
+            except (KeyError, TypeError) as e:
+                self.log.warning("A saved openEO login could not be restored (%s is missing or wrong); log in again.", e)
                 continue
             client = OidcClient(metadata, record["client_id"], scopes=tuple(record["scopes"]), http=self.http)
             tokens = TokenSet("", expires_at=0.0, refresh_token=record["refresh_token"], id_claims=record["id_claims"])
@@ -260,6 +280,7 @@ class TokenBroker:
 
     async def find_session(self, backend: str, provider_id: Optional[str] = None) -> Session:
         """The session for a back-end (and provider); `NotLoggedIn` when there is none."""
+        await self._restored()
         info = await self.backend(backend)
         candidates = [
             s for s in self.sessions.values()
@@ -280,12 +301,14 @@ class TokenBroker:
         session = await self.find_session(backend, provider_id)
         return session, await session.access_token(min_valid)
 
-    def session_list(self) -> List[dict]:
+    async def session_list(self) -> List[dict]:
         """Summaries of this owner's sessions: no tokens."""
+        await self._restored()
         return [s.summary() for s in self.sessions.values() if s.key.owner == self.owner]
 
     async def logout(self, backend: str, provider_id: Optional[str] = None) -> int:
         """Forget the sessions for a back-end (and provider), revoke refresh tokens, delete persisted data."""
+        await self._restored()
         info = await self.backend(backend)
         gone = [
             k for k in self.sessions

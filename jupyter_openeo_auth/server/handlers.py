@@ -145,7 +145,7 @@ class SessionsHandler(OpenEOAuthHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self):
-        self.finish({"sessions": self.broker.session_list()})
+        self.finish({"sessions": await self.broker.session_list()})
 
     @tornado.web.authenticated
     @authorized
