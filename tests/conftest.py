@@ -29,7 +29,8 @@ SERVICE_SECRET = "service-secret+0123/%89:x"  # "+", "/", "%", ":" must be form-
 def stack():
     """Provider + back-end. The back-end checks every bearer token at the provider (no 15-minute user
     cache), so that expired and revoked tokens are really refused."""
-    with DevStack(access_token_ttl=ACCESS_TOKEN_TTL, device_interval=DEVICE_INTERVAL, no_user_cache=True) as s:
+    with DevStack(access_token_ttl=ACCESS_TOKEN_TTL, device_interval=DEVICE_INTERVAL, no_user_cache=True,
+                  record_tokens=True) as s:
         yield s
 
 
@@ -110,6 +111,13 @@ def test_keyring(tmp_path):
     keyring.set_keyring(ring)
     yield ring
     keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def issued_secrets(stack):
+    """A function returning every access token, refresh token and device code the provider has issued so
+    far, plus the service account's secret: the canaries that must never show up in a notebook or a log."""
+    return lambda: requests.get(stack.provider.url + "/_test/issued", timeout=5).json() + [SERVICE_SECRET]
 
 
 def server_config(stack, **openeo_auth) -> Config:

@@ -165,7 +165,7 @@ async def test_provider_down_during_polling_then_back(tmp_path, api):
         provider.cleanup()
 
 
-async def test_debug_log_of_a_full_flow_holds_no_secret(stack, api, alice, broker, caplog):
+async def test_debug_log_of_a_full_flow_holds_no_secret(stack, api, alice, broker, caplog, issued_secrets):
     caplog.set_level(logging.DEBUG)
     broker.log.addHandler(caplog.handler)  # the extension's own logger does not propagate to the root
     broker.log.setLevel(logging.DEBUG)
@@ -187,6 +187,7 @@ async def test_debug_log_of_a_full_flow_holds_no_secret(stack, api, alice, broke
     canaries["password"] = "alice-password"
     canaries["client secret"] = SERVICE_SECRET
     await api.delete("sessions", backend=stack.backend.url)
+    canaries.update({f"issued secret {i}": value for i, value in enumerate(issued_secrets())})
     text = caplog.text
     assert "approved as alice" in text and "Renewed the openEO login" in text
     leaked = [name for name, value in canaries.items() if value and value in text]

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List
 
 import nbformat
 import pytest
@@ -21,14 +26,30 @@ CHROMIUM_ARGS = [
 ]
 
 
+@dataclass
+class Lab:
+    url: str
+    notebook: Path
+    server_secrets: List[str]  # the server's token and the kernel key: canaries too
+
+
 @pytest.fixture
 def lab(stack, tmp_path):
     token = secrets.token_hex(16)
     nb = demo_notebook(stack.backend.url)  # the demo's notebook: its kernelspec, its cells
     nb.cells = [c for c in nb.cells if c.cell_type == "code"][:3]
     nbformat.write(nb, tmp_path / "login.ipynb")
-    service = jupyter_service(tmp_path, token, app="lab", config={"OpenEOAuth": {"persist": "never"}}).start(timeout=120)
-    yield f"{service.url}/lab/tree/login.ipynb?token={token}"
+    # "Save widget state automatically": JupyterLab then writes the widgets' state into the .ipynb on save.
+    settings = tmp_path / "lab-settings" / "@jupyter-widgets" / "jupyterlab-manager"
+    settings.mkdir(parents=True)
+    (settings / "plugin.jupyterlab-settings").write_text(json.dumps({"saveState": True}))
+    service = jupyter_service(
+        tmp_path, token, app="lab", config={"OpenEOAuth": {"persist": "never"}},
+        env={"JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings")},
+    ).start(timeout=120)
+    [key_file] = service.runtime_dir.glob("jupyter-openeo-auth-*.json")
+    yield Lab(f"{service.url}/lab/tree/login.ipynb?token={token}", tmp_path / "login.ipynb",
+              [token, json.loads(key_file.read_text())["key"]])
     service.cleanup()
 
 
@@ -42,8 +63,8 @@ def page(tmp_path):
         browser.close()
 
 
-def test_widget_in_jupyterlab_shows_the_code_and_then_who_logged_in(lab, page, tmp_path):
-    page.goto(lab)
+def test_widget_in_jupyterlab_shows_the_code_and_then_who_logged_in(lab, page, tmp_path, issued_secrets):
+    page.goto(lab.url)
     expect(page.locator(".jp-Notebook")).to_be_visible(timeout=60000)
     expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=60000)
     page.locator(".jp-Cell").first.click()
@@ -73,3 +94,21 @@ def test_widget_in_jupyterlab_shows_the_code_and_then_who_logged_in(lab, page, t
     page.keyboard.press("Shift+Enter")  # the next cell uses the bound connection
     expect(page.locator(".jp-OutputArea-output").get_by_text("'user_id': 'alice'")).to_be_visible(timeout=30000)
     expect(page.get_by_text("NameError")).to_have_count(0)
+
+    # Saved by JupyterLab with the widget state: the .ipynb shows who logged in, and holds no secret.
+    page.keyboard.press("Control+s")
+    saved = wait_for_saved_widget_state(lab.notebook)
+    assert "Logged in as <b>Alice Liddell</b>" in saved
+    canaries = issued_secrets() + lab.server_secrets
+    assert len(canaries) > 4  # device code, access and refresh tokens, service secret, server secrets
+    assert [c for c in canaries if c in saved] == []
+
+
+def wait_for_saved_widget_state(path: Path, timeout: float = 30) -> str:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        text = path.read_text()
+        if json.loads(text)["metadata"].get("widgets", {}).get("application/vnd.jupyter.widget-state+json"):
+            return text
+        time.sleep(0.2)
+    raise AssertionError(f"JupyterLab did not save the widget state into {path}")

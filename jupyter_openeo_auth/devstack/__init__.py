@@ -219,10 +219,13 @@ class DevStack:
 
     def __init__(
         self, provider_port=None, backend_port=None, access_token_ttl=3600, device_interval=5, no_user_cache=False,
-        provider_folder=None,
+        provider_folder=None, record_tokens=False,
     ):
+        """`record_tokens` (tests only): the provider lists every token it issued at `/_test/issued`."""
+        extra = {"RECORD_TOKENS": "1"} if record_tokens else {}
         self.provider = provider_service(
-            provider_port, access_token_ttl=access_token_ttl, device_interval=device_interval, folder=provider_folder
+            provider_port, access_token_ttl=access_token_ttl, device_interval=device_interval, folder=provider_folder,
+            **extra,
         )
         self.backend = backend_service(self.provider.url, backend_port, no_user_cache=no_user_cache)
 

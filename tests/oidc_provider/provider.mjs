@@ -5,10 +5,13 @@
 //   - the device authorization answer carries an `interval`, and a poll faster than it gets `slow_down`
 //     (which adds 5 s to that device code's interval, RFC 8628 section 3.5);
 //   - `GET /_test/stats` counts token requests per grant type, so tests can count refreshes;
-//   - the client `openeo-service-post` must authenticate with client_secret_post, never HTTP Basic.
+//   - the client `openeo-service-post` must authenticate with client_secret_post, never HTTP Basic;
+//   - with RECORD_TOKENS=1 (tests only, never the demo), `GET /_test/issued` lists every access token,
+//     refresh token and device code it issued: canaries for tests that scan notebooks and logs.
 // Configuration comes from the environment (all optional):
 //   PORT (required), ACCESS_TOKEN_TTL (s), DEVICE_CODE_TTL (s), DEVICE_INTERVAL (s),
-//   STATE_FILE (keep codes, tokens and grants in this JSON file, so a restarted provider knows them).
+//   STATE_FILE (keep codes, tokens and grants in this JSON file, so a restarted provider knows them),
+//   RECORD_TOKENS.
 // It also offers the resource-owner password grant to the client `openeo-password` (Terrascope's Keycloak
 // does; stock oidc-provider does not).
 import crypto from 'node:crypto';
@@ -95,6 +98,11 @@ const saveState = () => {
 // Expired entries stay a minute longer, so a late poll hears `expired_token` rather than `invalid_grant`.
 const EXPIRED_GRACE_MS = 60000;
 
+// The models whose id is the secret itself (opaque tokens, device codes).
+const SECRET_MODELS = ['AccessToken', 'RefreshToken', 'ClientCredentials', 'DeviceCode'];
+const RECORD_TOKENS = env.RECORD_TOKENS === '1';
+const issued = new Set();
+
 class Adapter {
   constructor(name) { this.name = name; }
 
@@ -115,6 +123,7 @@ class Adapter {
   }
 
   async upsert(id, payload, expiresIn) {
+    if (RECORD_TOKENS && SECRET_MODELS.includes(this.name)) issued.add(id);
     state.models[this.key(id)] = { payload, expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : null };
     saveState();
   }
@@ -349,6 +358,11 @@ const server = http.createServer(async (req, res) => {
     if (path === '/_test/stats') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(stats));
+      return;
+    }
+    if (path === '/_test/issued' && RECORD_TOKENS) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify([...issued]));
       return;
     }
     const formPost = req.method === 'POST'
