@@ -100,12 +100,17 @@ async def test_revoked_refresh_token_means_login_required(stack, api, alice, bro
     assert code == 202  # a new login starts instead of reusing the dead session
 
 
-async def test_denied_login_reports_denied(stack, api):
+async def test_denied_login_reports_denied(stack, api, broker, caplog):
+    broker.log.addHandler(caplog.handler)  # the extension's own logger does not propagate to the root
     _, login = await api.post("logins", backend=stack.backend.url)
     await asyncio.to_thread(ProviderUser("bob").deny, login["verification_uri_complete"], login["user_code"])
     done = await api.wait_login(login["id"])
+    broker.log.removeHandler(caplog.handler)
     assert done["state"] == "denied" and "denied" in done["message"]
     assert "user_code" not in done
+    [started, ended] = [r for r in caplog.records if r.getMessage().startswith(f"openEO login {login['id']} ")]
+    assert "started" in started.getMessage() and started.levelno == ended.levelno == logging.INFO
+    assert "ended: denied (The login was denied at the provider" in ended.getMessage()
 
 
 async def test_expired_login_reports_expired(stack, api, provider_stats):
