@@ -218,6 +218,8 @@ async def test_password_flow_uses_the_password_once(stack, api, broker):
         username="alice", password="alice-password",
     )
     assert code == 200 and login["state"] == "logged_in"
+    # The password grant brings no id token: who logged in comes from the provider's userinfo.
+    assert login["user"] == {"sub": "alice", "name": "Alice Liddell", "email": "alice@example.org"}
     code, token = await api.post("token", backend=stack.backend.url)
     assert (await asyncio.to_thread(describe_account, stack, token["access_token"]))["user_id"] == "alice"
     session = next(iter(broker.sessions.values()))

@@ -218,6 +218,8 @@ class TokenBroker:
 
     async def _new_session(self, login: Login, client: OidcClient, tokens: TokenSet) -> Session:
         key = login.key
+        if not tokens.user and key.flow != "client_credentials":
+            tokens = await self._with_userinfo(client, tokens)
         old = self.sessions.pop(key, None)
         if old is not None:
             old.cancel_timer()
@@ -227,6 +229,15 @@ class TokenBroker:
         await self._persist(session)
         session.schedule()
         return session
+
+    async def _with_userinfo(self, client: OidcClient, tokens: TokenSet) -> TokenSet:
+        """No id token came (some password grants): ask userinfo who logged in, to show a name."""
+        try:
+            claims = await self._blocking(client.userinfo, tokens.access_token)
+        except OpenEOAuthError as e:
+            self.log.info("Could not ask %s who logged in: %s", client.metadata.issuer, e)
+            return tokens
+        return dataclasses.replace(tokens, id_claims=claims)
 
     async def _persist(self, session: Session) -> None:
         if not self.store.persistent or session.key.flow == "client_credentials":
@@ -267,7 +278,7 @@ class TokenBroker:
                 saved["token_endpoint_auth_methods"] = tuple(saved["token_endpoint_auth_methods"])
                 metadata = IssuerMetadata(**saved)
             except (KeyError, TypeError) as e:
-                self.log.warning("A saved openEO login could not be restored (%s is missing or wrong); log in again.", e)
+                self.log.warning("A saved openEO login could not be restored (incomplete record: %s). Log in again.", e)
                 continue
             client = OidcClient(metadata, record["client_id"], scopes=tuple(record["scopes"]), http=self.http)
             tokens = TokenSet("", expires_at=0.0, refresh_token=record["refresh_token"], id_claims=record["id_claims"])

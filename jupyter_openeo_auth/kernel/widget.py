@@ -86,7 +86,7 @@ class LoginWidget(w.VBox):
 
     def _show_logged_in(self, user: Optional[dict], notes=()):
         self.state, self.user = "logged_in", user or {}
-        who = html.escape(self.user.get("name") or self.user.get("sub") or "a service account")
+        who = html.escape(self.user.get("name") or self.user.get("sub") or "an unnamed user")
         email = f" ({html.escape(self.user['email'])})" if self.user.get("email") else ""
         extra = "".join(f"<br>{html.escape(n)}" for n in notes if n)
         self._show(self.logout_button, status=f"Logged in as <b>{who}</b>{email} — renewed automatically{extra}")

@@ -128,6 +128,16 @@ class OidcClient:
         data = {"grant_type": "password", "username": username, "password": password, "scope": " ".join(self.scopes)}
         return self._tokens(data, "password login")
 
+    def userinfo(self, access_token: str) -> dict:
+        """The userinfo claims (`sub`, `name`, `email`) for display when a login brought no id token; {} when
+        the provider offers no userinfo endpoint or refuses."""
+        if not self.metadata.userinfo_endpoint:
+            return {}
+        status, claims = self.http.get_json(
+            self.metadata.userinfo_endpoint, headers={"Authorization": f"Bearer {access_token}"}
+        )
+        return claims if status == 200 and "sub" in claims else {}
+
     def revoke(self, token: str, hint: str = "refresh_token") -> bool:
         """Revoke a token (RFC 7009) when the provider offers it: True when the provider confirmed."""
         if not self.metadata.revocation_endpoint:
