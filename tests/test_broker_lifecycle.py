@@ -23,6 +23,14 @@ from conftest import SERVICE_SECRET, server_config
 from keyrings import FileKeyring, PlaintextKeyring
 
 
+async def log_in(broker: TokenBroker, url: str, user: ProviderUser) -> None:
+    """A device login on a bare broker (no server), approved by `user`; returns once it has ended."""
+    login = await broker.start_login(url)
+    await asyncio.to_thread(user.approve, login.auth.verification_uri_complete, login.auth.user_code)
+    while login.pending:
+        await asyncio.sleep(0.1)
+
+
 def whoami(url: str, access_token: str) -> str:
     con = openeo.connect(url).authenticate_oidc_access_token(access_token, provider_id="local")
     return con.describe_account()["user_id"]
@@ -100,10 +108,7 @@ def test_restarted_jupyter_server_restores_the_session_without_a_new_login(stack
 async def test_requests_while_the_sessions_are_restored_wait_for_them(stack, tmp_path, alice):
     """The server listens before its extensions start: an early token request must not say "not logged in"."""
     first = TokenBroker(store=KeyringStore(FileKeyring(tmp_path / "k.json"), logging.getLogger("test")))
-    login = await first.start_login(stack.backend.url)
-    await asyncio.to_thread(alice.approve, login.auth.verification_uri_complete, login.auth.user_code)
-    while login.pending:
-        await asyncio.sleep(0.1)
+    await log_in(first, stack.backend.url, alice)
     first.stop()
     slow = KeyringStore(FileKeyring(tmp_path / "k.json", hang_seconds=1), logging.getLogger("test"), timeout=5)
     restarted = TokenBroker(store=slow)
@@ -245,10 +250,7 @@ async def test_backend_down_does_not_stop_the_tokens_of_its_sessions(stack, api,
 async def test_hub_users_sharing_a_keyring_see_only_their_own_sessions(stack, tmp_path, alice):
     store = KeyringStore(FileKeyring(tmp_path / "shared.json"), logging.getLogger("test"))
     alices = TokenBroker(store=store, owner="alice")
-    login = await alices.start_login(stack.backend.url)
-    await asyncio.to_thread(alice.approve, login.auth.verification_uri_complete, login.auth.user_code)
-    while login.pending:
-        await asyncio.sleep(0.1)
+    await log_in(alices, stack.backend.url, alice)
     bobs = TokenBroker(store=store, owner="bob")
     assert await bobs.restore() == 0
     with pytest.raises(NotLoggedIn, match="Not logged in"):

@@ -12,7 +12,7 @@ import openeo
 import pytest
 
 from jupyter_openeo_auth.devstack.user import ProviderUser
-from jupyter_openeo_auth.oidc import HttpClient, LoginRequired, OidcClient, issuer_cache
+from jupyter_openeo_auth.oidc import HttpClient, LoginRequired, issuer_cache
 
 from conftest import SERVICE_SECRET, server_config
 

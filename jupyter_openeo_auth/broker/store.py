@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import json
 import logging
-from typing import List, Optional
+from typing import List
 
 SERVICE = "jupyter-openeo-auth"
 INDEX = "sessions"
