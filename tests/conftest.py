@@ -102,12 +102,14 @@ def provider_stats(stack):
 
 
 @pytest.fixture
-def test_keyring(tmp_path):
-    """The OS keyring replaced by a JSON file that the tests declare safe."""
+def test_keyring(tmp_path, monkeypatch):
+    """The OS keyring replaced by a JSON file, trusted because it is named as an administrator would."""
     import keyring
 
-    ring = FileKeyring(tmp_path / "keyring.json")
     previous = keyring.get_keyring()
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.FileKeyring")
+    monkeypatch.setenv("JOA_TEST_KEYRING_FILE", str(tmp_path / "keyring.json"))
+    ring = FileKeyring(tmp_path / "keyring.json")
     keyring.set_keyring(ring)
     yield ring
     keyring.set_keyring(previous)

@@ -14,7 +14,7 @@ import openeo
 import pytest
 import requests
 
-from jupyter_openeo_auth.broker import KeyringStore, MemoryStore, TokenBroker, make_store
+from jupyter_openeo_auth.broker import KeyringStore, MemoryStore, TokenBroker, keyring_is_safe, make_store
 from jupyter_openeo_auth.devstack import backend_service, jupyter_service, provider_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
 from jupyter_openeo_auth.oidc import NotLoggedIn
@@ -135,15 +135,24 @@ async def test_hanging_keyring_does_not_hang_logins(stack, tmp_path, alice):
     broker.stop()
 
 
-def test_unsafe_keyring_means_memory_only_with_one_warning(tmp_path, caplog):
+def test_only_known_or_named_keyrings_are_trusted(tmp_path, caplog, monkeypatch):
+    """An allow-list: a keyring nobody named is not trusted with refresh tokens, even with a high priority."""
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
     caplog.set_level(logging.INFO)
     log = logging.getLogger("test.store")
     assert isinstance(make_store("auto", log, backend=PlaintextKeyring(tmp_path / "p.json")), MemoryStore)
-    assert not make_store("auto", log, backend=PlaintextKeyring(tmp_path / "p.json")).persistent
+    assert not make_store("auto", log, backend=FileKeyring(tmp_path / "s.json")).persistent  # priority 10, unnamed
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 2 and "memory only" in warnings[0].getMessage()
+    assert "keyrings.FileKeyring" in warnings[1].getMessage()  # says what it found
+    assert make_store("auto", log, backend=FileKeyring(tmp_path / "s.json"), trusted="keyrings.FileKeyring").persistent
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.FileKeyring")
     assert make_store("auto", log, backend=FileKeyring(tmp_path / "s.json")).persistent
+    assert not make_store("auto", log, backend=PlaintextKeyring(tmp_path / "p.json")).persistent  # not the one named
     assert not make_store("never", log, backend=FileKeyring(tmp_path / "s.json")).persistent
+    from keyring.backends import SecretService, fail
+
+    assert keyring_is_safe(SecretService.Keyring()) and not keyring_is_safe(fail.Keyring())
 
 
 async def test_provider_down_during_polling_then_back(tmp_path, api):
@@ -239,8 +248,7 @@ async def test_backend_down_does_not_stop_the_tokens_of_its_sessions(stack, api,
     try:
         await api.login(backend.url, ProviderUser("bob"))
         backend.stop()
-        for url, (_, info) in list(broker._backends.items()):
-            broker._backends[url] = (0.0, info)  # discovery is due again, and the back-end is down
+        broker._backends.ttl = 0  # discovery is due again, and the back-end is down
         code, token = await api.post("token", backend=backend.url)
         assert code == 200 and token["user"]["sub"] == "bob"
     finally:

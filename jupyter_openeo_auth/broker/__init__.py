@@ -6,10 +6,11 @@ from .service_accounts import ServiceAccount, ServiceAccountNotConfigured
 from .sessions import Session, SessionKey, SessionSettings
 from .store import KeyringStore, MemoryStore, keyring_is_safe, make_store
 from ..oidc import NotLoggedIn
-from .token_broker import BackendNotAllowed, LoginNotFound, TokenBroker
+from .token_broker import BackendNotAllowed, LoginNotFound, TokenBroker, TooManyLogins
 
 __all__ = [
     "BackendNotAllowed", "KeyringStore", "Login", "LoginNotFound", "LoginState", "MemoryStore", "NotLoggedIn",
     "ServiceAccount", "ServiceAccountNotConfigured", "Session", "SessionKey", "SessionSettings", "TokenBroker",
+    "TooManyLogins",
     "keyring_is_safe", "make_store",
 ]

@@ -67,7 +67,7 @@ class Login:
             out.update(
                 user_code=self.auth.user_code,
                 verification_uri=self.auth.verification_uri,
-                expires_at=self.auth.expires_at,
+                expires_at=time.time() + self.auth.expires_in(),
                 interval=self.auth.interval,
             )
             if self.auth.verification_uri_complete:

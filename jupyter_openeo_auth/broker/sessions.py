@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Awaitable, Callable, NamedTuple, Optional
+from typing import AsyncContextManager, Awaitable, Callable, NamedTuple, Optional
 
 from ..oidc import LoginRequired, OidcClient, OpenEOAuthError, TokenSet
 
 #: Never refresh in the background sooner than this after the last attempt (seconds).
 MIN_REFRESH_DELAY = 1.0
-#: After a failed background refresh, wait at least this long before the next one (seconds).
+#: After failed background refreshes: the first retry after RETRY_DELAY, doubling up to MAX_RETRY_DELAY.
 RETRY_DELAY = 5.0
+MAX_RETRY_DELAY = 300.0
 
 
 class SessionKey(NamedTuple):
@@ -32,19 +34,40 @@ class SessionSettings:
     refresh_margin: float = 300.0
 
     def needed(self, tokens: TokenSet, min_valid: Optional[float]) -> float:
-        """Seconds of validity to insist on: what was asked, but never more than half a token's lifetime
-        (a provider issuing 30 s tokens cannot satisfy 60 s, and refreshing on every call helps nobody)."""
+        """Seconds of validity to insist on: what was asked, whenever a fresh token can give it. When more is
+        asked than a token lives, the freshest token serves, renewed at most once per `slack` seconds."""
         asked = self.min_valid if min_valid is None else min_valid
-        return min(max(0.0, asked), tokens.lifetime / 2)
+        return min(max(0.0, asked), tokens.lifetime - self.slack(tokens))
+
+    @staticmethod
+    def slack(tokens: TokenSet) -> float:
+        """How much younger than a brand-new token a token may be and still count as the freshest."""
+        return min(10.0, tokens.lifetime / 10)
 
     def margin(self, tokens: TokenSet) -> float:
         """How long before expiry the background refresh runs: the margin, at most a third of the lifetime."""
         return min(self.refresh_margin, tokens.lifetime / 3)
 
 
+class Keeper:
+    """What a session needs from persistence; this one keeps nothing (memory only). The broker's keeper
+    stores the newest refresh token, and reads what another process may have stored."""
+
+    def lock(self, session: "Session") -> AsyncContextManager:
+        """Held around refresh-and-store, across processes where the platform allows."""
+        return contextlib.nullcontext()
+
+    async def stored_refresh_token(self, session: "Session") -> Optional[str]:
+        """The refresh token another process may have stored for this session since we last did."""
+        return None
+
+    async def save(self, session: "Session", tokens: TokenSet) -> None:
+        """Store the tokens' refresh token for this session."""
+
+
 class Session:
-    """Tokens for (back-end, provider, flow, owner). `renew` is the blocking call that gets new tokens
-    (refresh grant, or client credentials again); it runs off the event loop, one call at a time."""
+    """Tokens for (back-end, provider, flow, owner). `renew` gets new tokens (refresh grant, or client
+    credentials again) without blocking the loop; one renewal runs at a time."""
 
     def __init__(
         self,
@@ -52,22 +75,25 @@ class Session:
         backend_url: str,
         client: OidcClient,
         tokens: TokenSet,
-        renew: Callable[[TokenSet], TokenSet],
+        renew: Callable[[TokenSet], Awaitable[TokenSet]],
         settings: SessionSettings,
         log: logging.Logger,
-        on_renewed: Callable[["Session"], Awaitable[None]],
+        keeper: Optional[Keeper] = None,
     ):
         self.key = key
         self.backend_url = backend_url
         self.client = client
         self.tokens = tokens
         self.login_required: Optional[str] = None
+        #: Set by logout: nothing may write this session back or renew it any more.
+        self.ended = False
         self._renew = renew
         self._settings = settings
         self._log = log
-        self._on_renewed = on_renewed
+        self._keeper = keeper or Keeper()
         self._inflight: Optional[asyncio.Task] = None
         self._timer: Optional[asyncio.TimerHandle] = None
+        self._failures = 0
         self.refresh_count = 0
 
     def __repr__(self) -> str:
@@ -105,21 +131,22 @@ class Session:
     @property
     def usable(self) -> bool:
         """Can this session still hand out tokens (now or after a refresh)?"""
-        return not self.login_required and (self.tokens.remaining() > 0 or self.renewable)
+        return not self.ended and not self.login_required and (self.tokens.remaining() > 0 or self.renewable)
 
     async def access_token(self, min_valid: Optional[float] = None) -> TokenSet:
         """Tokens valid for at least `min_valid` s, refreshing (once, shared) when needed. Raises
         `LoginRequired`; a transient failure still hands out a token that has not expired yet."""
         if self.login_required:
             raise LoginRequired(self.login_required)
-        needed = self._settings.needed(self.tokens, min_valid)
-        if self.tokens.remaining() > needed:
+        if self.tokens.remaining() > self._settings.needed(self.tokens, min_valid):
             return self.tokens
         try:
             return await self.refresh()
         except OpenEOAuthError as e:
             if e.transient and self.tokens.remaining() > 0:
                 return self.tokens
+            if self.login_required and not isinstance(e, LoginRequired):
+                raise LoginRequired(self.login_required) from None
             raise
 
     async def refresh(self) -> TokenSet:
@@ -134,44 +161,81 @@ class Session:
         finally:
             self._inflight = None
 
+    def _gone(self) -> LoginRequired:
+        return LoginRequired(f"You logged out of {self.backend_url}. Log in again.")
+
     async def _renew_and_store(self) -> TokenSet:
-        loop = asyncio.get_running_loop()
+        if self.ended:
+            raise self._gone()
         try:
-            tokens = await loop.run_in_executor(None, self._renew, self.tokens)
-        except LoginRequired as e:
-            self.login_required = e.message
-            self._log.info("openEO login to %s as %s can no longer be renewed: %s", self.backend_url, self.who, e)
-            self.cancel_timer()
-            raise
+            async with self._keeper.lock(self):
+                # Another process (a second Jupyter server on the same keyring) may have rotated the refresh
+                # token: spending ours again would look like token theft to the provider (RFC 9700 4.14.2).
+                stored = await self._keeper.stored_refresh_token(self)
+                if stored and stored != self.tokens.refresh_token:
+                    self._log.info("Using the newer refresh token another process stored for %s.", self.backend_url)
+                    self.tokens = self.tokens.with_refresh_token(stored)
+                tokens = await self._renew(self.tokens)
+                if self.ended:  # logged out while the provider answered: write nothing back
+                    raise self._gone()
+                # The newest refresh token is stored before anyone gets the new access token.
+                await self._keeper.save(self, tokens)
         except OpenEOAuthError as e:
-            self._log.warning("Renewing the openEO login to %s as %s failed: %s", self.backend_url, self.who, e)
-            self.schedule(retry=True)
+            self._failed(e)
             raise
+        if self.ended:
+            raise self._gone()
         self.tokens = tokens
         self.refresh_count += 1
-        # The newest refresh token is stored before anyone gets the new access token.
-        await self._on_renewed(self)
+        if self._failures:
+            self._log.info("Renewing the openEO login to %s works again.", self.backend_url)
+        self._failures = 0
         self._log.info(
             "Renewed the openEO login to %s as %s; valid for %.0f s.", self.backend_url, self.who, tokens.remaining()
         )
         self.schedule()
         return tokens
 
-    def schedule(self, retry: bool = False) -> None:
-        """Plan the next background refresh: `margin` before expiry, or a bit later after a failure."""
-        self.cancel_timer()
-        if self.login_required or self.tokens.expires_at is None:
+    def _failed(self, error: OpenEOAuthError) -> None:
+        """A renewal failed: permanent refusals end the session's renewals with a sentence; passing trouble
+        retries later, with growing gaps, and one warning per streak of failures."""
+        if self.ended:
             return
-        if retry:
-            delay = max(RETRY_DELAY, min(30.0, self.tokens.remaining() / 2))
+        if not error.transient:
+            self.login_required = (
+                error.message if isinstance(error, LoginRequired) else f"{error.message} Log in again."
+            )
+            self._log.info("openEO login to %s as %s can no longer be renewed: %s", self.backend_url, self.who, error)
+            self.cancel_timer()
+            return
+        self._failures += 1
+        log = self._log.warning if self._failures == 1 else self._log.debug
+        log("Renewing the openEO login to %s as %s failed (%s); retrying later.", self.backend_url, self.who, error)
+        self.schedule(retry_after=getattr(error, "retry_after", None))
+
+    def schedule(self, retry_after: Optional[float] = None) -> None:
+        """Plan the next background refresh: `margin` before expiry, or later after failures (growing
+        gaps, at least what the provider asked for with `Retry-After`)."""
+        self.cancel_timer()
+        if self.ended or self.login_required or self.tokens.expires_at is None:
+            return
+        if self._failures:
+            delay = min(MAX_RETRY_DELAY, RETRY_DELAY * 2 ** (self._failures - 1))
+            delay = max(delay, min(retry_after or 0.0, 3600.0))
         else:
             delay = max(MIN_REFRESH_DELAY, self.tokens.remaining() - self._settings.margin(self.tokens))
+        self.retry_delay = delay
         self._timer = asyncio.get_running_loop().call_later(delay, self._background_refresh)
 
     def _background_refresh(self) -> None:
         task = asyncio.ensure_future(self.refresh())
-        # Errors are logged in _refresh; retrieve them so asyncio does not warn.
+        # Errors are logged in _failed; retrieve them so asyncio does not warn.
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    def end(self) -> None:
+        """Logout: stop renewals; a renewal in flight writes nothing back."""
+        self.ended = True
+        self.cancel_timer()
 
     def cancel_timer(self) -> None:
         """Stop background refreshes (logout, shutdown)."""

@@ -3,31 +3,62 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import hashlib
 import json
 import logging
-from typing import List
+import os
+import time
+from pathlib import Path
+from typing import Callable, List, Optional
+
+try:
+    import fcntl
+except ImportError:  # Windows: no cross-process lock, the re-read before each refresh still helps
+    fcntl = None
 
 SERVICE = "jupyter-openeo-auth"
 INDEX = "sessions"
+#: Windows' Credential Locker holds about 2.5 kB per entry; larger entries stay in memory, everywhere.
+MAX_ENTRY = 2500
 
-#: Keyring back-ends that store in plain text, prompt on the terminal, or do nothing.
-UNSAFE_MODULES = ("keyring.backends.fail", "keyring.backends.null", "keyrings.alt", "keyrings.cryptfile")
+#: Keyring back-ends that keep secrets encrypted by the desktop and never prompt on a terminal.
+SAFE_BACKENDS = (
+    "keyring.backends.SecretService.Keyring",
+    "keyring.backends.libsecret.Keyring",
+    "keyring.backends.macOS.Keyring",
+    "keyring.backends.Windows.WinVaultKeyring",
+    "keyring.backends.kwallet.DBusKeyring",
+    "keyring.backends.kwallet.DBusKeyringKWallet4",
+)
+
+#: Keyring calls (and reads of service secrets) run here, never in the event loop's default pool: a keyring
+#: that hangs waiting for a desktop prompt holds these two threads at most.
+KEYRING_POOL = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="openeo-auth-keyring")
 
 
-def keyring_is_safe(backend) -> bool:
-    """True for a keyring back-end with recommended priority that neither stores plain text nor prompts."""
+def backend_name(backend) -> str:
+    """`module.Class` of a keyring back-end."""
+    return f"{type(backend).__module__}.{type(backend).__qualname__}"
+
+
+def keyring_is_safe(backend, trusted: str = "") -> bool:
+    """True for a well-known safe desktop keyring, or the back-end an administrator named: `trusted` or
+    `PYTHON_KEYRING_BACKEND` (then it is trusted as named). Everything else is not trusted with tokens."""
     from keyring.backends import chainer
 
     if isinstance(backend, chainer.ChainerBackend):
-        return bool(backend.backends) and all(keyring_is_safe(b) for b in backend.backends)
-    module = type(backend).__module__
-    if module.startswith(UNSAFE_MODULES) or "plaintext" in type(backend).__name__.lower():
-        return False
-    try:
-        return float(backend.priority) >= 1
-    except Exception:  # an unusable back-end raises from its priority
-        return False
+        return bool(backend.backends) and all(keyring_is_safe(b, trusted) for b in backend.backends)
+    name = backend_name(backend)
+    named = {n for n in (trusted, os.environ.get("PYTHON_KEYRING_BACKEND", "")) if n}
+    return name in named or name in SAFE_BACKENDS
+
+
+async def in_keyring_pool(fn, *args, timeout: float):
+    """Run a blocking keyring (or secret file) call in the keyring pool, within `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    return await asyncio.wait_for(loop.run_in_executor(KEYRING_POOL, fn, *args), timeout)
 
 
 class MemoryStore:
@@ -45,17 +76,31 @@ class MemoryStore:
         """No saved sessions."""
         return []
 
+    async def load_one(self, name: str) -> Optional[dict]:
+        """No saved session."""
+        return None
+
+    def lock(self, name: str):
+        """No other process shares this store: nothing to lock."""
+        return contextlib.nullcontext()
+
+
+class EntryTooLarge(Exception):
+    pass
+
 
 class KeyringStore(MemoryStore):
-    """One keyring entry per session plus an index entry; every call runs off the event loop with a timeout,
-    so a keyring that hangs (a locked desktop wallet waiting for a prompt) cannot hang the server."""
+    """One keyring entry per session plus an index entry. Every call runs in the keyring pool with a
+    timeout; a keyring that timed out once is not asked again (memory only from then on, one warning),
+    so a hung keyring cannot pile up threads."""
 
     persistent = True
 
-    def __init__(self, backend, log: logging.Logger, timeout: float = 5.0):
+    def __init__(self, backend, log: logging.Logger, timeout: float = 5.0, lock_dir: Optional[Path] = None):
         self.backend = backend
         self.log = log
         self.timeout = timeout
+        self.lock_dir = Path(lock_dir) if lock_dir else _default_lock_dir()
 
     @staticmethod
     def entry_name(key) -> str:
@@ -63,11 +108,18 @@ class KeyringStore(MemoryStore):
         return hashlib.sha256(json.dumps(list(key)).encode()).hexdigest()[:24]
 
     async def _call(self, what: str, fn, *args):
-        loop = asyncio.get_running_loop()
+        if not self.persistent:
+            return None
         try:
-            return await asyncio.wait_for(loop.run_in_executor(None, fn, *args), self.timeout)
+            return await in_keyring_pool(fn, *args, timeout=self.timeout)
         except asyncio.TimeoutError:
-            self.log.warning("The keyring did not answer within %g s (%s); continuing without it.", self.timeout, what)
+            self.persistent = False
+            self.log.warning(
+                "The keyring did not answer within %g s (%s); openEO logins are kept in memory only from now on.",
+                self.timeout, what,
+            )
+        except EntryTooLarge:
+            self.log.warning("An openEO login is too large for the keyring (over %d bytes); it is kept in memory only.", MAX_ENTRY)
         except Exception as e:  # a broken keyring must not break logins
             self.log.warning("The keyring failed (%s): %s; continuing without it.", what, type(e).__name__)
         return None
@@ -77,7 +129,10 @@ class KeyringStore(MemoryStore):
         return json.loads(raw) if raw else []
 
     def _save(self, name: str, record: dict) -> None:
-        self.backend.set_password(SERVICE, name, json.dumps(record))
+        text = json.dumps(record, separators=(",", ":"))
+        if len(text) > MAX_ENTRY:
+            raise EntryTooLarge()
+        self.backend.set_password(SERVICE, name, text)
         index = self._index()
         if name not in index:
             self.backend.set_password(SERVICE, INDEX, json.dumps(index + [name]))
@@ -91,13 +146,12 @@ class KeyringStore(MemoryStore):
         except Exception:  # keyring.errors.PasswordDeleteError: already gone
             pass
 
+    def _load_one(self, name: str) -> Optional[dict]:
+        raw = self.backend.get_password(SERVICE, name)
+        return json.loads(raw) if raw else None
+
     def _load(self) -> List[dict]:
-        records = []
-        for name in self._index():
-            raw = self.backend.get_password(SERVICE, name)
-            if raw:
-                records.append(json.loads(raw))
-        return records
+        return [r for r in map(self._load_one, self._index()) if r]
 
     async def save(self, name: str, record: dict) -> None:
         """Store one session's record (it holds the refresh token)."""
@@ -111,36 +165,73 @@ class KeyringStore(MemoryStore):
         """All stored session records."""
         return await self._call("load", self._load) or []
 
+    async def load_one(self, name: str) -> Optional[dict]:
+        """One session's stored record, as another process may have left it."""
+        return await self._call("read", self._load_one, name)
+
+    @contextlib.asynccontextmanager
+    async def lock(self, name: str):
+        """An exclusive lock on one session's entry across the processes of this user (flock on a file in
+        the Jupyter runtime directory), held around refresh-and-store. Waits without blocking the loop; after
+        `timeout` seconds it goes ahead unlocked rather than stall a token request."""
+        if fcntl is None:
+            yield
+            return
+        self.lock_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.lock_dir / f"jupyter-openeo-auth-{name}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        deadline = time.monotonic() + self.timeout
+        locked = False
+        try:
+            while not locked:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    locked = True
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        self.log.warning("Another process holds the openEO refresh lock too long; going ahead.")
+                        break
+                    await asyncio.sleep(0.05)
+            yield
+        finally:
+            if locked:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+def _default_lock_dir() -> Path:
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    return Path(jupyter_runtime_dir())
+
 
 def _current_keyring(timeout: float):
     """keyring's chosen back-end, or None when choosing it takes longer than `timeout` (a desktop keyring
     probed over D-Bus can hang) or fails."""
-    import concurrent.futures
-
     import keyring
 
-    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="openeo-auth-keyring")
     try:
-        return pool.submit(lambda: (keyring.get_keyring(), keyring.get_keyring().priority)[0]).result(timeout)
+        return KEYRING_POOL.submit(lambda: (keyring.get_keyring(), keyring.get_keyring().priority)[0]).result(timeout)
     except Exception:  # noqa: BLE001 - timeout or a broken keyring: fall back to memory
         return None
-    finally:
-        pool.shutdown(wait=False)
 
 
-def make_store(persist: str, log: logging.Logger, backend=None, timeout: float = 5.0) -> MemoryStore:
+def make_store(
+    persist: str, log: logging.Logger, backend=None, timeout: float = 5.0, trusted: str = "",
+    current: Callable[[float], object] = _current_keyring,
+) -> MemoryStore:
     """The store for a `persist` setting (auto | always | never); warns once when falling back to memory."""
     if persist == "never":
         return MemoryStore()
     if backend is None:
-        backend = _current_keyring(timeout)
-    if backend is not None and keyring_is_safe(backend):
+        backend = current(timeout)
+    if backend is not None and keyring_is_safe(backend, trusted):
         log.info("openEO logins persist in the keyring (%s).", type(backend).__name__)
         return KeyringStore(backend, log, timeout)
     level = logging.ERROR if persist == "always" else logging.WARNING
     log.log(
         level,
-        "No safe keyring is available (found %s): openEO logins are kept in memory only and end with the server.",
-        f"{type(backend).__module__}.{type(backend).__name__}" if backend is not None else "none that answers",
+        "No trusted keyring is available (found %s): openEO logins are kept in memory only and end with the "
+        "server. Name a keyring to trust with OpenEOAuth.trusted_keyring or PYTHON_KEYRING_BACKEND.",
+        backend_name(backend) if backend is not None else "none that answers",
     )
     return MemoryStore()

@@ -7,13 +7,12 @@ import dataclasses
 import logging
 import os
 import time
-from functools import partial
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional
 
 from ..oidc import (
+    AsyncHttpClient,
     BackendInfo,
-    HttpClient,
-    IssuerMetadata,
+    ExpiringCache,
     NotLoggedIn,
     OidcClient,
     OpenEOAuthError,
@@ -22,15 +21,19 @@ from ..oidc import (
     issuer_cache,
     normalize_url,
 )
+from .keeper import StoreKeeper
 from .logins import Login, LoginState
 from .service_accounts import ServiceAccount, find_account
 from .sessions import Session, SessionKey, SessionSettings
-from .store import KeyringStore, MemoryStore
+from .store import MemoryStore, in_keyring_pool
 
 FLOWS = ("device", "client_credentials", "password")
-#: How long discovery results and finished logins are kept (seconds).
+#: How long discovery results and finished logins are kept (seconds), and how many back-ends are cached.
 DISCOVERY_TTL = 600.0
+DISCOVERY_CACHE_SIZE = 256
 FINISHED_LOGIN_TTL = 3600.0
+#: Pending device logins per server: one user needs a handful; more is a script gone wrong, or abuse.
+MAX_PENDING_LOGINS = 20
 
 
 class BackendNotAllowed(OpenEOAuthError):
@@ -41,9 +44,13 @@ class LoginNotFound(OpenEOAuthError):
     reason = "not_found"
 
 
+class TooManyLogins(OpenEOAuthError):
+    reason = "too_many_logins"
+
+
 class TokenBroker:
-    """Runs logins on the event loop (scheduled polls, blocking HTTP in the default executor), keeps one
-    session per (back-end, provider, flow, owner), and hands out access tokens."""
+    """Runs logins on the event loop (scheduled polls, non-blocking HTTP), keeps one session per
+    (back-end, provider, flow, owner), and hands out access tokens."""
 
     def __init__(
         self,
@@ -55,17 +62,21 @@ class TokenBroker:
         allowed_backends: Iterable[str] = (),
         owner: Optional[str] = None,
         log: Optional[logging.Logger] = None,
+        max_pending_logins: int = MAX_PENDING_LOGINS,
     ):
         self.settings = settings or SessionSettings()
-        self.http = HttpClient(timeout=http_timeout)
+        self.http = AsyncHttpClient(timeout=http_timeout)
         self.store = store or MemoryStore()
+        self.keeper = StoreKeeper(self.store)
+        self.max_pending_logins = max_pending_logins
         self.service_accounts = list(service_accounts)
         self.allowed = [normalize_url(u) for u in allowed_backends]
         self.owner = os.environ.get("JUPYTERHUB_USER", "") if owner is None else owner
         self.log = log or logging.getLogger("jupyter_openeo_auth")
         self.sessions: Dict[SessionKey, Session] = {}
         self.logins: Dict[str, Login] = {}
-        self._backends: Dict[str, Tuple[float, BackendInfo]] = {}
+        self.store_timeout = getattr(self.store, "timeout", 5.0)
+        self._backends: ExpiringCache[str, BackendInfo] = ExpiringCache(DISCOVERY_TTL, DISCOVERY_CACHE_SIZE)
         #: Set while `restore()` runs: requests that look for sessions wait for it.
         self._restoring: Optional[asyncio.Future] = None
 
@@ -73,9 +84,6 @@ class TokenBroker:
         return f"<TokenBroker sessions={len(self.sessions)} logins={len(self.logins)}>"
 
     # --- discovery ----------------------------------------------------------------------------------
-
-    async def _blocking(self, fn, *args, **kwargs):
-        return await asyncio.get_running_loop().run_in_executor(None, partial(fn, *args, **kwargs))
 
     def _check_allowed(self, url: str) -> str:
         url = normalize_url(url)
@@ -86,27 +94,41 @@ class TokenBroker:
         return url
 
     async def backend(self, url: str) -> BackendInfo:
-        """What the back-end says about itself (cached for a while; discovery runs off the event loop).
-        When a refresh of a cached entry fails for a passing reason, the cached entry still serves, so a
-        back-end that is down for a moment does not stop the tokens of its sessions."""
+        """What the back-end says about itself (cached for a while). When a refresh of a cached entry fails
+        for a passing reason, the cached entry still serves, so a back-end that is down for a moment does
+        not stop the tokens of its sessions."""
         url = self._check_allowed(url)
         hit = self._backends.get(url)
-        if hit and time.time() - hit[0] < DISCOVERY_TTL:
-            return hit[1]
+        if hit is not None:
+            return hit
         try:
-            info = await self._blocking(discover_backend, url, self.http)
+            info = await discover_backend(url, self.http)
         except OpenEOAuthError as e:
-            if hit and e.transient:
-                return hit[1]
+            stale = self._backends.get(url, allow_stale=True)
+            if stale is not None and e.transient:
+                return stale
             raise
-        self._backends[url] = (time.time(), info)
+        self._backends.put(url, info)
         return info
+
+    async def flows(self, info: BackendInfo) -> Dict[str, List[str]]:
+        """Per provider id: the flows its default clients list and its issuer really offers (as far as its
+        metadata tells; when the metadata cannot be read now, what the back-end lists)."""
+        async def offered(provider):
+            try:
+                metadata = await issuer_cache.get(provider.issuer, self.http)
+            except OpenEOAuthError:
+                return provider.flows()
+            return [f for f in provider.flows() if metadata.offers(f)]
+
+        lists = await asyncio.gather(*(offered(p) for p in info.providers))
+        return {p.id: flows for p, flows in zip(info.providers, lists)}
 
     async def _client(self, info: BackendInfo, provider_id, flow, client_id=None, secret=None):
         """(OidcClient, use PKCE) for a flow at one of the back-end's providers."""
         provider = info.provider(provider_id)
         client_id, pkce = (client_id, False) if secret else provider.choose_client(flow, client_id)
-        metadata = await self._blocking(issuer_cache.get, provider.issuer, self.http)
+        metadata = await issuer_cache.get(provider.issuer, self.http)
         client = OidcClient(metadata, client_id, client_secret=secret, scopes=provider.scopes, http=self.http)
         return client, pkce
 
@@ -131,12 +153,18 @@ class TokenBroker:
                 return login
         self._forget_old_logins()
         if flow == "device":
+            pending = sum(1 for login in self.logins.values() if login.pending)
+            if pending >= self.max_pending_logins:
+                raise TooManyLogins(
+                    f"{pending} logins are already waiting for approval on this Jupyter server. Finish or cancel "
+                    "one of them (or wait until their codes expire), then start a new one."
+                )
             return await self._start_device_login(info, key, client_id)
         return await self._direct_login(info, key, client_id, username, password)
 
     async def _start_device_login(self, info: BackendInfo, key: SessionKey, client_id) -> Login:
         client, pkce = await self._client(info, key.provider_id, "device", client_id)
-        auth = await self._blocking(client.start_device_authorization, pkce)
+        auth = await client.start_device_authorization(pkce)
         login = Login(key, info.url, auth)
         self.logins[login.id] = login
         self.log.info("openEO login %s to %s (provider %s) started; waiting for the user.", login.id, info.url, key.provider_id)
@@ -149,14 +177,14 @@ class TokenBroker:
         if key.flow == "client_credentials":
             account = find_account(self.service_accounts, info.url, info.api_url, key.provider_id)
             client_id = account.client_id
-            secret = await self._blocking(account.read_secret)
+            secret = await in_keyring_pool(account.read_secret, timeout=self.store_timeout)
         elif not username or not password:
             raise OpenEOAuthError("The password flow needs a username and a password.")
         client, _ = await self._client(info, key.provider_id, key.flow, client_id, secret)
         if key.flow == "client_credentials":
-            tokens = await self._blocking(client.client_credentials)
+            tokens = await client.client_credentials()
         else:
-            tokens = await self._blocking(client.password, username, password)
+            tokens = await client.password(username, password)
         login = Login(key, info.url)
         self.logins[login.id] = login
         return self._login_done(login, await self._new_session(login, client, tokens))
@@ -176,7 +204,7 @@ class TokenBroker:
             return
         auth = login.auth
         try:
-            tokens = await self._blocking(auth.poll)
+            tokens = await auth.poll()
         except Exception as e:  # noqa: BLE001 - a login must end in a state, whatever went wrong
             if login.pending:
                 error = e if isinstance(e, OpenEOAuthError) else OpenEOAuthError(
@@ -220,74 +248,46 @@ class TokenBroker:
         key = login.key
         if not tokens.user and key.flow != "client_credentials":
             tokens = await self._with_userinfo(client, tokens)
+        if key.flow == "client_credentials":
+            async def renew(_tokens):
+                return await client.client_credentials()
+        else:
+            renew = client.refresh
+        session = Session(key, login.backend_url, client, tokens, renew, self.settings, self.log, self.keeper)
+        await self.keeper.save(session, tokens)  # stored before anyone receives its access token
         old = self.sessions.pop(key, None)
         if old is not None:
-            old.cancel_timer()
-        renew = (lambda _tokens: client.client_credentials()) if key.flow == "client_credentials" else client.refresh
-        session = Session(key, login.backend_url, client, tokens, renew, self.settings, self.log, self._persist)
+            old.end()
         self.sessions[key] = session
-        await self._persist(session)
         session.schedule()
         return session
 
     async def _with_userinfo(self, client: OidcClient, tokens: TokenSet) -> TokenSet:
         """No id token came (some password grants): ask userinfo who logged in, to show a name."""
         try:
-            claims = await self._blocking(client.userinfo, tokens.access_token)
+            claims = await client.userinfo(tokens.access_token)
         except OpenEOAuthError as e:
             self.log.info("Could not ask %s who logged in: %s", client.metadata.issuer, e)
             return tokens
         return dataclasses.replace(tokens, id_claims=claims)
-
-    async def _persist(self, session: Session) -> None:
-        if not self.store.persistent or session.key.flow == "client_credentials":
-            return
-        record = {
-            "key": list(session.key),
-            "backend_url": session.backend_url,
-            # The provider's endpoints too, so that a restart restores without asking the provider.
-            "metadata": dataclasses.asdict(session.client.metadata),
-            "client_id": session.client.client_id,
-            "scopes": list(session.client.scopes),
-            "refresh_token": session.tokens.refresh_token,
-            "id_claims": session.tokens.id_claims,
-        }
-        await self.store.save(KeyringStore.entry_name(session.key), record)
 
     async def restore(self) -> int:
         """Bring back the sessions saved in the store; their first token request refreshes. Returns how many.
         Requests arriving meanwhile (the server listens before its extensions start) wait for it."""
         self._restoring = asyncio.get_running_loop().create_future()
         try:
-            return await self._restore()
+            restored = await self.keeper.restore(self.owner, self.http, self.settings, self.log)
+            for session in restored:
+                self.sessions[session.key] = session
+            if restored:
+                self.log.info("Restored %d openEO login(s) from the keyring.", len(restored))
+            return len(restored)
         finally:
             self._restoring.set_result(None)
 
     async def _restored(self) -> None:
         if self._restoring is not None:
             await asyncio.shield(self._restoring)
-
-    async def _restore(self) -> int:
-        restored = 0
-        for record in await self.store.load():
-            try:
-                key = SessionKey(*record["key"])
-                if key.owner != self.owner or not record.get("refresh_token"):
-                    continue
-                saved = dict(record["metadata"])
-                saved["token_endpoint_auth_methods"] = tuple(saved["token_endpoint_auth_methods"])
-                metadata = IssuerMetadata(**saved)
-            except (KeyError, TypeError) as e:
-                self.log.warning("A saved openEO login could not be restored (incomplete record: %s). Log in again.", e)
-                continue
-            client = OidcClient(metadata, record["client_id"], scopes=tuple(record["scopes"]), http=self.http)
-            tokens = TokenSet("", expires_at=0.0, refresh_token=record["refresh_token"], id_claims=record["id_claims"])
-            session = Session(key, record["backend_url"], client, tokens, client.refresh, self.settings, self.log, self._persist)
-            self.sessions[key] = session
-            restored += 1
-        if restored:
-            self.log.info("Restored %d openEO login(s) from the keyring.", restored)
-        return restored
 
     async def find_session(self, backend: str, provider_id: Optional[str] = None) -> Session:
         """The session for a back-end (and provider); `NotLoggedIn` when there is none."""
@@ -317,25 +317,46 @@ class TokenBroker:
         await self._restored()
         return [s.summary() for s in self.sessions.values() if s.key.owner == self.owner]
 
-    async def logout(self, backend: str, provider_id: Optional[str] = None) -> int:
-        """Forget the sessions for a back-end (and provider), revoke refresh tokens, delete persisted data."""
+    async def logout(self, backend: str, provider_id: Optional[str] = None) -> dict:
+        """Forget the sessions for a back-end (and provider), delete what was persisted, and revoke their
+        refresh tokens: `{"logged_out": N, "revoked": bool, "message"?}`, saying so when revocation failed."""
         await self._restored()
         info = await self.backend(backend)
         gone = [
             k for k in self.sessions
             if k.api_url == info.api_url and k.owner == self.owner and provider_id in (None, k.provider_id)
         ]
+        problems = []
         for key in gone:
             session = self.sessions.pop(key)
-            session.cancel_timer()
-            await self.store.delete(KeyringStore.entry_name(key))
-            if session.tokens.refresh_token:
-                try:
-                    await self._blocking(session.client.revoke, session.tokens.refresh_token)
-                except OpenEOAuthError as e:
-                    self.log.warning("Could not revoke the openEO login to %s at its provider: %s", info.url, e)
+            session.end()  # first: a refresh that finishes later writes nothing back
+            await self.keeper.forget(key)
+            problem = await self._revoke(session)
+            if problem:
+                problems.append(problem)
             self.log.info("Logged out of %s (provider %s) as %s.", info.url, key.provider_id, session.who)
-        return len(gone)
+        result = {"logged_out": len(gone), "revoked": bool(gone) and not problems}
+        if problems:
+            result["message"] = " ".join(dict.fromkeys(problems))
+        return result
+
+    async def _revoke(self, session: Session) -> Optional[str]:
+        """Revoke a session's refresh token; a sentence when that could not be done, else None."""
+        token = session.tokens.refresh_token
+        if not token:
+            return None  # a service account or password login without refresh token: nothing lives on
+        issuer = session.client.metadata.issuer
+        if not session.client.metadata.revocation_endpoint:
+            return (f"Logged out here; {issuer} offers no revocation, so the login stays valid there until it "
+                    "expires.")
+        try:
+            if await session.client.revoke(token):
+                return None
+            problem = f"{issuer} refused to revoke the login"
+        except OpenEOAuthError as e:
+            problem = f"{issuer} could not be asked to revoke the login ({e.message})"
+        self.log.warning("Could not revoke the openEO login to %s at its provider: %s", session.backend_url, problem)
+        return f"Logged out here; {problem}, so it may stay valid there until it expires."
 
     def stop(self) -> None:
         """Stop every timer (server shutdown)."""
@@ -344,3 +365,8 @@ class TokenBroker:
         for login in self.logins.values():
             if login.pending:
                 login.finish(LoginState.CANCELLED, "The Jupyter server stopped.")
+
+    async def aclose(self) -> None:
+        """Stop everything and close the HTTP connections."""
+        self.stop()
+        await self.http.aclose()

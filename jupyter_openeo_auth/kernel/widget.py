@@ -192,7 +192,10 @@ class LoginWidget(w.VBox):
         return self.state
 
     def logout(self) -> None:
-        """Log out on the server (revokes the refresh token) and offer a new login."""
-        self.client.logout(self.backend, self.provider_id)
+        """Log out on the server (revokes the refresh token) and offer a new login; says when the provider
+        could not revoke the login."""
+        result = self.client.logout(self.backend, self.provider_id)
         self.state, self.user = "new", None
         self._check_existing()
+        if self.state == "new":
+            self.status.value = html.escape(result.get("message") or "Logged out.")

@@ -1,6 +1,6 @@
 """Pure OpenID Connect and openEO discovery: no Jupyter, no tornado, no widgets."""
 
-from .discovery import BackendInfo, IssuerCache, IssuerMetadata, OidcProviderInfo, discover_backend, issuer_cache, normalize_url
+from .discovery import BackendInfo, ExpiringCache, IssuerCache, IssuerMetadata, OidcProviderInfo, discover_backend, issuer_cache, normalize_url
 from .errors import (
     BackendUnavailable,
     BadResponse,
@@ -9,6 +9,7 @@ from .errors import (
     InvalidBackendUrl,
     LoginDenied,
     LoginRequired,
+    MalformedTokenResponse,
     NoOidcProviders,
     NoSuitableClient,
     NotAnOpenEOBackend,
@@ -20,10 +21,10 @@ from .errors import (
 )
 from .grants import DeviceAuthorization, OidcClient, pkce_pair
 from .tokens import Freshness, TokenSet
-from .transport import HttpClient
+from .transport import AsyncHttpClient, HttpClient, ResponseTooLarge
 
 __all__ = [
-    "BackendInfo", "BackendUnavailable", "BadResponse", "DeviceAuthorization", "DeviceCodeExpired",
+    "AsyncHttpClient", "BackendInfo", "ExpiringCache", "MalformedTokenResponse", "ResponseTooLarge", "BackendUnavailable", "BadResponse", "DeviceAuthorization", "DeviceCodeExpired",
     "FlowNotSupported", "Freshness", "HttpClient", "InvalidBackendUrl", "IssuerCache", "IssuerMetadata",
     "LoginDenied", "LoginRequired", "NoOidcProviders", "NoSuitableClient", "NotAnOpenEOBackend", "NotLoggedIn", "OidcClient",
     "OidcProviderInfo", "OpenEOAuthError", "ProviderUnavailable", "TokenRequestFailed", "TokenSet",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import posixpath
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Generic, List, Optional, Tuple, TypeVar
 from urllib.parse import urlsplit
 
 from .errors import (
@@ -19,7 +21,7 @@ from .errors import (
     ProviderUnavailable,
     UnknownProvider,
 )
-from .transport import HttpClient
+from .transport import AsyncHttpClient, Exchange, HttpClient, get
 
 DEVICE_PKCE = "urn:ietf:params:oauth:grant-type:device_code+pkce"
 DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
@@ -31,8 +33,12 @@ FLOW_GRANTS = {
 }
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def normalize_url(url: str) -> str:
-    """`openeo.cloud` -> `https://openeo.cloud`; no trailing slash. Raises `InvalidBackendUrl`."""
+    """One spelling per back-end: `openeo.cloud` -> `https://openeo.cloud`; scheme and host lower case, no
+    default port, no duplicate slashes, dot segments or trailing slash. Raises `InvalidBackendUrl`."""
     if not isinstance(url, str) or not url.strip():
         raise InvalidBackendUrl("No back-end URL given. Pass the URL of an openEO back-end, like https://openeo.cloud.")
     url = url.strip()
@@ -40,14 +46,24 @@ def normalize_url(url: str) -> str:
         url = "https://" + url
     parts = urlsplit(url)
     try:
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
+        port = parts.port
     except ValueError:
         parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or " " in url:
+    if parts is None or parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname or " " in url or "@" in parts.netloc:
+        raise InvalidBackendUrl(f"{url!r} is not a valid back-end URL. Use an http(s) URL like https://openeo.cloud.")
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
         raise InvalidBackendUrl(
-            f"{url!r} is not a valid back-end URL. Use an http(s) URL like https://openeo.cloud."
+            f"{url!r} has a query or fragment ('?' or '#'); an openEO back-end URL has neither. "
+            "Use the back-end's address only, like https://openeo.cloud."
         )
-    return url.rstrip("/")
+    scheme = parts.scheme.lower()
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    path = posixpath.normpath("/" + parts.path) if parts.path.strip("/") else ""
+    path = "" if path == "/" else path.replace("//", "/")
+    return f"{scheme}://{netloc}{path}"
 
 
 def _version_key(version: str) -> Tuple[int, ...]:
@@ -119,12 +135,12 @@ class BackendInfo:
         raise UnknownProvider(f"{self.url} has no OpenID provider {provider_id!r}; it offers: {known}.")
 
 
-def _api_url(url: str, http: HttpClient) -> Tuple[str, str]:
+def _api_url(url: str) -> Exchange[Tuple[str, str]]:
     """(versioned API URL, API version) through `/.well-known/openeo`, else the URL itself."""
     parts = urlsplit(url)
     root = f"{parts.scheme}://{parts.netloc}"
     try:
-        status, doc = http.get_json(root + "/.well-known/openeo", unavailable=BackendUnavailable)
+        status, doc = yield get(root + "/.well-known/openeo", unavailable=BackendUnavailable)
     except BadResponse as e:
         if e.transient:
             raise
@@ -136,29 +152,33 @@ def _api_url(url: str, http: HttpClient) -> Tuple[str, str]:
             if isinstance(v, dict) and str(v.get("url", "")).rstrip("/") == given:
                 return given, str(v.get("api_version", ""))
         if given == root:
-            candidates = [v for v in versions if isinstance(v, dict) and v.get("url")]
+            candidates = [v for v in versions if isinstance(v, dict) and isinstance(v.get("url"), str)]
             production = [v for v in candidates if v.get("production", True)] or candidates
-            best = max(production, key=lambda v: _version_key(v.get("api_version", "0")))
-            return str(best["url"]).rstrip("/"), str(best.get("api_version", ""))
-    status, caps = http.get_json(url + "/", unavailable=BackendUnavailable)
+            if production:
+                best = max(production, key=lambda v: _version_key(v.get("api_version", "0")))
+                return str(best["url"]).rstrip("/"), str(best.get("api_version", ""))
+    status, caps = yield get(url + "/", unavailable=BackendUnavailable)
     if status != 200 or "api_version" not in caps:
         raise NotAnOpenEOBackend(f"{url} does not look like an openEO back-end (HTTP {status}). Check the URL.")
     return url, str(caps["api_version"])
 
 
-def discover_backend(url: str, http: Optional[HttpClient] = None) -> BackendInfo:
-    """Resolve a back-end URL and read its OpenID providers. Raises `NoOidcProviders` when it has none."""
-    http = http or HttpClient()
-    url = normalize_url(url)
+def discover_backend(url: str, http=None):
+    """Resolve a back-end URL and read its OpenID providers (`BackendInfo`; an awaitable with an
+    `AsyncHttpClient`). Raises `NoOidcProviders` when it has none."""
+    return (http or HttpClient()).run(_discover(normalize_url(url)))
+
+
+def _discover(url: str) -> Exchange[BackendInfo]:
     try:
-        api_url, version = _api_url(url, http)
-        status, doc = http.get_json(api_url + "/credentials/oidc", unavailable=BackendUnavailable)
+        api_url, version = yield from _api_url(url)
+        status, doc = yield get(api_url + "/credentials/oidc", unavailable=BackendUnavailable)
     except BadResponse as e:
         raise NotAnOpenEOBackend(f"{url} does not look like an openEO back-end: {e.message}") from None
     providers = []
-    if status == 200:
-        for entry in doc.get("providers") or ():
-            if isinstance(entry, dict) and entry.get("id") and entry.get("issuer"):
+    if status == 200 and isinstance(doc.get("providers"), list):
+        for entry in doc["providers"]:
+            if isinstance(entry, dict) and isinstance(entry.get("id"), str) and isinstance(entry.get("issuer"), str):
                 providers.append(OidcProviderInfo.from_api(entry))
     if not providers:
         raise NoOidcProviders(
@@ -170,7 +190,7 @@ def discover_backend(url: str, http: Optional[HttpClient] = None) -> BackendInfo
 
 @dataclass(frozen=True)
 class IssuerMetadata:
-    """The parts of `/.well-known/openid-configuration` this package uses."""
+    """The parts of an issuer's metadata (OpenID discovery merged with RFC 8414) this package uses."""
 
     issuer: str
     token_endpoint: str
@@ -178,42 +198,120 @@ class IssuerMetadata:
     revocation_endpoint: Optional[str] = None
     userinfo_endpoint: Optional[str] = None
     token_endpoint_auth_methods: Tuple[str, ...] = ("client_secret_basic",)
+    #: `grant_types_supported`, when the provider publishes it.
+    grant_types: Optional[Tuple[str, ...]] = None
+
+    def offers(self, flow: str) -> bool:
+        """Does the provider really offer this flow (as far as its metadata tells)?"""
+        if flow == "device" and not self.device_authorization_endpoint:
+            return False
+        if self.grant_types is None:
+            return True
+        return any(g.split("+")[0] in self.grant_types for g in FLOW_GRANTS.get(flow, ()))
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class ExpiringCache(Generic[K, V]):
+    """At most `size` entries, each kept `ttl` seconds (monotonic clock), least recently used evicted first.
+    Thread-safe. `get(key, allow_stale=True)` also returns an expired entry (to serve while its source is down)."""
+
+    def __init__(self, ttl: float, size: int = 128):
+        self.ttl, self.size = ttl, size
+        self._lock = threading.Lock()
+        self._entries: "OrderedDict[K, Tuple[float, V]]" = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: K, allow_stale: bool = False) -> Optional[V]:
+        """The value when present (and fresh, unless `allow_stale`), else None."""
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is None:
+                return None
+            self._entries.move_to_end(key)
+        fresh = time.monotonic() - hit[0] < self.ttl
+        return hit[1] if fresh or allow_stale else None
+
+    def put(self, key: K, value: V) -> None:
+        """Keep a value; the least recently used entry goes when the cache is full."""
+        with self._lock:
+            self._entries[key] = (time.monotonic(), value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+def metadata_urls(issuer: str) -> List[str]:
+    """Where an issuer's metadata may be: OpenID Connect discovery, then RFC 8414 (for an issuer with a
+    path, the well-known part inserted before the path, as RFC 8414 section 3.1 says, and appended, as
+    many providers serve it)."""
+    parts = urlsplit(issuer)
+    root, path = f"{parts.scheme}://{parts.netloc}", parts.path.rstrip("/")
+    urls = [issuer + "/.well-known/openid-configuration", f"{root}/.well-known/oauth-authorization-server{path}"]
+    if path:
+        urls.append(issuer + "/.well-known/oauth-authorization-server")
+    return urls
+
+
+#: Metadata fields taken from whichever document has them.
+_FIELDS = ("token_endpoint", "device_authorization_endpoint", "revocation_endpoint", "userinfo_endpoint")
 
 
 class IssuerCache:
-    """OIDC discovery documents, fetched once per issuer and kept for `ttl` seconds (thread-safe)."""
+    """OIDC/OAuth metadata per issuer, fetched once and kept `ttl` seconds; at most `size` issuers."""
 
-    def __init__(self, ttl: float = 3600.0):
-        self.ttl = ttl
-        self._lock = threading.Lock()
-        self._entries: Dict[str, Tuple[float, IssuerMetadata]] = {}
+    def __init__(self, ttl: float = 3600.0, size: int = 64):
+        self._cache: ExpiringCache[str, IssuerMetadata] = ExpiringCache(ttl, size)
 
-    def get(self, issuer: str, http: HttpClient) -> IssuerMetadata:
-        """The issuer's metadata, from the cache when fresh."""
-        issuer = issuer.rstrip("/")
-        with self._lock:
-            hit = self._entries.get(issuer)
-        if hit and time.time() - hit[0] < self.ttl:
-            return hit[1]
-        meta = self._fetch(issuer, http)
-        with self._lock:
-            self._entries[issuer] = (time.time(), meta)
+    def get(self, issuer: str, http=None):
+        """The issuer's metadata (an awaitable with an `AsyncHttpClient`), from the cache when fresh."""
+        return (http or HttpClient()).run(self._get(issuer.rstrip("/")))
+
+    def _get(self, issuer: str) -> Exchange[IssuerMetadata]:
+        hit = self._cache.get(issuer)
+        if hit is not None:
+            return hit
+        meta = yield from fetch_metadata(issuer)
+        self._cache.put(issuer, meta)
         return meta
 
-    @staticmethod
-    def _fetch(issuer: str, http: HttpClient) -> IssuerMetadata:
-        url = issuer + "/.well-known/openid-configuration"
-        status, doc = http.get_json(url, unavailable=ProviderUnavailable)
-        if status != 200 or "token_endpoint" not in doc:
-            raise OpenEOAuthError(f"{url} is not an OpenID Connect discovery document (HTTP {status}).")
-        return IssuerMetadata(
-            issuer=doc.get("issuer", issuer),
-            token_endpoint=doc["token_endpoint"],
-            device_authorization_endpoint=doc.get("device_authorization_endpoint"),
-            revocation_endpoint=doc.get("revocation_endpoint"),
-            userinfo_endpoint=doc.get("userinfo_endpoint"),
-            token_endpoint_auth_methods=tuple(doc.get("token_endpoint_auth_methods_supported") or ("client_secret_basic",)),
+
+def fetch_metadata(issuer: str) -> Exchange[IssuerMetadata]:
+    """Read the issuer's metadata documents and merge them: OpenID discovery first; RFC 8414 documents
+    only while an endpoint this package can use (device, revocation) is still missing."""
+    merged: dict = {}
+    failure: Optional[OpenEOAuthError] = None
+    for url in metadata_urls(issuer):
+        if merged.get("device_authorization_endpoint") and merged.get("revocation_endpoint"):
+            break
+        try:
+            status, doc = yield get(url, unavailable=ProviderUnavailable)
+        except (BadResponse, ProviderUnavailable) as e:  # an HTML 404 page, or nothing there
+            failure = failure or e
+            continue
+        if status != 200 or not isinstance(doc.get("token_endpoint"), str):
+            continue
+        for name, value in doc.items():
+            if value and merged.get(name) is None:
+                merged[name] = value
+    if not merged:
+        if failure is not None and failure.transient:
+            raise failure
+        raise OpenEOAuthError(
+            f"{issuer} publishes no OpenID Connect or OAuth metadata (tried {', '.join(metadata_urls(issuer))})."
         )
+    methods = merged.get("token_endpoint_auth_methods_supported")
+    grants = merged.get("grant_types_supported")
+    return IssuerMetadata(
+        issuer=str(merged.get("issuer", issuer)),
+        **{name: merged.get(name) if isinstance(merged.get(name), str) else None for name in _FIELDS},
+        token_endpoint_auth_methods=tuple(methods) if isinstance(methods, list) else ("client_secret_basic",),
+        grant_types=tuple(grants) if isinstance(grants, list) else None,
+    )
 
 
 #: The process-wide cache of issuer metadata.

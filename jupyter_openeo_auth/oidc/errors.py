@@ -43,6 +43,8 @@ class ProviderUnavailable(OpenEOAuthError):
 
     reason = "provider_unavailable"
     transient = True
+    #: Seconds the provider asked us to wait (`Retry-After` on a 429 or 503), when it said.
+    retry_after = None
 
 
 class BadResponse(OpenEOAuthError):
@@ -54,6 +56,14 @@ class BadResponse(OpenEOAuthError):
         super().__init__(message)
         self.status = status
         self.transient = status >= 500 or status in (408, 429)
+
+
+class MalformedTokenResponse(BadResponse):
+    """A token answer with an unusable field (a lifetime that is not a number, say). Transient: the
+    provider may answer properly next time."""
+
+    def __init__(self, message: str):
+        super().__init__(message, status=502)
 
 
 class FlowNotSupported(OpenEOAuthError):

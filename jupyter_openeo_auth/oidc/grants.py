@@ -1,5 +1,6 @@
 """OAuth grants against one OpenID provider: device code (RFC 8628, with PKCE), refresh, client
-credentials, password, and revocation (RFC 7009). Synchronous and step-wise: nothing here sleeps."""
+credentials, password, and revocation (RFC 7009). Step-wise (nothing here sleeps) and written once as
+exchanges: each method returns its result with a blocking `HttpClient`, an awaitable with an `AsyncHttpClient`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import base64
 import hashlib
 import secrets
 import time
-from typing import Callable, Optional, Tuple
+from typing import Callable, Optional, Tuple, Union
 from urllib.parse import quote_plus
 
 from .discovery import DEVICE, IssuerMetadata
@@ -20,9 +21,12 @@ from .errors import (
     TokenRequestFailed,
 )
 from .tokens import TokenSet
-from .transport import HttpClient
+from .transport import AsyncHttpClient, Exchange, HttpClient, get, post_form
 
-DEFAULT_INTERVAL = 5.0
+DEFAULT_INTERVAL = 5.0  # RFC 8628 section 3.2, when the provider gives none
+MAX_INTERVAL = 60.0  # an absurd interval from a provider would stall the login
+DEFAULT_CODE_LIFETIME = 600.0
+MAX_CODE_LIFETIME = 1800.0  # a device code is a bearer credential: no longer than 30 minutes
 SLOW_DOWN_STEP = 5.0
 MAX_BACKOFF = 60.0
 
@@ -40,7 +44,11 @@ def _describe(body: dict) -> str:
 
 
 class OidcClient:
-    """One OAuth client (id, optional secret) at one provider. The secret is never shown."""
+    """One OAuth client (id, optional secret) at one provider. The secret is never shown.
+
+    `clock` is monotonic: poll spacing and a device code's expiry do not follow jumps of the host's clock.
+    Each grant method returns its result when `http` is a blocking `HttpClient`, an awaitable when it is
+    an `AsyncHttpClient`."""
 
     def __init__(
         self,
@@ -49,8 +57,8 @@ class OidcClient:
         *,
         client_secret: Optional[str] = None,
         scopes: Tuple[str, ...] = ("openid",),
-        http: Optional[HttpClient] = None,
-        clock: Callable[[], float] = time.time,
+        http: Union[HttpClient, AsyncHttpClient, None] = None,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.metadata = metadata
         self.client_id = client_id
@@ -74,17 +82,17 @@ class OidcClient:
         # RFC 6749 section 2.3.1: both parts are form-urlencoded before Basic (providers decode them).
         return (quote_plus(self.client_id), quote_plus(self._client_secret))
 
-    def token_request(self, data: dict) -> Tuple[int, dict, float]:
-        """POST to the token endpoint: (status, body, time sent). Transport errors raise."""
+    def token_request(self, data: dict) -> Exchange[Tuple[int, dict, Tuple[float, float]]]:
+        """POST to the token endpoint: (status, body, (wall time, monotonic time) sent). Transport errors raise."""
         auth = self._auth(data)
-        sent = self.clock()
-        status, body = self.http.post_form(self.metadata.token_endpoint, data, auth=auth)
+        sent = (time.time(), time.monotonic())
+        status, body = yield post_form(self.metadata.token_endpoint, data, auth)
         return status, body, sent
 
-    def _tokens(self, data: dict, what: str) -> TokenSet:
-        status, body, sent = self.token_request(data)
+    def _tokens(self, data: dict, what: str) -> Exchange[TokenSet]:
+        status, body, sent = yield from self.token_request(data)
         if status == 200 and "access_token" in body:
-            return TokenSet.from_response(body, received_at=sent)
+            return TokenSet.from_response(body, sent, source=self.metadata.issuer)
         if body.get("error") == "invalid_grant" and data.get("grant_type") == "refresh_token":
             raise LoginRequired(
                 f"The login to {self.metadata.issuer} is no longer valid ({_describe(body)}). Log in again."
@@ -93,8 +101,12 @@ class OidcClient:
             f"{self.metadata.issuer} refused the {what} ({_describe(body)}).", error=str(body.get("error", ""))
         )
 
-    def start_device_authorization(self, pkce: bool = True) -> "DeviceAuthorization":
-        """Ask for a user code (RFC 8628 section 3.1). The caller then calls `poll()` when `poll_due()`."""
+    def start_device_authorization(self, pkce: bool = True):
+        """Ask for a user code (RFC 8628 section 3.1): a `DeviceAuthorization`, whose `poll()` the caller
+        calls when `poll_due()`."""
+        return self.http.run(self._start_device_authorization(pkce))
+
+    def _start_device_authorization(self, pkce: bool) -> Exchange["DeviceAuthorization"]:
         endpoint = self.metadata.device_authorization_endpoint
         if not endpoint:
             raise FlowNotSupported(f"{self.metadata.issuer} does not offer the device login flow.")
@@ -104,60 +116,93 @@ class OidcClient:
             verifier, challenge = pkce_pair()
             data.update(code_challenge=challenge, code_challenge_method="S256")
         auth = self._auth(data)
-        sent = self.clock()
-        status, body = self.http.post_form(endpoint, data, auth=auth)
-        if status != 200 or "device_code" not in body or "user_code" not in body:
+        started = self.clock()
+        status, body = yield post_form(endpoint, data, auth)
+        if status != 200 or not isinstance(body.get("device_code"), str) or not isinstance(body.get("user_code"), str):
             raise TokenRequestFailed(f"{self.metadata.issuer} refused to start a device login ({_describe(body)}).")
-        return DeviceAuthorization(self, body, verifier, started=sent)
+        return DeviceAuthorization(self, body, verifier, started=started)
 
-    def refresh(self, tokens: TokenSet) -> TokenSet:
+    def refresh(self, tokens: TokenSet):
         """New tokens from the refresh token; the newest refresh token wins, the old one stays if none came."""
+        return self.http.run(self._refresh(tokens))
+
+    def _refresh(self, tokens: TokenSet) -> Exchange[TokenSet]:
         if not tokens.refresh_token:
             raise LoginRequired("This login cannot be renewed (no refresh token). Log in again.")
         data = {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
-        return tokens.updated_by(self._tokens(data, "token refresh"))
+        newer = yield from self._tokens(data, "token refresh")
+        return tokens.updated_by(newer)
 
-    def client_credentials(self) -> TokenSet:
+    def client_credentials(self):
         """Tokens for the client itself (a service account); needs a client secret."""
         if self._client_secret is None:
             raise FlowNotSupported("The client credentials flow needs a client secret; none is configured.")
-        return self._tokens({"grant_type": "client_credentials", "scope": " ".join(self.scopes)}, "service login")
+        data = {"grant_type": "client_credentials", "scope": " ".join(self.scopes)}
+        return self.http.run(self._tokens(data, "service login"))
 
-    def password(self, username: str, password: str) -> TokenSet:
+    def password(self, username: str, password: str):
         """Resource-owner password grant (Terrascope's Keycloak); the password is sent once, kept nowhere."""
         data = {"grant_type": "password", "username": username, "password": password, "scope": " ".join(self.scopes)}
-        return self._tokens(data, "password login")
+        return self.http.run(self._tokens(data, "password login"))
 
-    def userinfo(self, access_token: str) -> dict:
+    def userinfo(self, access_token: str):
         """The userinfo claims (`sub`, `name`, `email`) for display when a login brought no id token; {} when
         the provider offers no userinfo endpoint or refuses."""
+        return self.http.run(self._userinfo(access_token))
+
+    def _userinfo(self, access_token: str) -> Exchange[dict]:
         if not self.metadata.userinfo_endpoint:
             return {}
-        status, claims = self.http.get_json(
-            self.metadata.userinfo_endpoint, headers={"Authorization": f"Bearer {access_token}"}
-        )
+        status, claims = yield get(self.metadata.userinfo_endpoint, {"Authorization": f"Bearer {access_token}"})
         return claims if status == 200 and "sub" in claims else {}
 
-    def revoke(self, token: str, hint: str = "refresh_token") -> bool:
+    def revoke(self, token: str, hint: str = "refresh_token"):
         """Revoke a token (RFC 7009) when the provider offers it: True when the provider confirmed."""
+        return self.http.run(self._revoke(token, hint))
+
+    def _revoke(self, token: str, hint: str) -> Exchange[bool]:
         if not self.metadata.revocation_endpoint:
             return False
         data = {"token": token, "token_type_hint": hint}
         auth = self._auth(data)
-        status, _ = self.http.post_form(self.metadata.revocation_endpoint, data, auth=auth)
+        status, _ = yield post_form(self.metadata.revocation_endpoint, data, auth)
         return status == 200
 
 
+def _interval(value) -> float:
+    """A poll interval from the provider, sanitised: missing, zero, negative or not a number -> the RFC 8628
+    default; never more than `MAX_INTERVAL`."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return DEFAULT_INTERVAL
+    if not seconds > 0 or seconds != seconds:
+        return DEFAULT_INTERVAL
+    return min(seconds, MAX_INTERVAL)
+
+
+def _code_lifetime(value) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return DEFAULT_CODE_LIFETIME
+    if not seconds > 0 or seconds != seconds:
+        return DEFAULT_CODE_LIFETIME
+    return min(seconds, MAX_CODE_LIFETIME)
+
+
 class DeviceAuthorization:
-    """A device login in progress. `poll()` asks the provider at most once per interval; it never sleeps."""
+    """A device login in progress. `poll()` asks the provider at most once per interval; it never sleeps.
+    Times (`expires_at`, `next_poll_at`) are on the client's monotonic clock; `expires_in()` converts."""
 
     def __init__(self, client: OidcClient, body: dict, code_verifier: Optional[str], started: float):
         self.client = client
         self.user_code: str = body["user_code"]
-        self.verification_uri: str = body.get("verification_uri") or body.get("verification_url", "")
-        self.verification_uri_complete: Optional[str] = body.get("verification_uri_complete")
-        self.expires_at: float = started + float(body.get("expires_in") or 600)
-        self.interval: float = float(body.get("interval") or DEFAULT_INTERVAL)
+        self.verification_uri: str = str(body.get("verification_uri") or body.get("verification_url") or "")
+        complete = body.get("verification_uri_complete")
+        self.verification_uri_complete: Optional[str] = complete if isinstance(complete, str) else None
+        self.expires_at: float = started + _code_lifetime(body.get("expires_in"))
+        self.interval: float = _interval(body.get("interval"))
         self.next_poll_at: float = started + self.interval
         self.last_error: Optional[str] = None
         self._device_code: str = body["device_code"]
@@ -172,13 +217,20 @@ class DeviceAuthorization:
         """True once the user code can no longer be used."""
         return self.client.clock() >= self.expires_at
 
+    def expires_in(self) -> float:
+        """Seconds until the user code expires."""
+        return max(0.0, self.expires_at - self.client.clock())
+
     def seconds_to_next_poll(self) -> float:
         """How long the caller should wait before calling `poll()` (0 when due)."""
         return max(0.0, min(self.next_poll_at, self.expires_at) - self.client.clock())
 
-    def poll(self) -> Optional[TokenSet]:
+    def poll(self):
         """One poll if due: TokenSet when approved, None while pending. Raises `LoginDenied`,
         `DeviceCodeExpired`, or `TokenRequestFailed`; network trouble backs off and returns None."""
+        return self.client.http.run(self._poll())
+
+    def _poll(self) -> Exchange[Optional[TokenSet]]:
         now = self.client.clock()
         if now >= self.expires_at:
             raise DeviceCodeExpired(self._expired_message())
@@ -188,23 +240,28 @@ class DeviceAuthorization:
         if self._code_verifier:
             data["code_verifier"] = self._code_verifier
         try:
-            status, body, sent = self.client.token_request(data)
+            status, body, sent = yield from self.client.token_request(data)
+            if status == 200 and "access_token" in body:
+                tokens = TokenSet.from_response(body, sent, source=self.client.metadata.issuer)
+            else:
+                tokens = None
         except OpenEOAuthError as e:
             if not e.transient:
                 raise
-            self._backoff = min(MAX_BACKOFF, max(self.interval, self._backoff * 2))
+            wait = getattr(e, "retry_after", None)
+            self._backoff = min(MAX_BACKOFF, max(self.interval, self._backoff * 2, wait or 0.0))
             self.next_poll_at = self.client.clock() + self._backoff
             self.last_error = e.message
             return None
         self._backoff = 0.0
         self.last_error = None
-        if status == 200 and "access_token" in body:
-            return TokenSet.from_response(body, received_at=sent)
+        if tokens is not None:
+            return tokens
         return self._not_yet(body.get("error"), body)
 
     def _not_yet(self, error: Optional[str], body: dict) -> None:
         if error == "slow_down":
-            self.interval += SLOW_DOWN_STEP
+            self.interval = min(MAX_INTERVAL, self.interval + SLOW_DOWN_STEP)
         if error in ("authorization_pending", "slow_down"):
             self.next_poll_at = self.client.clock() + self.interval
             return None

@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import enum
 import json
+import math
 import time
 from dataclasses import dataclass, field, replace
 from typing import Optional
+
+from .errors import MalformedTokenResponse
 
 
 class Freshness(enum.Enum):
@@ -30,10 +33,22 @@ def decode_claims(jwt: Optional[str]) -> dict:
     return claims if isinstance(claims, dict) else {}
 
 
+def _seconds(value) -> Optional[float]:
+    """A lifetime in seconds from a JSON value: a finite, non-negative number (or numeric string), else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
 @dataclass(frozen=True, repr=False)
 class TokenSet:
-    """Tokens from one token response. `expires_at` is local receipt time + `expires_in`, so a skewed
-    host clock does not matter. repr/str never show a token."""
+    """Tokens from one token response. `expires_at` (epoch seconds, for people and the REST API) is local
+    send time + `expires_in`, so a skewed host clock does not matter; `expires_mono` (monotonic clock) is what
+    decisions use, so a jump of the host's clock does not either. repr/str never show a token."""
 
     access_token: str
     expires_at: Optional[float]
@@ -41,18 +56,30 @@ class TokenSet:
     id_claims: dict = field(default_factory=dict)
     scope: str = ""
     issued_at: Optional[float] = None
+    expires_mono: Optional[float] = None
 
     @classmethod
-    def from_response(cls, body: dict, received_at: Optional[float] = None) -> "TokenSet":
-        """Build from a token endpoint's JSON answer, received at `received_at` (default: now)."""
-        received_at = time.time() if received_at is None else received_at
+    def from_response(cls, body: dict, sent: Optional[tuple] = None, source: str = "The provider") -> "TokenSet":
+        """Build from a token endpoint's JSON answer to a request sent at `sent` = (wall time, monotonic
+        time), default now. Raises `MalformedTokenResponse` (naming `source`) for unusable fields."""
+        received_at, received_mono = sent or (time.time(), time.monotonic())
         expires_in = body.get("expires_in")
+        lifetime = _seconds(expires_in)
+        refresh_token = body.get("refresh_token")
+        if not isinstance(body.get("access_token"), str) or not body["access_token"]:
+            raise MalformedTokenResponse(f"{source} answered a token request without a usable access token. Try again later.")
+        if expires_in is not None and lifetime is None:
+            raise MalformedTokenResponse(
+                f"{source} answered a token request with an unusable lifetime (expires_in={str(expires_in)[:20]!r}). "
+                "Try again later; tell the provider's operators if it persists."
+            )
         return cls(
             access_token=body["access_token"],
-            expires_at=received_at + float(expires_in) if expires_in is not None else None,
-            refresh_token=body.get("refresh_token"),
+            expires_at=received_at + lifetime if lifetime is not None else None,
+            expires_mono=received_mono + lifetime if lifetime is not None else None,
+            refresh_token=refresh_token if isinstance(refresh_token, str) and refresh_token else None,
             id_claims=decode_claims(body.get("id_token")),
-            scope=body.get("scope", ""),
+            scope=str(body.get("scope", "")),
             issued_at=received_at,
         )
 
@@ -63,15 +90,17 @@ class TokenSet:
             return float("inf")
         return self.expires_at - self.issued_at
 
-    def remaining(self, now: Optional[float] = None) -> float:
+    def remaining(self) -> float:
         """Seconds until the access token expires (infinite when the provider gave no lifetime)."""
         if self.expires_at is None:
             return float("inf")
-        return self.expires_at - (time.time() if now is None else now)
+        if self.expires_mono is not None:
+            return self.expires_mono - time.monotonic()
+        return self.expires_at - time.time()
 
-    def freshness(self, margin: float, now: Optional[float] = None) -> Freshness:
+    def freshness(self, margin: float) -> Freshness:
         """FRESH when valid for more than `margin` seconds, STALE when valid for less, INVALID when expired."""
-        left = self.remaining(now)
+        left = self.remaining()
         if left <= 0:
             return Freshness.INVALID
         return Freshness.FRESH if left > margin else Freshness.STALE
@@ -83,6 +112,10 @@ class TokenSet:
             refresh_token=newer.refresh_token or self.refresh_token,
             id_claims=newer.id_claims or self.id_claims,
         )
+
+    def with_refresh_token(self, refresh_token: str) -> "TokenSet":
+        """The same tokens with another refresh token (one that another process stored)."""
+        return replace(self, refresh_token=refresh_token)
 
     @property
     def user(self) -> dict:

@@ -1,86 +1,267 @@
-"""HTTP for the OIDC core: every call has a timeout, and every failure becomes an error with a sentence."""
+"""HTTP for the OIDC core, with a synchronous and an asynchronous face.
+
+The protocol code (discovery, grants) is written once, as generators that yield an `HttpRequest` and get
+back `(status, body)`; `HttpClient.run()` drives one with blocking I/O (scripts, tests), `AsyncHttpClient.run()`
+with non-blocking I/O on the event loop (the Jupyter server), where a hanging provider costs a socket, not
+a thread. Both enforce the same bounds: a total deadline per request (not only per read), at most
+`MAX_BODY` bytes per answer, no redirect followed on a POST (POSTs carry refresh tokens, secrets, passwords).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Optional, Tuple, Type
+import time
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, Dict, Generator, Optional, Tuple, Type, TypeVar
 from urllib.parse import urlsplit
 
-import requests
+import httpx
 
 from .errors import BadResponse, OpenEOAuthError, ProviderUnavailable
 
 DEFAULT_TIMEOUT = 10.0
+#: No answer from a back-end or provider needs more than this (discovery documents are a few kB).
+MAX_BODY = 1_000_000
+#: Concurrent requests per host from one async client: a hanging host fills its own lane only.
+PER_HOST = 32
+
+T = TypeVar("T")
 
 
-def _where(url: str) -> str:
+def where(url: str) -> str:
     """The URL without query string: query strings may carry codes, and the path is what the user needs."""
-    parts = urlsplit(url)
+    parts = urlsplit(str(url))
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
-class HttpClient:
-    """A small `requests` wrapper: JSON in, JSON out, errors as `OpenEOAuthError` types."""
+@dataclass(frozen=True, repr=False)
+class HttpRequest:
+    """One request of a protocol exchange. GET answers must be JSON objects; POSTs are OAuth form posts."""
 
-    def __init__(self, timeout: float = DEFAULT_TIMEOUT, session: Optional[requests.Session] = None):
+    method: str
+    url: str
+    form: Optional[Dict[str, str]] = None
+    auth: Optional[Tuple[str, str]] = None
+    headers: Dict[str, str] = field(default_factory=dict)
+    unavailable: Type[OpenEOAuthError] = ProviderUnavailable
+
+    def __repr__(self) -> str:  # never the form: it may hold a refresh token or a password
+        return f"<HttpRequest {self.method} {where(self.url)}>"
+
+
+#: A protocol exchange: yields requests, receives (status, JSON body), returns its result.
+Exchange = Generator[HttpRequest, Tuple[int, dict], T]
+
+
+def get(url: str, headers: Optional[dict] = None, unavailable: Type[OpenEOAuthError] = ProviderUnavailable) -> HttpRequest:
+    """A GET of a JSON document."""
+    return HttpRequest("GET", url, headers={"Accept": "application/json", **(headers or {})}, unavailable=unavailable)
+
+
+def post_form(url: str, form: dict, auth: Optional[Tuple[str, str]] = None) -> HttpRequest:
+    """A form POST to an OAuth endpoint."""
+    return HttpRequest("POST", url, form=form, auth=auth, headers={"Accept": "application/json"})
+
+
+def retry_after(headers) -> Optional[float]:
+    """Seconds from a `Retry-After` header (delta or HTTP date), None when absent or unreadable."""
+    value = headers.get("Retry-After") if headers is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+class ResponseTooLarge(BadResponse):
+    reason = "bad_response"
+
+
+def _too_large(url: str) -> ResponseTooLarge:
+    return ResponseTooLarge(
+        f"{where(url)} sent an answer larger than {MAX_BODY // 1_000_000} MB, which no openEO back-end or OpenID "
+        "provider should send. Check the URL.",
+        status=502,
+    )
+
+
+def _interpret(request: HttpRequest, resp: httpx.Response, content: bytes) -> Tuple[int, dict]:
+    """(status, body) of an answer, or the error that says what was wrong with it."""
+    url, status = str(resp.url), resp.status_code
+    try:
+        data = json.loads(content) if content else None
+    except ValueError:
+        data = None
+    body = data if isinstance(data, dict) else None
+    kind = resp.headers.get("Content-Type", "no content type").split(";")[0]
+    if request.method == "POST":
+        if 300 <= status < 400:
+            raise BadResponse(
+                f"{where(request.url)} answered with a redirect (HTTP {status}); it is not followed, because this "
+                "request carries credentials. Check the provider's endpoints.",
+                status=status,
+            )
+        if status >= 500 or (status == 429 and body is None):
+            error = ProviderUnavailable(
+                f"The OpenID provider at {where(url)} answered HTTP {status}; it may be busy or under maintenance. "
+                "Try again later."
+            )
+            error.retry_after = retry_after(resp.headers)
+            raise error
+        if body is None:
+            if status < 300 and not content:
+                return status, {}
+            raise BadResponse(f"{where(url)} answered HTTP {status} with {kind} instead of JSON.", status=status)
+        return status, body
+    if body is None:
+        raise BadResponse(
+            f"{where(url)} answered HTTP {status} with {kind} instead of JSON; "
+            "the service may be down or under maintenance. Try again later.",
+            status=status,
+        )
+    return status, body
+
+
+def _unavailable(request: HttpRequest, error: Exception, timeout: float) -> OpenEOAuthError:
+    url = where(request.url)
+    if isinstance(error, (httpx.TimeoutException, asyncio.TimeoutError, TimeoutError)):
+        return request.unavailable(f"{url} did not answer within {timeout:g} s. Try again later.")
+    if isinstance(error, httpx.ConnectError):
+        return request.unavailable(
+            f"Cannot connect to {url}: the service is down or the address is wrong. "
+            "Check the URL and your network, then try again."
+        )
+    return request.unavailable(f"Request to {url} failed ({type(error).__name__}). Try again later.")
+
+
+def _options(request: HttpRequest) -> dict:
+    return dict(
+        data=request.form, auth=request.auth, headers=request.headers, follow_redirects=request.method == "GET"
+    )
+
+
+def _announced_too_large(resp: httpx.Response) -> bool:
+    length = resp.headers.get("Content-Length", "")
+    return length.isdigit() and int(length) > MAX_BODY
+
+
+class HttpClient:
+    """Blocking face: `run(exchange)` returns the exchange's result."""
+
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT):
         self.timeout = timeout
-        self.session = session or requests.Session()
+        self._client = httpx.Client(timeout=timeout)
 
     def __repr__(self) -> str:
         return f"HttpClient(timeout={self.timeout})"
 
-    def _send(self, method: str, url: str, unavailable: Type[OpenEOAuthError], **kwargs) -> requests.Response:
+    def send(self, request: HttpRequest) -> Tuple[int, dict]:
+        """One request, within `timeout` seconds in all (checked between reads)."""
+        deadline = time.monotonic() + self.timeout
         try:
-            return self.session.request(method, url, timeout=self.timeout, allow_redirects=True, **kwargs)
-        except requests.Timeout:
-            raise unavailable(f"{_where(url)} did not answer within {self.timeout:g} s. Try again later.") from None
-        except requests.ConnectionError:
-            raise unavailable(
-                f"Cannot connect to {_where(url)}: the service is down or the address is wrong. "
-                "Check the URL and your network, then try again."
-            ) from None
-        except requests.RequestException as e:
-            raise unavailable(f"Request to {_where(url)} failed ({type(e).__name__}). Try again later.") from None
+            with self._client.stream(request.method, request.url, **_options(request)) as resp:
+                if _announced_too_large(resp):
+                    raise _too_large(request.url)
+                content = bytearray()
+                for chunk in resp.iter_bytes():
+                    content += chunk
+                    if len(content) > MAX_BODY:
+                        raise _too_large(request.url)
+                    if time.monotonic() > deadline:
+                        raise httpx.ReadTimeout("deadline")
+        except httpx.HTTPError as e:
+            raise _unavailable(request, e, self.timeout) from None
+        return _interpret(request, resp, bytes(content))
 
-    @staticmethod
-    def _json(resp: requests.Response) -> Optional[dict]:
-        """The JSON object of a response, or None when the body is not a JSON object."""
-        try:
-            data = resp.json()
-        except (ValueError, json.JSONDecodeError):
-            return None
-        return data if isinstance(data, dict) else None
+    def run(self, exchange: Exchange[T]) -> T:
+        """Drive a protocol exchange to its end; errors of a request are raised inside the exchange."""
+        reply: Any = None
+        error: Optional[OpenEOAuthError] = None
+        while True:
+            try:
+                request = exchange.throw(error) if error else exchange.send(reply)
+            except StopIteration as stop:
+                return stop.value
+            reply, error = None, None
+            try:
+                reply = self.send(request)
+            except OpenEOAuthError as e:
+                error = e
 
-    @staticmethod
-    def _bad(resp: requests.Response) -> BadResponse:
-        kind = resp.headers.get("Content-Type", "no content type").split(";")[0]
-        return BadResponse(
-            f"{_where(resp.url)} answered HTTP {resp.status_code} with {kind} instead of JSON; "
-            "the service may be down or under maintenance. Try again later.",
-            status=resp.status_code,
-        )
-
-    def get_json(
-        self, url: str, *, headers: Optional[dict] = None, unavailable: Type[OpenEOAuthError] = ProviderUnavailable
-    ) -> Tuple[int, dict]:
-        """GET a JSON object: (status, body). Raises `BadResponse` when the body is not a JSON object."""
-        resp = self._send("GET", url, unavailable, headers={"Accept": "application/json", **(headers or {})})
-        data = self._json(resp)
-        if data is None:
-            raise self._bad(resp)
-        return resp.status_code, data
+    def get_json(self, url: str, *, headers: Optional[dict] = None,
+                 unavailable: Type[OpenEOAuthError] = ProviderUnavailable) -> Tuple[int, dict]:
+        """GET a JSON object: (status, body)."""
+        return self.send(get(url, headers, unavailable))
 
     def post_form(self, url: str, data: dict, *, auth: Optional[Tuple[str, str]] = None) -> Tuple[int, dict]:
-        """POST a form to an OAuth endpoint: (status, JSON body). A 5xx or non-JSON answer raises."""
-        resp = self._send("POST", url, ProviderUnavailable, data=data, auth=auth, headers={"Accept": "application/json"})
-        body = self._json(resp)
-        if resp.status_code >= 500:
-            raise ProviderUnavailable(
-                f"The OpenID provider at {_where(url)} answered HTTP {resp.status_code}; it may be under "
-                "maintenance. Try again later."
-            )
-        if body is None:
-            if resp.status_code < 300 and not resp.content:
-                return resp.status_code, {}
-            raise self._bad(resp)
-        return resp.status_code, body
+        """POST a form to an OAuth endpoint: (status, JSON body)."""
+        return self.send(post_form(url, data, auth))
+
+
+class AsyncHttpClient:
+    """Non-blocking face for the event loop: `await run(exchange)`. Each request has a total deadline;
+    each host gets at most `PER_HOST` concurrent requests, so one hanging provider cannot use up the
+    connections everyone else needs."""
+
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT):
+        self.timeout = timeout
+        self._client: Optional[httpx.AsyncClient] = None
+        self._lanes: Dict[str, asyncio.Semaphore] = {}
+
+    def __repr__(self) -> str:
+        return f"AsyncHttpClient(timeout={self.timeout})"
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:  # created on first use, inside the running loop
+            limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
+            self._client = httpx.AsyncClient(timeout=self.timeout, limits=limits)
+        return self._client
+
+    async def _exchange(self, request: HttpRequest) -> Tuple[int, dict]:
+        host = urlsplit(request.url).netloc
+        lane = self._lanes.setdefault(host, asyncio.Semaphore(PER_HOST))
+        async with lane:
+            async with self._http().stream(request.method, request.url, **_options(request)) as resp:
+                if _announced_too_large(resp):
+                    raise _too_large(request.url)
+                content = bytearray()
+                async for chunk in resp.aiter_bytes():
+                    content += chunk
+                    if len(content) > MAX_BODY:
+                        raise _too_large(request.url)
+        return _interpret(request, resp, bytes(content))
+
+    async def send(self, request: HttpRequest) -> Tuple[int, dict]:
+        """One request, within `timeout` seconds in all, waiting for its host's lane included."""
+        try:
+            return await asyncio.wait_for(self._exchange(request), self.timeout)
+        except (httpx.HTTPError, asyncio.TimeoutError) as e:
+            raise _unavailable(request, e, self.timeout) from None
+
+    async def run(self, exchange: Exchange[T]) -> T:
+        """Drive a protocol exchange to its end; errors of a request are raised inside the exchange."""
+        reply: Any = None
+        error: Optional[OpenEOAuthError] = None
+        while True:
+            try:
+                request = exchange.throw(error) if error else exchange.send(reply)
+            except StopIteration as stop:
+                return stop.value
+            reply, error = None, None
+            try:
+                reply = await self.send(request)
+            except OpenEOAuthError as e:
+                error = e
+
+    async def aclose(self) -> None:
+        """Close the connections (server shutdown)."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Dict, Enum, Float, List, Unicode, default
+from traitlets import Dict, Enum, Float, Int, List, Unicode, default
 
-from ..broker import ServiceAccount, SessionSettings, TokenBroker, make_store
+from ..broker import SessionSettings, TokenBroker, make_store
+from .config import checked_urls, service_accounts
 from .handlers import handlers
 from .kernel_key import KernelKey
 
@@ -43,6 +44,16 @@ class OpenEOAuth(ExtensionApp):
     allowed_backends = List(
         Unicode(), help="When set, only these back-ends (and URLs below them) may be logged in to."
     ).tag(config=True)
+    trusted_keyring = Unicode(
+        help=(
+            "A keyring back-end to trust with refresh tokens besides the desktop ones (Secret Service, macOS "
+            "Keychain, Windows Credential Locker, KWallet), as module.Class, e.g. keyrings.cryptfile.cryptfile."
+            "CryptFileKeyring. PYTHON_KEYRING_BACKEND counts as named too."
+        )
+    ).tag(config=True)
+    max_pending_logins = Int(
+        20, help="Device logins that may wait for approval at once on this server; more get HTTP 429."
+    ).tag(config=True)
 
     @default("default_backend")
     def _default_backend(self):
@@ -50,8 +61,9 @@ class OpenEOAuth(ExtensionApp):
 
     def initialize_settings(self):
         """Create the broker and share it with the handlers through the tornado settings."""
-        store = make_store(self.persist, self.log, timeout=self.keyring_timeout)
-        accounts = [ServiceAccount.from_config(c) for c in self.client_credentials]
+        accounts = service_accounts(self.client_credentials)  # a bad entry stops the extension, with a sentence
+        allowed = checked_urls(self.allowed_backends, "allowed_backends")
+        store = make_store(self.persist, self.log, timeout=self.keyring_timeout, trusted=self.trusted_keyring)
         for account in accounts:
             account.take_env_secret()  # before any kernel starts and inherits the environment
         self.broker = TokenBroker(
@@ -59,8 +71,9 @@ class OpenEOAuth(ExtensionApp):
             http_timeout=self.http_timeout,
             store=store,
             service_accounts=accounts,
-            allowed_backends=self.allowed_backends,
+            allowed_backends=allowed,
             log=self.log,
+            max_pending_logins=self.max_pending_logins,
         )
         self.settings[BROKER] = self.broker
         self.kernel_key = KernelKey(self.serverapp.runtime_dir)
@@ -80,4 +93,4 @@ class OpenEOAuth(ExtensionApp):
     async def stop_extension(self):
         """Stop background refreshes and pending logins; kernels can no longer find the server."""
         self.kernel_key.remove()
-        self.broker.stop()
+        await self.broker.aclose()

@@ -24,6 +24,7 @@ STATUS = {
     "not_found": 404,
     "login_required": 409,
     "not_allowed": 403,
+    "too_many_logins": 429,
     "backend_unavailable": 502,
     "bad_response": 502,
     "provider_unavailable": 503,
@@ -108,7 +109,8 @@ class ProvidersHandler(OpenEOAuthHandler):
     @authorized
     async def get(self):
         info = await self.broker.backend(self.required(self.get_query_argument("backend", ""), "backend"))
-        providers = [{"id": p.id, "title": p.title, "issuer": p.issuer, "flows": p.flows()} for p in info.providers]
+        flows = await self.broker.flows(info)
+        providers = [{"id": p.id, "title": p.title, "issuer": p.issuer, "flows": flows[p.id]} for p in info.providers]
         self.finish({"backend": info.url, "api_url": info.api_url, "api_version": info.api_version, "providers": providers})
 
 
@@ -152,8 +154,7 @@ class SessionsHandler(OpenEOAuthHandler):
     async def delete(self):
         backend = self.required(self.get_query_argument("backend", ""), "backend")
         provider_id: Optional[str] = self.get_query_argument("provider_id", None) or None
-        count = await self.broker.logout(backend, provider_id)
-        self.finish({"logged_out": count})
+        self.finish(await self.broker.logout(backend, provider_id))
 
 
 class TokenHandler(OpenEOAuthHandler):

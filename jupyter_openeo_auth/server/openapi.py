@@ -47,6 +47,7 @@ SCHEMAS = {
     "Sessions": _obj({"sessions": {"type": "array", "items": _obj(
         {"backend": S, "provider_id": S, "flow": S, "user": _obj({"sub": S, "name": S, "email": S}),
          "access_expires_at": {"type": ["number", "null"]}, "refreshable": B, "login_required": B})}}, ["sessions"]),
+    "Logout": _obj({"logged_out": {"type": "integer"}, "revoked": B, "message": S}, ["logged_out", "revoked"]),
     "TokenRequest": _obj({"backend": S, "provider_id": S, "min_valid": N}, ["backend"]),
     "Token": _obj({"access_token": S, "expires_at": {"type": ["number", "null"]}, "provider_id": S, "bearer": S},
                   ["access_token", "expires_at", "provider_id", "bearer"]),
@@ -62,7 +63,7 @@ def openapi_document() -> dict:
         "/openeo-auth/api/logins": {"post": {
             "summary": "Start a login, or reuse a valid session", "requestBody": _body("LoginRequest"),
             "responses": {"200": _json("logged in", "Login"), "202": _json("pending device login", "Login"),
-                          "400": ERROR, "403": ERROR, "502": ERROR, "503": ERROR}}},
+                          "400": ERROR, "403": ERROR, "429": ERROR, "502": ERROR, "503": ERROR}}},
         "/openeo-auth/api/logins/{id}": {
             "parameters": [{"name": "id", "in": "path", "required": True, "schema": S}],
             "get": {"summary": "A login's state", "responses": {"200": _json("login", "Login"), "404": ERROR}},
@@ -71,7 +72,8 @@ def openapi_document() -> dict:
         "/openeo-auth/api/sessions": {
             "get": {"summary": "The sessions (never a token)", "responses": {"200": _json("sessions", "Sessions")}},
             "delete": {"summary": "Log out: forget, revoke and unpersist", "parameters": [_q("backend"), _q("provider_id", False)],
-                       "responses": {"200": {"description": "logged out"}, "400": ERROR}},
+                       "responses": {"200": _json("logged out; revoked says whether the provider revoked the login",
+                                                  "Logout"), "400": ERROR}},
         },
         "/openeo-auth/api/token": {"post": {
             "summary": "An access token valid for at least min_valid seconds", "requestBody": _body("TokenRequest"),
