@@ -192,9 +192,12 @@ def backend_service(
     return Service("openEO back-end", argv, port, ready_path="/.well-known/openeo")
 
 
-def jupyter_service(root_dir, token: str, port: Optional[int] = None, app: str = "server", config=None, env=None) -> Service:
+def jupyter_service(
+    root_dir, token: str, port: Optional[int] = None, app: str = "server", config=None, env=None, argv=(),
+) -> Service:
     """A Jupyter server (or `app="lab"`) on 127.0.0.1 with this extension. Its token and `config` go into a
-    0600 config file, not the command line or the environment (which kernels would inherit)."""
+    0600 config file, not the command line or the environment (which kernels would inherit); `argv` adds
+    command-line options."""
     port = port or free_port()
     folder = Path(tempfile.mkdtemp(prefix="joa-jupyter-"))
     settings = {"IdentityProvider": {"token": token}, "ServerApp": {"root_dir": str(root_dir), "port_retries": 0}}
@@ -204,7 +207,9 @@ def jupyter_service(root_dir, token: str, port: Optional[int] = None, app: str =
     fd = os.open(config_file, os.O_WRONLY | os.O_CREAT, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(settings, f)
+    extra = list(argv)
     argv = [sys.executable, "-m", "jupyter", app, "--no-browser", "--ip=127.0.0.1", f"--port={port}", f"--config={config_file}"]
+    argv += extra
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI machines often run as root
         argv.append("--allow-root")
     service = Service(f"Jupyter {app}", argv, port, env={"JUPYTER_RUNTIME_DIR": str(folder / "runtime"), **(env or {})},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -61,8 +62,8 @@ def normalize_url(url: str) -> str:
     if ":" in host:
         host = f"[{host}]"
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    path = posixpath.normpath("/" + parts.path) if parts.path.strip("/") else ""
-    path = "" if path == "/" else path.replace("//", "/")
+    path = posixpath.normpath(re.sub("/+", "/", "/" + parts.path))  # normpath keeps a leading "//"
+    path = "" if path == "/" else path
     return f"{scheme}://{netloc}{path}"
 
 

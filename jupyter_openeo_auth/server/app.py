@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Dict, Enum, Float, Int, List, Unicode, default
+from traitlets import Enum, Float, Int, List, Unicode, default
 
 from ..broker import SessionSettings, TokenBroker, make_store
-from .config import checked_urls, service_accounts
+from .config import EntryList, checked_urls, service_accounts
 from .handlers import handlers
 from .kernel_key import KernelKey
 
@@ -34,8 +34,7 @@ class OpenEOAuth(ExtensionApp):
     ).tag(config=True)
     http_timeout = Float(10.0, help="Timeout in seconds of every request to a back-end or provider.").tag(config=True)
     keyring_timeout = Float(5.0, help="Timeout in seconds of every keyring call.").tag(config=True)
-    client_credentials = List(
-        Dict(),
+    client_credentials = EntryList(
         help=(
             "Service accounts: [{'backend': URL, 'provider_id'?: ID, 'client_id': ID, and one of 'secret_env': "
             "VAR, 'secret_file': PATH, 'secret_keyring': 'service/username'}]. Never the secret itself."

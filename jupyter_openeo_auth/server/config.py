@@ -3,7 +3,12 @@ with a sentence that names the setting and shows a correct example, instead of f
 
 from __future__ import annotations
 
+import ast
+import json
 from typing import List
+
+from traitlets import Any
+from traitlets import List as ListTrait
 
 from ..broker import ServiceAccount
 from ..oidc import InvalidBackendUrl, normalize_url
@@ -20,6 +25,34 @@ KNOWN = {"backend", "client_id", "provider_id", *SOURCES}
 
 class BadSetting(ValueError):
     """A setting that cannot be used; the message names it and shows how to write it."""
+
+
+class EntryList(ListTrait):
+    """A list of dicts that also takes the JSON (or Python literal) a command line gives: traitlets hands an
+    extension's `--OpenEOAuth.x='[{...}]'` over as a string. Entries are checked by `service_accounts`, so
+    that a wrong one stops the extension with a sentence instead of a warning that is easy to miss."""
+
+    def __init__(self, **kwargs):
+        super().__init__(Any(), **kwargs)
+
+    def validate(self, obj, value):
+        if isinstance(value, str):
+            value = [value]
+        items = []
+        for item in super().validate(obj, value):
+            if isinstance(item, str):
+                item = _literal(item)
+            items.extend(item if isinstance(item, list) else [item])
+        return items
+
+
+def _literal(text: str):
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            return parse(text)
+        except (ValueError, SyntaxError):
+            pass
+    return text
 
 
 def service_accounts(entries) -> List[ServiceAccount]:

@@ -8,6 +8,7 @@ import hmac
 import json
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -33,12 +34,18 @@ class KernelKey:
         return f"<KernelKey {self.path}>"
 
     def write(self, server_url: str, default_backend: str) -> None:
-        """Write {url, key, default_backend} readable by the owner only (created 0600, never readable by
-        others for a moment). The default back-end rides along so `%openeo_login` needs no extra request."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump({"url": server_url, "key": self.key, "pid": os.getpid(), "default_backend": default_backend}, f)
+        """Write {url, key, default_backend} readable by the owner only. Atomically: a new 0600 file in the
+        0700 runtime directory, renamed over the name, so a file or symlink already there is replaced, never
+        followed or left with its old mode. The default back-end rides along for `%openeo_login`."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, temporary = tempfile.mkstemp(prefix=".jupyter-openeo-auth-", dir=self.path.parent)  # 0600
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump({"url": server_url, "key": self.key, "pid": os.getpid(), "default_backend": default_backend}, f)
+            os.replace(temporary, self.path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
 
     def remove(self) -> None:
         """Delete the file (server shutdown)."""
