@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-BENCHMARKS = ["token_latency", "connect_overhead"]
+BENCHMARKS = ["token_latency", "connect_overhead", "server_load"]
 
 
 def main(names) -> None:
