@@ -144,7 +144,13 @@ class _Handler(BaseHTTPRequestHandler):
             answer = json.dumps(data).encode()
         self._send(status, "application/json", answer)
 
-    do_GET = do_POST = _answer
+    def _answer_unless_gone(self):
+        try:
+            self._answer()
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up first, as it should
+            pass
+
+    do_GET = do_POST = _answer_unless_gone
 
     def log_message(self, *args):
         pass

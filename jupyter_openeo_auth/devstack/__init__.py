@@ -174,13 +174,16 @@ def provider_service(
 
 def backend_service(
     issuer: Optional[str], port: Optional[int] = None, *, no_oidc=False, no_user_cache=False, default_client=None,
-    second_provider=None,
+    second_provider=None, default_clients=None,
 ) -> Service:
-    """The openEO dummy back-end pointed at `issuer` (not yet started)."""
+    """The openEO dummy back-end pointed at `issuer` (not yet started); `default_clients` replaces the
+    clients it advertises ([{"id", "grant_types"}])."""
     port = port or free_port()
     argv = [sys.executable, "-m", "jupyter_openeo_auth.devstack.backend", "--port", str(port)]
     if default_client:
         argv += ["--default-client", default_client]
+    if default_clients:
+        argv += ["--default-clients", json.dumps(default_clients)]
     if second_provider:
         argv += ["--second-provider", second_provider]
     if issuer:

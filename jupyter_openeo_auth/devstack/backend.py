@@ -52,6 +52,7 @@ def main(argv=None) -> None:
     parser.add_argument("--issuer", default=None, help="issuer URL of the OpenID provider")
     parser.add_argument("--provider-id", default="local")
     parser.add_argument("--default-client", default=None, help="advertise this client id instead")
+    parser.add_argument("--default-clients", default=None, metavar="JSON", help="advertise these default clients")
     parser.add_argument("--second-provider", default=None, metavar="ID", help="list the same issuer again as ID")
     parser.add_argument("--no-oidc", action="store_true", help="offer no OpenID provider at all")
     parser.add_argument("--no-user-cache", action="store_true", help="check every bearer token at the provider")
@@ -65,8 +66,8 @@ def main(argv=None) -> None:
                 "issuer": args.issuer,
                 "title": "Local demo provider",
                 "scopes": ["openid", "profile", "email"],
-                "default_clients": [{**DEFAULT_CLIENTS[0], "id": args.default_client}] if args.default_client
-                else DEFAULT_CLIENTS,
+                "default_clients": json.loads(args.default_clients) if args.default_clients
+                else [{**DEFAULT_CLIENTS[0], "id": args.default_client}] if args.default_client else DEFAULT_CLIENTS,
             }
         )
     if args.second_provider and providers:
