@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import secrets
 import stat
-import sys
-from pathlib import Path
 
 import pytest
 import requests

@@ -107,8 +107,8 @@ async def test_after_logout_the_kernel_gets_not_logged_in(stack, jp_serverapp, b
         out = await k.run("con.describe_account()", allow_error=True)
         assert out.startswith("NotLoggedIn: Not logged in to") and "%openeo_login" in out
         await widget_login(k, stack.backend.url, broker, alice)
-        out = await k.run("w.logout(); print(w.state, w.login_button in w.children)")
-        assert out.split() == ["new", "True"]
+        out = await k.run("w.logout(); print(w.state, w.login_button in w.children, w.status.value)")
+        assert out.split() == ["new", "True", "Logged", "out."]
         out = await k.run("con.describe_account()", allow_error=True)
         assert out.startswith("NotLoggedIn: Not logged in to") and "%openeo_login" in out
         out = await k.run(f"joa.connect({stack.backend.url!r})", allow_error=True)

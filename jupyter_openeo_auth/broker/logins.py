@@ -36,7 +36,7 @@ class Login:
         self.state = LoginState.PENDING
         self.message: Optional[str] = None
         self.user: Optional[dict] = None
-        self.started_at = time.time()
+        self.started_at = time.monotonic()
         self.finished_at: Optional[float] = None
         self.timer = None  # the asyncio handle of the next poll
 
@@ -53,7 +53,7 @@ class Login:
             self.timer.cancel()
             self.timer = None
         self.state, self.message, self.user = state, message, user
-        self.finished_at = time.time()
+        self.finished_at = time.monotonic()
         self.auth = None
 
     def fail(self, error: OpenEOAuthError) -> None:

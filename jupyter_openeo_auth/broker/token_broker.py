@@ -238,7 +238,7 @@ class TokenBroker:
         return login
 
     def _forget_old_logins(self) -> None:
-        cutoff = time.time() - FINISHED_LOGIN_TTL
+        cutoff = time.monotonic() - FINISHED_LOGIN_TTL
         for login_id in [i for i, l in self.logins.items() if l.finished_at and l.finished_at < cutoff]:
             del self.logins[login_id]
 

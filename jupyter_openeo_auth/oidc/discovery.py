@@ -22,7 +22,7 @@ from .errors import (
     ProviderUnavailable,
     UnknownProvider,
 )
-from .transport import AsyncHttpClient, Exchange, HttpClient, get
+from .transport import Exchange, HttpClient, get
 
 DEVICE_PKCE = "urn:ietf:params:oauth:grant-type:device_code+pkce"
 DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
