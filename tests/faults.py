@@ -70,6 +70,7 @@ PAGES = {
     "/device-interval-text": device_answer(interval="soon", expires_in="later"),
     "/token-bad-expiry": _json({"access_token": "fault-access", "token_type": "Bearer", "expires_in": "soon"}),
     "/busy": (503, "text/html", b"<html>busy</html>"),
+    "/rate-limited": (429, "application/json", b'{"error": "too_many_requests"}'),
     "/refuses-client": (401, "application/json", b'{"error": "invalid_client", "error_description": "unknown client"}'),
     "/revoke-refuses": (400, "application/json", b'{"error": "unsupported_token_type"}'),
     "/echo": _json({"echo": True}),
@@ -94,8 +95,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/hang"):
             self.server.release.wait(self.server.hang_seconds)
             return
-        if path == "/busy":
-            return self._send(*PAGES["/busy"], headers=[("Retry-After", "120")])
+        if path in ("/busy", "/rate-limited"):
+            return self._send(*PAGES[path], headers=[("Retry-After", "120")])
         if path == "/redirect":
             return self._send(307, "text/plain", b"", headers=[("Location", self.server.url + "/echo")])
         if path.rstrip("/") == "/huge":  # announced by Content-Length

@@ -135,11 +135,12 @@ async def test_failing_renewals_back_off_and_warn_once_per_streak(faults, caplog
     session.cancel_timer()
 
 
-async def test_retry_after_is_honoured(faults, caplog):
-    session = session_at(faults, "/busy", caplog)
+@pytest.mark.parametrize("path", ["/busy", "/rate-limited"])
+async def test_retry_after_is_honoured(faults, caplog, path):
+    session = session_at(faults, path, caplog)
     with pytest.raises(ProviderUnavailable):
         await session.refresh()
-    assert session.retry_delay == pytest.approx(120, abs=1)
+    assert session.retry_delay == pytest.approx(120, abs=1) and not session.login_required  # passing, not permanent
     session.cancel_timer()
 
 

@@ -23,7 +23,7 @@ from ..oidc import (
 )
 from .keeper import StoreKeeper
 from .logins import Login, LoginState
-from .service_accounts import ServiceAccount, find_account
+from .service_accounts import ServiceAccount, ServiceAccountNotConfigured, find_account
 from .sessions import Session, SessionKey, SessionSettings
 from .store import MemoryStore, in_keyring_pool
 
@@ -177,7 +177,13 @@ class TokenBroker:
         if key.flow == "client_credentials":
             account = find_account(self.service_accounts, info.url, info.api_url, key.provider_id)
             client_id = account.client_id
-            secret = await in_keyring_pool(account.read_secret, timeout=self.store_timeout)
+            try:
+                secret = await in_keyring_pool(account.read_secret, timeout=self.store_timeout)
+            except asyncio.TimeoutError:
+                raise ServiceAccountNotConfigured(
+                    f"The secret of service account {account.client_id!r} could not be read within "
+                    f"{self.store_timeout:g} s (a keyring that does not answer?). Try again, or ask the administrator."
+                ) from None
         elif not username or not password:
             raise OpenEOAuthError("The password flow needs a username and a password.")
         client, _ = await self._client(info, key.provider_id, key.flow, client_id, secret)

@@ -26,6 +26,7 @@ DEFAULT_TIMEOUT = 10.0
 MAX_BODY = 1_000_000
 #: Concurrent requests per host from one async client: a hanging host fills its own lane only.
 PER_HOST = 32
+MAX_LANES = 1024
 
 T = TypeVar("T")
 
@@ -108,7 +109,7 @@ def _interpret(request: HttpRequest, resp: httpx.Response, content: bytes) -> Tu
                 "request carries credentials. Check the provider's endpoints.",
                 status=status,
             )
-        if status >= 500 or (status == 429 and body is None):
+        if status >= 500 or status in (408, 429):  # passing trouble, whatever the body says
             error = ProviderUnavailable(
                 f"The OpenID provider at {where(url)} answered HTTP {status}; it may be busy or under maintenance. "
                 "Try again later."
@@ -214,6 +215,7 @@ class AsyncHttpClient:
         self.timeout = timeout
         self._client: Optional[httpx.AsyncClient] = None
         self._lanes: Dict[str, asyncio.Semaphore] = {}
+        self._users: Dict[str, int] = {}  # requests per host, waiting or in flight
 
     def __repr__(self) -> str:
         return f"AsyncHttpClient(timeout={self.timeout})"
@@ -226,16 +228,27 @@ class AsyncHttpClient:
 
     async def _exchange(self, request: HttpRequest) -> Tuple[int, dict]:
         host = urlsplit(request.url).netloc
+        if host not in self._lanes and len(self._lanes) >= MAX_LANES:  # forget the lanes nobody is in
+            self._lanes = {h: lane for h, lane in self._lanes.items() if self._users.get(h)}
         lane = self._lanes.setdefault(host, asyncio.Semaphore(PER_HOST))
-        async with lane:
-            async with self._http().stream(request.method, request.url, **_options(request)) as resp:
-                if _announced_too_large(resp):
+        self._users[host] = self._users.get(host, 0) + 1
+        try:
+            async with lane:
+                return await self._read(request)
+        finally:
+            self._users[host] -= 1
+            if not self._users[host]:
+                del self._users[host]
+
+    async def _read(self, request: HttpRequest) -> Tuple[int, dict]:
+        async with self._http().stream(request.method, request.url, **_options(request)) as resp:
+            if _announced_too_large(resp):
+                raise _too_large(request.url)
+            content = bytearray()
+            async for chunk in resp.aiter_bytes():
+                content += chunk
+                if len(content) > MAX_BODY:
                     raise _too_large(request.url)
-                content = bytearray()
-                async for chunk in resp.aiter_bytes():
-                    content += chunk
-                    if len(content) > MAX_BODY:
-                        raise _too_large(request.url)
         return _interpret(request, resp, bytes(content))
 
     async def send(self, request: HttpRequest) -> Tuple[int, dict]:
