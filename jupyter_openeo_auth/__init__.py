@@ -20,6 +20,12 @@ def _jupyter_server_extension_points():
     return [{"module": "jupyter_openeo_auth", "app": OpenEOAuth}]
 
 
+def _jupyter_labextension_paths():
+    """The prebuilt JupyterLab extension (for `jupyter labextension develop`; pip installs it to
+    share/jupyter/labextensions)."""
+    return [{"src": "labextension", "dest": "jupyter-openeo-auth"}]
+
+
 def load_ipython_extension(ipython):
     """`%load_ext jupyter_openeo_auth`: registers `%openeo_login`."""
     from .kernel.magic import OpenEOMagics

@@ -251,7 +251,8 @@ async def test_openapi_document_lists_every_route(api):
     code, doc = await api.get("openapi.json")
     assert code == 200 and doc["openapi"].startswith("3.")
     assert set(doc["paths"]) == {
-        f"/openeo-auth/api/{p}" for p in ("providers", "logins", "logins/{id}", "sessions", "token", "openapi.json")
+        f"/openeo-auth/api/{p}"
+        for p in ("providers", "settings", "logins", "logins/{id}", "sessions", "token", "openapi.json")
     }
 
 
@@ -287,3 +288,20 @@ async def test_malformed_requests_get_a_4xx_not_a_500(stack, api, path, body, st
     assert code == status
     if reason:
         assert data["reason"] == reason
+
+
+async def test_settings_tell_the_dialog_the_default_backend_and_service_accounts(stack, api):
+    code, data = await api.get("settings")
+    assert code == 200
+    assert data == {"default_backend": stack.backend.url, "service_account_backends": [stack.backend.url],
+                    "allowed_backends": []}
+    assert "secret" not in str(data).lower()
+
+
+async def test_a_pending_login_carries_its_qr_code(stack, api):
+    code, login = await api.post("logins", backend=stack.backend.url)
+    assert code == 202 and login["qr_svg"].startswith("<svg") and "Scan to log in" in login["qr_svg"]
+    code, again = await api.get(f"logins/{login['id']}")
+    assert again["qr_svg"] == login["qr_svg"]
+    code, cancelled = await api.delete(f"logins/{login['id']}")
+    assert "qr_svg" not in cancelled

@@ -56,7 +56,7 @@ class StoreKeeper(Keeper):
         """Remove a session from the store (logout)."""
         await self.store.delete(KeyringStore.entry_name(key))
 
-    async def restore(self, owner: str, http, settings: SessionSettings, log: logging.Logger) -> List[Session]:
+    async def restore(self, owner: str, http, settings: SessionSettings, log: logging.Logger, notify=None) -> List[Session]:
         """Sessions saved for this owner, with an expired access token: their first use refreshes."""
         sessions = []
         for record in await self.store.load():
@@ -74,5 +74,5 @@ class StoreKeeper(Keeper):
                 continue
             client = OidcClient(metadata, record["client_id"], scopes=tuple(record["scopes"]), http=http)
             tokens = TokenSet("", expires_at=0.0, refresh_token=record["refresh_token"], id_claims=record["id_claims"])
-            sessions.append(Session(key, record["backend_url"], client, tokens, client.refresh, settings, log, self))
+            sessions.append(Session(key, record["backend_url"], client, tokens, client.refresh, settings, log, self, notify))
         return sessions

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import secrets
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 from ..oidc import DeviceAuthorization, OpenEOAuthError
 from .sessions import SessionKey
@@ -39,6 +39,8 @@ class Login:
         self.started_at = time.monotonic()
         self.finished_at: Optional[float] = None
         self.timer = None  # the asyncio handle of the next poll
+        #: Called with the login once it has ended (the broker announces it).
+        self.on_finish: Optional[Callable[["Login"], None]] = None
 
     def __repr__(self) -> str:
         return f"<Login {self.id} {self.backend_url} {self.state.value}>"
@@ -55,6 +57,8 @@ class Login:
         self.state, self.message, self.user = state, message, user
         self.finished_at = time.monotonic()
         self.auth = None
+        if self.on_finish is not None:
+            self.on_finish(self)
 
     def fail(self, error: OpenEOAuthError) -> None:
         """End with the state and sentence that belong to this error."""

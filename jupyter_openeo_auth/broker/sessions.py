@@ -79,6 +79,7 @@ class Session:
         settings: SessionSettings,
         log: logging.Logger,
         keeper: Optional[Keeper] = None,
+        notify: Optional[Callable[["Session", str, str], None]] = None,
     ):
         self.key = key
         self.backend_url = backend_url
@@ -91,6 +92,8 @@ class Session:
         self._settings = settings
         self._log = log
         self._keeper = keeper or Keeper()
+        #: Told (session, action, state) when the session is renewed or can no longer be renewed.
+        self._notify = notify or (lambda session, action, state: None)
         self._inflight: Optional[asyncio.Task] = None
         self._timer: Optional[asyncio.TimerHandle] = None
         self._failures = 0
@@ -194,6 +197,7 @@ class Session:
             "Renewed the openEO login to %s as %s; valid for %.0f s.", self.backend_url, self.who, tokens.remaining()
         )
         self.schedule()
+        self._notify(self, "session_renewed", "")
         return tokens
 
     def _failed(self, error: OpenEOAuthError) -> None:
@@ -207,6 +211,7 @@ class Session:
             )
             self._log.info("openEO login to %s as %s can no longer be renewed: %s", self.backend_url, self.who, error)
             self.cancel_timer()
+            self._notify(self, "session_ended", "login_required")
             return
         self._failures += 1
         log = self._log.warning if self._failures == 1 else self._log.debug
@@ -231,6 +236,24 @@ class Session:
         task = asyncio.ensure_future(self.refresh())
         # Errors are logged in _failed; retrieve them so asyncio does not warn.
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    async def revoke(self) -> Optional[str]:
+        """Revoke the refresh token at the provider (logout): None when done or nothing lives on, else a
+        sentence saying the login stays valid there."""
+        token = self.tokens.refresh_token
+        if not token:
+            return None  # a service account or password login without refresh token: nothing lives on
+        issuer = self.client.metadata.issuer
+        if not self.client.metadata.revocation_endpoint:
+            return f"Logged out here; {issuer} offers no revocation, so the login stays valid there until it expires."
+        try:
+            if await self.client.revoke(token):
+                return None
+            problem = f"{issuer} refused to revoke the login"
+        except OpenEOAuthError as e:
+            problem = f"{issuer} could not be asked to revoke the login ({e.message})"
+        self._log.warning("Could not revoke the openEO login to %s at its provider: %s", self.backend_url, problem)
+        return f"Logged out here; {problem}, so it may stay valid there until it expires."
 
     def end(self) -> None:
         """Logout: stop renewals; a renewal in flight writes nothing back."""

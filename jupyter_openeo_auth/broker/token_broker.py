@@ -7,7 +7,7 @@ import dataclasses
 import logging
 import os
 import time
-from typing import Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional
 
 from ..oidc import (
     AsyncHttpClient,
@@ -63,12 +63,17 @@ class TokenBroker:
         owner: Optional[str] = None,
         log: Optional[logging.Logger] = None,
         max_pending_logins: int = MAX_PENDING_LOGINS,
+        default_backend: str = "",
+        on_event: Optional[Callable[[dict], None]] = None,
     ):
         self.settings = settings or SessionSettings()
         self.http = AsyncHttpClient(timeout=http_timeout)
         self.store = store or MemoryStore()
         self.keeper = StoreKeeper(self.store)
         self.max_pending_logins = max_pending_logins
+        self.default_backend = default_backend
+        #: Told every login start and end, session renewal and end, as a dict without any secret.
+        self.on_event = on_event or (lambda event: None)
         self.service_accounts = list(service_accounts)
         self.allowed = [normalize_url(u) for u in allowed_backends]
         self.owner = os.environ.get("JUPYTERHUB_USER", "") if owner is None else owner
@@ -132,6 +137,37 @@ class TokenBroker:
         client = OidcClient(metadata, client_id, client_secret=secret, scopes=provider.scopes, http=self.http)
         return client, pkce
 
+    def public_settings(self) -> dict:
+        """The configuration the login dialog shows: the default back-end and where service accounts are."""
+        return {
+            "default_backend": self.default_backend,
+            "service_account_backends": sorted({normalize_url(a.backend) for a in self.service_accounts}),
+            "allowed_backends": self.allowed,
+        }
+
+    # --- events -----------------------------------------------------------------------------------------
+
+    def _announce(self, action: str, key: SessionKey, backend_url: str, **fields) -> None:
+        event = {"action": action, "backend": backend_url, "provider_id": key.provider_id, "flow": key.flow}
+        event.update({k: v for k, v in fields.items() if v not in (None, "")})
+        try:
+            self.on_event(event)
+        except Exception:  # noqa: BLE001 - a listener's trouble must not end a login
+            self.log.exception("Announcing an openEO %s event failed.", action)
+
+    def _login_finished(self, login: Login) -> None:
+        self._announce("login_finished", login.key, login.backend_url, login_id=login.id, state=login.state.value,
+                       user=login.user)
+
+    def _session_event(self, session: Session, action: str, state: str) -> None:
+        self._announce(action, session.key, session.backend_url, state=state, user=session.user,
+                       access_expires_at=session.tokens.expires_at if action == "session_renewed" else None)
+
+    def _new_login(self, key: SessionKey, backend_url: str, auth=None) -> Login:
+        login = Login(key, backend_url, auth)
+        login.on_finish = self._login_finished
+        return login
+
     # --- logins ---------------------------------------------------------------------------------------
 
     async def start_login(
@@ -147,7 +183,7 @@ class TokenBroker:
         key = SessionKey(info.api_url, provider_id, flow, self.owner)
         session = self.sessions.get(key)
         if session is not None and session.usable:
-            return self._login_done(Login(key, info.url), session)
+            return self._login_done(self._new_login(key, info.url), session)
         for login in self.logins.values():
             if login.key == key and login.pending:
                 return login
@@ -165,8 +201,9 @@ class TokenBroker:
     async def _start_device_login(self, info: BackendInfo, key: SessionKey, client_id) -> Login:
         client, pkce = await self._client(info, key.provider_id, "device", client_id)
         auth = await client.start_device_authorization(pkce)
-        login = Login(key, info.url, auth)
+        login = self._new_login(key, info.url, auth)
         self.logins[login.id] = login
+        self._announce("login_started", key, info.url, login_id=login.id)
         self.log.info("openEO login %s to %s (provider %s) started; waiting for the user.", login.id, info.url, key.provider_id)
         self._schedule_poll(login)
         return login
@@ -191,7 +228,7 @@ class TokenBroker:
             tokens = await client.client_credentials()
         else:
             tokens = await client.password(username, password)
-        login = Login(key, info.url)
+        login = self._new_login(key, info.url)
         self.logins[login.id] = login
         return self._login_done(login, await self._new_session(login, client, tokens))
 
@@ -259,7 +296,8 @@ class TokenBroker:
                 return await client.client_credentials()
         else:
             renew = client.refresh
-        session = Session(key, login.backend_url, client, tokens, renew, self.settings, self.log, self.keeper)
+        session = Session(key, login.backend_url, client, tokens, renew, self.settings, self.log, self.keeper,
+                          self._session_event)
         await self.keeper.save(session, tokens)  # stored before anyone receives its access token
         old = self.sessions.pop(key, None)
         if old is not None:
@@ -282,7 +320,7 @@ class TokenBroker:
         Requests arriving meanwhile (the server listens before its extensions start) wait for it."""
         self._restoring = asyncio.get_running_loop().create_future()
         try:
-            restored = await self.keeper.restore(self.owner, self.http, self.settings, self.log)
+            restored = await self.keeper.restore(self.owner, self.http, self.settings, self.log, self._session_event)
             for session in restored:
                 self.sessions[session.key] = session
             if restored:
@@ -337,32 +375,15 @@ class TokenBroker:
             session = self.sessions.pop(key)
             session.end()  # first: a refresh that finishes later writes nothing back
             await self.keeper.forget(key)
-            problem = await self._revoke(session)
+            problem = await session.revoke()
             if problem:
                 problems.append(problem)
             self.log.info("Logged out of %s (provider %s) as %s.", info.url, key.provider_id, session.who)
+            self._announce("session_ended", key, session.backend_url, state="logged_out", user=session.user)
         result = {"logged_out": len(gone), "revoked": bool(gone) and not problems}
         if problems:
             result["message"] = " ".join(dict.fromkeys(problems))
         return result
-
-    async def _revoke(self, session: Session) -> Optional[str]:
-        """Revoke a session's refresh token; a sentence when that could not be done, else None."""
-        token = session.tokens.refresh_token
-        if not token:
-            return None  # a service account or password login without refresh token: nothing lives on
-        issuer = session.client.metadata.issuer
-        if not session.client.metadata.revocation_endpoint:
-            return (f"Logged out here; {issuer} offers no revocation, so the login stays valid there until it "
-                    "expires.")
-        try:
-            if await session.client.revoke(token):
-                return None
-            problem = f"{issuer} refused to revoke the login"
-        except OpenEOAuthError as e:
-            problem = f"{issuer} could not be asked to revoke the login ({e.message})"
-        self.log.warning("Could not revoke the openEO login to %s at its provider: %s", session.backend_url, problem)
-        return f"Logged out here; {problem}, so it may stay valid there until it expires."
 
     def stop(self) -> None:
         """Stop every timer (server shutdown)."""

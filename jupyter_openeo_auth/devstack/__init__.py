@@ -174,7 +174,7 @@ def provider_service(
 
 def backend_service(
     issuer: Optional[str], port: Optional[int] = None, *, no_oidc=False, no_user_cache=False, default_client=None,
-    second_provider=None, default_clients=None,
+    second_provider=None, default_clients=None, provider_title=None,
 ) -> Service:
     """The openEO dummy back-end pointed at `issuer` (not yet started); `default_clients` replaces the
     clients it advertises ([{"id", "grant_types"}])."""
@@ -184,6 +184,8 @@ def backend_service(
         argv += ["--default-client", default_client]
     if default_clients:
         argv += ["--default-clients", json.dumps(default_clients)]
+    if provider_title:
+        argv += ["--provider-title", provider_title]
     if second_provider:
         argv += ["--second-provider", second_provider]
     if issuer:

@@ -52,6 +52,7 @@ def main(argv=None) -> None:
     parser.add_argument("--issuer", default=None, help="issuer URL of the OpenID provider")
     parser.add_argument("--provider-id", default="local")
     parser.add_argument("--default-client", default=None, help="advertise this client id instead")
+    parser.add_argument("--provider-title", default="Local demo provider")
     parser.add_argument("--default-clients", default=None, metavar="JSON", help="advertise these default clients")
     parser.add_argument("--second-provider", default=None, metavar="ID", help="list the same issuer again as ID")
     parser.add_argument("--no-oidc", action="store_true", help="offer no OpenID provider at all")
@@ -64,7 +65,7 @@ def main(argv=None) -> None:
             {
                 "id": args.provider_id,
                 "issuer": args.issuer,
-                "title": "Local demo provider",
+                "title": args.provider_title,
                 "scopes": ["openid", "profile", "email"],
                 "default_clients": json.loads(args.default_clients) if args.default_clients
                 else [{**DEFAULT_CLIENTS[0], "id": args.default_client}] if args.default_client else DEFAULT_CLIENTS,

@@ -26,13 +26,6 @@ def safe_link(uri: Optional[str]) -> Optional[str]:
     return uri.strip() if parts.scheme in ("http", "https") and parts.netloc else None
 
 
-def qr_svg(uri: str) -> str:
-    """An inline SVG QR code of the URI, to log in from a phone."""
-    import segno
-
-    return segno.make(uri, error="m").svg_inline(scale=3, title="Scan to log in")
-
-
 def _countdown(expires_at: float) -> str:
     left = max(0, int(expires_at - time.time()))
     return f"The code expires in {left // 60}:{left % 60:02d}."
@@ -106,7 +99,7 @@ class LoginWidget(w.VBox):
             f'<p>Open <a href="{html.escape(link, quote=True)}" target="_blank" rel="noopener noreferrer">'
             f"{html.escape(link)}</a> and enter the code</p>"
             f'<p style="font-size:2em;font-family:monospace;user-select:all">{code}</p>'
-            f"<div>{qr_svg(link)}</div>"
+            f"<div>{login.get('qr_svg', '')}</div>"  # rendered by the server from the link
         )
         self._show(self.code, status=_countdown(login["expires_at"]))
         return True

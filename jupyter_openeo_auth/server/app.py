@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Enum, Float, Int, List, Unicode, default
@@ -13,6 +14,7 @@ from .handlers import handlers
 from .kernel_key import KernelKey
 
 BROKER = "openeo_auth_broker"
+EVENT_SCHEMA = "https://events.jupyter.org/jupyter_openeo_auth/session/v1"
 
 
 class OpenEOAuth(ExtensionApp):
@@ -60,6 +62,7 @@ class OpenEOAuth(ExtensionApp):
 
     def initialize_settings(self):
         """Create the broker and share it with the handlers through the tornado settings."""
+        self.serverapp.event_logger.register_event_schema(Path(__file__).parent / "events" / "session.yaml")
         accounts = service_accounts(self.client_credentials)  # a bad entry stops the extension, with a sentence
         allowed = checked_urls(self.allowed_backends, "allowed_backends")
         store = make_store(self.persist, self.log, timeout=self.keyring_timeout, trusted=self.trusted_keyring)
@@ -73,10 +76,16 @@ class OpenEOAuth(ExtensionApp):
             allowed_backends=allowed,
             log=self.log,
             max_pending_logins=self.max_pending_logins,
+            default_backend=self.default_backend,
+            on_event=self._emit,
         )
         self.settings[BROKER] = self.broker
         self.kernel_key = KernelKey(self.serverapp.runtime_dir)
         self.settings["openeo_auth_kernel_key"] = self.kernel_key
+
+    def _emit(self, event: dict) -> None:
+        """Put a broker event (never a secret in it) on jupyter_server's event bus."""
+        self.serverapp.event_logger.emit(schema_id=EVENT_SCHEMA, data=event)
 
     def initialize_handlers(self):
         """The REST API under base_url/openeo-auth/api/."""

@@ -114,6 +114,32 @@ class ProvidersHandler(OpenEOAuthHandler):
         self.finish({"backend": info.url, "api_url": info.api_url, "api_version": info.api_version, "providers": providers})
 
 
+def qr_svg(uri: str) -> str:
+    """An inline SVG QR code of a URI, to log in from a phone: one implementation for the widget and the
+    JupyterLab dialog. It encodes the URI; no text of the provider is in the SVG."""
+    import segno
+
+    return segno.make(uri, error="m").svg_inline(scale=3, title="Scan to log in")
+
+
+def login_json(login) -> dict:
+    """A login's REST representation, with the QR code of its link while it is pending."""
+    out = login.to_json()
+    link = out.get("verification_uri_complete") or out.get("verification_uri") or ""
+    if out["state"] == "pending" and link.lower().startswith(("https://", "http://")):
+        out["qr_svg"] = qr_svg(link)
+    return out
+
+
+class SettingsHandler(OpenEOAuthHandler):
+    """What the login dialog needs to know about this server's configuration (never a secret)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self):
+        self.finish(self.broker.public_settings())
+
+
 class LoginsHandler(OpenEOAuthHandler):
     @tornado.web.authenticated
     @authorized
@@ -128,19 +154,19 @@ class LoginsHandler(OpenEOAuthHandler):
             password=data.get("password"),
         )
         self.set_status(202 if login.pending else 200)
-        self.finish(login.to_json())
+        self.finish(login_json(login))
 
 
 class LoginHandler(OpenEOAuthHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, login_id: str):
-        self.finish(self.broker.login(login_id).to_json())
+        self.finish(login_json(self.broker.login(login_id)))
 
     @tornado.web.authenticated
     @authorized
     async def delete(self, login_id: str):
-        self.finish(self.broker.cancel_login(login_id).to_json())
+        self.finish(login_json(self.broker.cancel_login(login_id)))
 
 
 class SessionsHandler(OpenEOAuthHandler):
@@ -193,6 +219,7 @@ def handlers(prefix: str = "") -> list:
     """(pattern, handler) pairs, relative to the server's base_url (the ExtensionApp adds it)."""
     routes = [
         ("providers", ProvidersHandler),
+        ("settings", SettingsHandler),
         ("logins", LoginsHandler),
         (r"logins/([A-Za-z0-9_\-]+)", LoginHandler),
         ("sessions", SessionsHandler),

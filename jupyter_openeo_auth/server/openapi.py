@@ -41,12 +41,15 @@ SCHEMAS = {
     ),
     "Login": _obj(
         {"id": S, "state": {"enum": STATES}, "backend": S, "provider_id": S, "message": S, "user": _obj({"sub": S, "name": S, "email": S}),
-         "user_code": S, "verification_uri": S, "verification_uri_complete": S, "expires_at": N, "interval": N},
+         "user_code": S, "verification_uri": S, "verification_uri_complete": S, "expires_at": N, "interval": N,
+         "qr_svg": S},
         ["id", "state"],
     ),
     "Sessions": _obj({"sessions": {"type": "array", "items": _obj(
         {"backend": S, "provider_id": S, "flow": S, "user": _obj({"sub": S, "name": S, "email": S}),
          "access_expires_at": {"type": ["number", "null"]}, "refreshable": B, "login_required": B})}}, ["sessions"]),
+    "Settings": _obj({"default_backend": S, "service_account_backends": {"type": "array", "items": S},
+                      "allowed_backends": {"type": "array", "items": S}}, ["default_backend"]),
     "Logout": _obj({"logged_out": {"type": "integer"}, "revoked": B, "message": S}, ["logged_out", "revoked"]),
     "TokenRequest": _obj({"backend": S, "provider_id": S, "min_valid": N}, ["backend"]),
     "Token": _obj({"access_token": S, "expires_at": {"type": ["number", "null"]}, "provider_id": S, "bearer": S},
@@ -60,6 +63,9 @@ def openapi_document() -> dict:
         "/openeo-auth/api/providers": {"get": {
             "summary": "The OpenID providers of a back-end", "parameters": [_q("backend")],
             "responses": {"200": _json("providers", "Providers"), "400": ERROR, "502": ERROR}}},
+        "/openeo-auth/api/settings": {"get": {
+            "summary": "What the login dialog shows: the default back-end, where service accounts are",
+            "responses": {"200": _json("settings (never a secret)", "Settings")}}},
         "/openeo-auth/api/logins": {"post": {
             "summary": "Start a login, or reuse a valid session", "requestBody": _body("LoginRequest"),
             "responses": {"200": _json("logged in", "Login"), "202": _json("pending device login", "Login"),

@@ -1,0 +1,88 @@
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+/** A session as `GET openeo-auth/api/sessions` lists it: never a token. */
+export interface ISession {
+  backend: string;
+  provider_id: string;
+  flow: string;
+  user: { sub?: string; name?: string; email?: string };
+  access_expires_at: number | null;
+  refreshable: boolean;
+  login_required: boolean;
+}
+
+/** A login as `POST logins` and `GET logins/ID` answer it. */
+export interface ILogin {
+  id: string;
+  state: 'pending' | 'logged_in' | 'denied' | 'expired' | 'failed' | 'cancelled';
+  backend: string;
+  provider_id: string;
+  message?: string;
+  user?: { sub?: string; name?: string; email?: string };
+  user_code?: string;
+  verification_uri?: string;
+  verification_uri_complete?: string;
+  expires_at?: number;
+  qr_svg?: string;
+}
+
+export interface IProvider {
+  id: string;
+  title: string;
+  issuer: string;
+  flows: string[];
+}
+
+/** An access token from `POST token`. */
+export interface IToken {
+  access_token: string;
+  expires_at: number | null;
+  provider_id: string;
+  bearer: string;
+}
+
+/** An error answer of the REST API: `message` is a sentence for the user. */
+export class OpenEOAuthError extends Error {
+  constructor(
+    message: string,
+    readonly reason: string,
+    readonly status: number
+  ) {
+    super(message);
+  }
+}
+
+/** One call of the server's openEO auth REST API (under the server's base URL). */
+export async function requestAPI<T>(
+  path: string,
+  init: RequestInit = {},
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<T> {
+  const url = URLExt.join(settings.baseUrl, 'openeo-auth', 'api', path);
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new OpenEOAuthError(
+      'The Jupyter server cannot be reached. Check that it is running.',
+      'network',
+      0
+    );
+  }
+  const text = await response.text();
+  let data: any = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const message =
+      data && typeof data.message === 'string'
+        ? data.message
+        : `The Jupyter server answered HTTP ${response.status}; is jupyter-openeo-auth installed on it?`;
+    throw new OpenEOAuthError(message, (data && data.reason) || 'error', response.status);
+  }
+  return data as T;
+}

@@ -1,0 +1,218 @@
+import { Dialog } from '@jupyterlab/apputils';
+import { Widget } from '@lumino/widgets';
+
+import { ILogin, IProvider } from './api';
+import { OpenEOAuthModel } from './model';
+
+/** Create an element with text (never HTML) and classes. */
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, text = '', cls = ''): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  node.textContent = text;
+  if (cls) {
+    node.className = cls;
+  }
+  return node;
+}
+
+function isHttp(url: string | undefined): url is string {
+  return !!url && /^https?:\/\//i.test(url);
+}
+
+const FLOW_LABELS: { [flow: string]: string } = {
+  device: 'Log in in the browser (device code)',
+  client_credentials: "This server's service account",
+  password: 'User name and password'
+};
+
+/**
+ * The login dialog's body: back-end, provider and flow; then the link, the code (with a copy button), the QR
+ * code and a countdown; then the outcome. Everything from a provider or back-end is shown as text.
+ */
+export class LoginPanel extends Widget {
+  constructor(
+    private readonly model: OpenEOAuthModel,
+    private readonly backend: string,
+    private readonly remember: (backend: string) => void,
+    private readonly done: (login: ILogin | null) => void
+  ) {
+    super();
+    this.addClass('jp-OpenEOAuth-dialog');
+    model.loginFinished.connect(this._onFinished, this);
+    this.showForm();
+  }
+
+  dispose(): void {
+    window.clearInterval(this._timer);
+    if (this._login?.state === 'pending') {
+      void this.model.cancelLogin(this._login.id);
+    }
+    super.dispose();
+  }
+
+  /** Stage 1: where and how to log in. */
+  showForm(message = ''): void {
+    const node = this.reset();
+    const url = el('input', '', 'jp-mod-styled jp-OpenEOAuth-backend');
+    url.value = this.backend;
+    url.setAttribute('aria-label', 'openEO back-end URL');
+    const provider = el('select', '', 'jp-mod-styled jp-OpenEOAuth-provider');
+    provider.setAttribute('aria-label', 'OpenID provider');
+    const flow = el('select', '', 'jp-mod-styled jp-OpenEOAuth-flow');
+    flow.setAttribute('aria-label', 'How to log in');
+    const user = el('input', '', 'jp-mod-styled jp-OpenEOAuth-username');
+    user.placeholder = 'user name';
+    const password = el('input', '', 'jp-mod-styled jp-OpenEOAuth-password');
+    password.type = 'password';
+    password.placeholder = 'password';
+    password.autocomplete = 'off';
+    const credentials = el('div', '', 'jp-OpenEOAuth-credentials');
+    credentials.append(user, password);
+    const status = el('p', message, 'jp-OpenEOAuth-message');
+    const button = el('button', 'Log in', 'jp-mod-styled jp-mod-accept jp-OpenEOAuth-login');
+    let providers: IProvider[] = [];
+    let serviceBackends: string[] = [];
+
+    const showFlows = () => {
+      const chosen = providers.find(p => p.id === provider.value);
+      const flows = ['device'];
+      if (serviceBackends.includes(url.value.trim().replace(/\/+$/, ''))) {
+        flows.push('client_credentials');
+      }
+      if (chosen?.flows.includes('password')) {
+        flows.push('password');
+      }
+      flow.replaceChildren(...flows.map(f => new Option(FLOW_LABELS[f], f)));
+      credentials.hidden = true;
+    };
+    const load = async () => {
+      status.textContent = 'Asking the back-end how to log in…';
+      button.disabled = true;
+      try {
+        const [answer, settings] = await Promise.all([this.model.providers(url.value.trim()), this.model.settings()]);
+        providers = answer.providers;
+        serviceBackends = settings.service_account_backends;
+        provider.replaceChildren(...providers.map(p => new Option(p.title, p.id)));
+        provider.hidden = providers.length < 2;
+        showFlows();
+        status.textContent = providers.length === 1 ? `Provider: ${providers[0].title}` : '';
+        button.disabled = false;
+      } catch (error) {
+        status.textContent = (error as Error).message;
+      }
+    };
+    url.addEventListener('change', () => void load());
+    provider.addEventListener('change', showFlows);
+    flow.addEventListener('change', () => (credentials.hidden = flow.value !== 'password'));
+    button.addEventListener('click', () => {
+      this._providerTitle = providers.find(p => p.id === provider.value)?.title ?? '';
+      void this.start({
+        backend: url.value.trim(),
+        provider_id: provider.value || undefined,
+        flow: flow.value || 'device',
+        username: flow.value === 'password' ? user.value : undefined,
+        password: flow.value === 'password' ? password.value : undefined
+      });
+    });
+    node.append(el('label', 'openEO back-end'), url, provider, flow, credentials, button, status);
+    credentials.hidden = true;
+    void load();
+  }
+
+  /** Stage 2: the link, the code, the QR code and a countdown, while the login is pending. */
+  private showPending(login: ILogin): void {
+    const node = this.reset();
+    const link = login.verification_uri_complete || login.verification_uri;
+    if (!isHttp(link)) {
+      void this.model.cancelLogin(login.id);
+      this.showOutcome({ ...login, state: 'failed', message: 'The provider sent a login link that is not a web address; it was not shown. Start a new login.' });
+      return;
+    }
+    const open = el('button', 'Open the login page', 'jp-mod-styled jp-mod-accept jp-OpenEOAuth-open');
+    open.addEventListener('click', () => window.open(link, '_blank', 'noopener,noreferrer'));
+    const code = el('div', login.user_code || '', 'jp-OpenEOAuth-code');
+    const copy = el('button', 'Copy code', 'jp-mod-styled jp-OpenEOAuth-copy');
+    copy.addEventListener('click', () => void navigator.clipboard?.writeText(login.user_code || ''));
+    const qr = el('div', '', 'jp-OpenEOAuth-qr');
+    if (login.qr_svg) {
+      qr.innerHTML = login.qr_svg; // rendered by the server with segno from the link: no provider text in it
+    }
+    const countdown = el('p', '', 'jp-OpenEOAuth-countdown');
+    const tick = () => {
+      const left = Math.max(0, Math.round((login.expires_at ?? 0) - Date.now() / 1000));
+      countdown.textContent = `The code expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}.`;
+    };
+    tick();
+    this._timer = window.setInterval(tick, 1000);
+    const cancel = el('button', 'Cancel', 'jp-mod-styled jp-OpenEOAuth-cancel');
+    cancel.addEventListener('click', async () => this.showOutcome(await this.model.cancelLogin(login.id)));
+    const row = el('div', '', 'jp-OpenEOAuth-row');
+    row.append(code, copy);
+    const where = this._providerTitle || login.provider_id;
+    node.append(el('p', `Open the login page of ${where}, log in, and enter this code:`), open, row, qr, countdown, cancel);
+  }
+
+  /** Stage 3: "Logged in as …" (then the dialog closes), or the error sentence and Retry. */
+  private showOutcome(login: ILogin): void {
+    window.clearInterval(this._timer);
+    this._login = login;
+    const node = this.reset();
+    if (login.state === 'logged_in') {
+      const name = login.user?.name || login.user?.sub || 'an unnamed user';
+      const email = login.user?.email ? ` (${login.user.email})` : '';
+      node.append(el('p', `Logged in as ${name}${email}`, 'jp-OpenEOAuth-success'));
+      this.done(login);
+      return;
+    }
+    node.append(el('p', login.message || `The login ended: ${login.state}.`, 'jp-OpenEOAuth-error'));
+    const retry = el('button', 'Retry', 'jp-mod-styled jp-OpenEOAuth-retry');
+    retry.addEventListener('click', () => this.showForm());
+    node.append(retry);
+  }
+
+  private async start(body: { backend: string; provider_id?: string; flow: string; username?: string; password?: string }): Promise<void> {
+    try {
+      this.remember(body.backend);
+      const login = await this.model.startLogin(body);
+      this._login = login;
+      if (login.state === 'pending') {
+        this.showPending(login);
+      } else {
+        this.showOutcome(login);
+      }
+    } catch (error) {
+      this.showForm((error as Error).message);
+    }
+  }
+
+  private async _onFinished(_: OpenEOAuthModel, ended: { login_id: string }): Promise<void> {
+    if (this._login?.id === ended.login_id) {
+      this.showOutcome(await this.model.getLogin(ended.login_id));
+    }
+  }
+
+  private reset(): HTMLElement {
+    window.clearInterval(this._timer);
+    this.node.replaceChildren();
+    return this.node;
+  }
+
+  private _login: ILogin | null = null;
+  private _providerTitle = '';
+  private _timer = 0;
+}
+
+/** Show the login dialog; resolves with the login once it ended in the dialog (null when closed before). */
+export function showLoginDialog(model: OpenEOAuthModel, backend: string, remember: (backend: string) => void): Promise<ILogin | null> {
+  return new Promise(resolve => {
+    let result: ILogin | null = null;
+    const dialog = new Dialog({
+      title: 'Log in to openEO',
+      body: new LoginPanel(model, backend, remember, login => {
+        result = login;
+        window.setTimeout(() => dialog.resolve(0), 1500);
+      }),
+      buttons: [Dialog.cancelButton({ label: 'Close' })]
+    });
+    void dialog.launch().then(() => resolve(result));
+  });
+}

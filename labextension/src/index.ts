@@ -1,0 +1,112 @@
+import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { Dialog, ICommandPalette, showDialog } from '@jupyterlab/apputils';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStatusBar } from '@jupyterlab/statusbar';
+import { Widget } from '@lumino/widgets';
+
+import { ILogin } from './api';
+import { showLoginDialog } from './dialog';
+import { OpenEOAuthModel } from './model';
+import { sessionLine, StatusItem } from './status';
+import { IOpenEOAuth } from './tokens';
+
+export { IOpenEOAuth } from './tokens';
+export * from './api';
+
+const PLUGIN_ID = 'jupyter-openeo-auth:plugin';
+
+namespace CommandIDs {
+  export const login = 'openeo-auth:login';
+  export const logout = 'openeo-auth:logout';
+  export const sessions = 'openeo-auth:sessions';
+}
+
+/** A dialog body of plain text lines (escaped: textContent). */
+function textBody(lines: string[]): Widget {
+  const body = new Widget();
+  for (const line of lines) {
+    const p = document.createElement('p');
+    p.textContent = line;
+    body.node.appendChild(p);
+  }
+  return body;
+}
+
+const plugin: JupyterFrontEndPlugin<IOpenEOAuth> = {
+  id: PLUGIN_ID,
+  description: "JupyterLab shows and drives the Jupyter server's openEO login.",
+  autoStart: true,
+  provides: IOpenEOAuth,
+  optional: [IStatusBar, ICommandPalette, ISettingRegistry],
+  activate: async (
+    app: JupyterFrontEnd,
+    statusBar: IStatusBar | null,
+    palette: ICommandPalette | null,
+    registry: ISettingRegistry | null
+  ): Promise<IOpenEOAuth> => {
+    const settings = registry ? await registry.load(PLUGIN_ID).catch(() => null) : null;
+    const remember = (backend: string) => void settings?.set('lastBackend', backend).catch(() => undefined);
+    const openDialog = async (backend?: string): Promise<ILogin | null> => {
+      let chosen = backend || (settings?.get('lastBackend').composite as string) || '';
+      if (!chosen) {
+        chosen = await model.settings().then(
+          s => s.default_backend,
+          () => ''
+        );
+      }
+      return showLoginDialog(model, chosen, remember);
+    };
+    const model = new OpenEOAuthModel(app.serviceManager.serverSettings, app.serviceManager.events ?? null, openDialog);
+
+    app.commands.addCommand(CommandIDs.login, {
+      label: 'Log in to openEO…',
+      caption: 'Log in to an openEO back-end; the Jupyter server keeps the login for every notebook',
+      execute: args => openDialog(args.backend as string | undefined)
+    });
+    app.commands.addCommand(CommandIDs.logout, {
+      label: args => (args.backend ? `Log out of ${args.backend}` : 'Log out of openEO'),
+      caption: 'Log out of an openEO back-end: the server forgets and revokes the login',
+      execute: async args => {
+        await model.refresh();
+        let targets = model.current;
+        if (args.backend) {
+          targets = targets.filter(s => s.backend === args.backend && (!args.provider_id || s.provider_id === args.provider_id));
+        }
+        if (targets.length === 0) {
+          await showDialog({ title: 'Log out of openEO', body: 'Not logged in to openEO.', buttons: [Dialog.okButton()] });
+          return;
+        }
+        const messages: string[] = [];
+        for (const session of targets) {
+          const result = await model.logout(session.backend, session.provider_id);
+          messages.push(result.message || `Logged out of ${session.backend}.`);
+        }
+        await showDialog({ title: 'Log out of openEO', body: textBody(messages), buttons: [Dialog.okButton()] });
+      }
+    });
+    app.commands.addCommand(CommandIDs.sessions, {
+      label: 'Show openEO sessions',
+      caption: 'Which openEO back-ends this Jupyter server is logged in to',
+      execute: async () => {
+        await model.refresh();
+        const lines = model.error ? [model.error] : model.current.map(sessionLine);
+        await showDialog({
+          title: 'openEO sessions',
+          body: textBody(lines.length ? lines : ['Not logged in to openEO.']),
+          buttons: [Dialog.okButton()]
+        });
+      }
+    });
+    for (const command of [CommandIDs.login, CommandIDs.logout, CommandIDs.sessions]) {
+      palette?.addItem({ command, category: 'openEO' });
+    }
+    if (statusBar) {
+      const item = new StatusItem(model, () => void app.commands.execute(CommandIDs.login));
+      statusBar.registerStatusItem('jupyter-openeo-auth:status', { item, align: 'left', rank: 100 });
+    }
+    void model.refresh();
+    return model;
+  }
+};
+
+export default plugin;

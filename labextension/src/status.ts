@@ -1,0 +1,67 @@
+import { Widget } from '@lumino/widgets';
+
+import { ISession } from './api';
+import { OpenEOAuthModel } from './model';
+
+/** The host of a back-end URL, for a short label. */
+export function host(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+/** Who a session belongs to, for people. */
+export function who(session: ISession): string {
+  return session.user.name || session.user.sub || 'an unnamed user';
+}
+
+/** The status bar text for the sessions and pending logins. */
+export function statusText(model: OpenEOAuthModel): string {
+  const sessions = model.current;
+  if (model.pendingCount > 0) {
+    return 'openEO: logging in…';
+  }
+  if (sessions.some(s => s.login_required)) {
+    return 'openEO: log in again';
+  }
+  if (sessions.length === 0) {
+    return 'openEO: not logged in';
+  }
+  const first = sessions[0];
+  return sessions.length === 1
+    ? `openEO: ${who(first)} @ ${host(first.backend)}`
+    : `openEO: ${who(first)} +${sessions.length - 1}`;
+}
+
+/** One line per session for the tooltip. */
+export function sessionLine(session: ISession): string {
+  const renewed =
+    session.access_expires_at === null
+      ? 'no expiry'
+      : `token renewed before ${new Date(session.access_expires_at * 1000).toLocaleTimeString()}`;
+  const state = session.login_required ? ' — log in again' : '';
+  return `${session.backend} (${session.provider_id}): ${who(session)}, ${session.flow} login, ${renewed}${state}`;
+}
+
+/** The status bar item: renders the model; a click opens the login dialog. */
+export class StatusItem extends Widget {
+  constructor(
+    private readonly model: OpenEOAuthModel,
+    onClick: () => void
+  ) {
+    super();
+    this.addClass('jp-OpenEOAuth-status');
+    this.node.setAttribute('role', 'button');
+    this.node.addEventListener('click', onClick);
+    model.changed.connect(this.render, this);
+    this.render();
+  }
+
+  render(): void {
+    this.node.textContent = statusText(this.model);
+    const lines = this.model.current.map(sessionLine);
+    this.node.title = this.model.error ?? (lines.length ? lines.join('\n') : 'Click to log in to openEO');
+  }
+}

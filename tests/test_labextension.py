@@ -1,0 +1,141 @@
+"""The JupyterLab extension in real JupyterLab, in Debian's Chromium driven by Playwright: the status bar,
+the login dialog, the commands, and escaping of what a provider or back-end says."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from jupyter_openeo_auth.devstack import backend_service, jupyter_service
+from jupyter_openeo_auth.devstack.user import ProviderUser
+
+from test_broker_lifecycle import whoami
+from test_browser import page  # noqa: F401 - the Chromium page fixture
+
+HOSTILE = '<img src=x onerror="window.__pwned=1">'
+#: Where the README's screenshots are kept; the test run writes them.
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs"
+
+
+class Lab:
+    def __init__(self, service, token, settings_dir):
+        self.service, self.token, self.settings_dir = service, token, settings_dir
+        self.url = f"{service.url}/lab?token={token}"
+
+    def api(self, method, path, **kwargs):
+        resp = requests.request(method, f"{self.service.url}/openeo-auth/api/{path}",
+                                headers={"Authorization": f"token {self.token}"}, timeout=30, **kwargs)
+        return resp.status_code, resp.json()
+
+
+@pytest.fixture
+def hostile_backend(stack):
+    """A back-end whose provider title is HTML that would run if it were not escaped."""
+    service = backend_service(stack.provider.url, provider_title=HOSTILE).start()
+    yield service
+    service.cleanup()
+
+
+@pytest.fixture
+def lab(stack, tmp_path):
+    token = secrets.token_hex(16)
+    settings_dir = tmp_path / "lab-settings"
+    news = settings_dir / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True)
+    (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+    (tmp_path / "root").mkdir()
+    service = jupyter_service(
+        tmp_path / "root", token, app="lab",
+        config={"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}},
+        env={"JUPYTERLAB_SETTINGS_DIR": str(settings_dir)},
+    ).start(timeout=120)
+    yield Lab(service, token, settings_dir)
+    service.cleanup()
+
+
+def open_lab(page, lab):
+    page.goto(lab.url)
+    status = page.locator(".jp-OpenEOAuth-status")
+    expect(status).to_be_visible(timeout=60000)
+    return status
+
+
+def log_in_through_the_dialog(page, status, user="alice"):
+    status.click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog.locator(".jp-OpenEOAuth-login")).to_be_enabled(timeout=30000)
+    dialog.locator(".jp-OpenEOAuth-login").click()
+    code = dialog.locator(".jp-OpenEOAuth-code")
+    expect(code).to_be_visible(timeout=30000)
+    expect(dialog.locator(".jp-OpenEOAuth-qr svg")).to_be_visible()
+    expect(dialog.locator(".jp-OpenEOAuth-countdown")).to_contain_text(re.compile(r"expires in \d+:\d\d"))
+    return dialog, code.inner_text().strip()
+
+
+def test_log_in_from_the_status_bar_and_out_from_the_palette(stack, lab, page, issued_secrets):
+    status = open_lab(page, lab)
+    expect(status).to_have_text("openEO: not logged in")
+    dialog, user_code = log_in_through_the_dialog(page, status)
+    if os.environ.get("JOA_SCREENSHOTS", "1") == "1":
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "jupyterlab-login-dialog.png"))
+    ProviderUser("alice").approve(f"{stack.provider.url}/device?user_code={user_code}", user_code)
+    expect(dialog.locator(".jp-OpenEOAuth-success")).to_have_text(
+        "Logged in as Alice Liddell (alice@example.org)", timeout=30000
+    )
+    host = stack.backend.url.split("://")[1]
+    expect(status).to_have_text(f"openEO: Alice Liddell @ {host}", timeout=5000)
+    expect(page.locator(".jp-Dialog")).to_have_count(0, timeout=10000)  # closes by itself
+    assert "alice" in status.get_attribute("title") or "Alice" in status.get_attribute("title")
+    if os.environ.get("JOA_SCREENSHOTS", "1") == "1":
+        page.screenshot(path=str(SCREENSHOTS / "jupyterlab-status-bar.png"))
+    # A kernel started afterwards gets the server's tokens without a login of its own.
+    code, token = lab.api("POST", "token", json={"backend": stack.backend.url})
+    assert code == 200 and whoami(stack.backend.url, token["access_token"]) == "alice"
+
+    # No token, refresh token or device code in the browser's storage or in the settings written to disk.
+    storage = page.evaluate("() => JSON.stringify({...window.localStorage, ...window.sessionStorage})")
+    on_disk = "".join(p.read_text() for p in Path(lab.settings_dir).rglob("*") if p.is_file())
+    canaries = issued_secrets()
+    assert [c for c in canaries if c in storage + on_disk] == []
+    assert stack.backend.url in on_disk  # the last back-end used is remembered
+
+    page.keyboard.press("Control+Shift+c")
+    page.keyboard.type("Log out of openEO")
+    page.keyboard.press("Enter")
+    expect(page.locator(".jp-Dialog")).to_contain_text(f"Logged out of {stack.backend.url}", timeout=15000)
+    page.keyboard.press("Enter")
+    expect(status).to_have_text("openEO: not logged in", timeout=5000)
+    code, answer = lab.api("POST", "token", json={"backend": stack.backend.url})
+    assert code == 404 and answer["reason"] == "not_logged_in"
+
+
+def test_what_a_backend_says_is_shown_as_text(stack, lab, page, hostile_backend):
+    status = open_lab(page, lab)
+    status.click()
+    dialog = page.locator(".jp-Dialog")
+    url = dialog.locator(".jp-OpenEOAuth-backend")
+    url.fill(hostile_backend.url)
+    url.dispatch_event("change")
+    expect(dialog.locator(".jp-OpenEOAuth-message")).to_have_text(f"Provider: {HOSTILE}", timeout=30000)
+    expect(dialog.locator(".jp-OpenEOAuth-dialog img")).to_have_count(0)
+    assert page.evaluate("() => window.__pwned") is None
+
+
+def test_the_menu_and_palette_have_the_commands(lab, page):
+    open_lab(page, lab)
+    page.get_by_role("menuitem", name="openEO").click()
+    for label in ("Log in to openEO…", "Log out of openEO", "Show openEO sessions"):
+        expect(page.get_by_role("menuitem", name=label)).to_be_visible()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+Shift+c")
+    page.keyboard.type("Show openEO sessions")
+    page.keyboard.press("Enter")
+    expect(page.locator(".jp-Dialog")).to_contain_text("Not logged in to openEO.", timeout=15000)
