@@ -54,6 +54,17 @@ class Kernel:
             raise KernelError(f"{errors[0]}\n--- output:\n{text}")
         return text + "".join(errors)
 
+    async def execute(self, code: str, timeout: float = 90) -> dict:
+        """Execute like a cell; returns the error message's content (ename, evalue, traceback), {} when none."""
+        errors = []
+
+        def hook(msg):
+            if msg["msg_type"] == "error":
+                errors.append(msg["content"])
+
+        await self.client.execute_interactive(code, output_hook=hook, timeout=timeout)
+        return errors[0] if errors else {}
+
     async def stop(self) -> None:
         self.client.stop_channels()
         await self.manager.shutdown_kernel(self.kernel_id, now=True)

@@ -30,7 +30,8 @@ async def approve_pending(broker, user, deny=False) -> None:
 
 async def widget_login(k, url: str, broker, user) -> None:
     shown = await k.run(f"import jupyter_openeo_auth as joa\nw = joa.login({url!r})\nw.start()\nprint(w.code.value, w.status.value)")
-    assert "enter the code" in shown and "<svg" in shown and "The code expires in " in shown  # link, QR, countdown
+    assert "Open the login page</a>" in shown and "enter this code" in shown and "Copy code</button>" in shown
+    assert "<svg" in shown and "The code expires in " in shown  # QR, countdown
     await approve_pending(broker, user)
     assert (await k.run("print(w.wait(60))")).strip() == "logged_in"
 
@@ -48,6 +49,8 @@ async def test_second_notebook_reuses_the_login(stack, jp_serverapp, broker, ali
             f"w = joa.login({stack.backend.url!r}); print(w.state)"
         )
         assert out.split() == ["alice", "logged_in"]
+        title = await second.run("print(w.title.value)")
+        assert "Local demo provider" in title and "provider local" not in title  # its title, not its raw id
     assert len(broker.logins) == logins_before  # no new login was started
 
 
@@ -223,6 +226,40 @@ async def test_kernel_without_a_server_says_so():
         find_server(parent_pid="", runtime_dir="/nonexistent")
     with pytest.raises(NoServer, match="does not run jupyter-openeo-auth"):
         find_server(parent_pid="1", runtime_dir="/nonexistent")
+
+
+async def test_an_error_for_the_user_shows_as_its_sentence(stack, jp_serverapp, broker):
+    """connect() before logging in: the one useful sentence, not a traceback through the package's frames."""
+    async with kernel(jp_serverapp) as k:
+        reply = await k.execute(f"import jupyter_openeo_auth as joa\njoa.connect({stack.backend.url!r})")
+        assert reply["ename"] == "NotLoggedIn"
+        assert len(reply["traceback"]) == 1 and reply["traceback"][0].startswith("NotLoggedIn: Not logged in to")
+
+
+async def test_a_widget_follows_a_login_made_elsewhere(stack, jp_serverapp, broker, api, alice):
+    async with kernel(jp_serverapp) as k:
+        out = await k.run(f"import jupyter_openeo_auth as joa\nw = joa.login({stack.backend.url!r})\nprint(w.state)")
+        assert out.strip() == "new"
+        await api.login(stack.backend.url, alice)  # in the JupyterLab dialog, say
+        out = await k.run("import time\nfor _ in range(30):\n    if w.state != 'new': break\n    time.sleep(0.1)\n"
+                          "print(w.state, w.logout_button in w.children)")
+        assert out.split() == ["logged_in", "True"]
+
+
+async def test_an_account_the_backend_refuses_is_not_shown_as_logged_in(stack, jp_serverapp, broker, api):
+    mark = ProviderUser("mark")
+    await api.login(stack.backend.url, mark)
+    _, sessions = await api.get("sessions")
+    assert "No access for Mark." in sessions["sessions"][0]["account_problem"]
+    code, refused = await api.post("token", backend=stack.backend.url)
+    assert code == 403 and refused["reason"] == "account_refused" and "virtual organization" in refused["message"]
+    async with kernel(jp_serverapp) as k:
+        out = await k.run(f"import jupyter_openeo_auth as joa\nw = joa.login({stack.backend.url!r})\n"
+                          "print(w.state); print(w.status.value)")
+        assert "does not accept this account yet" in out and "renewed automatically" not in out
+        assert "<img" not in out and "&lt;img" in out  # the name is HTML that must not run
+        reply = await k.execute(f"joa.connect({stack.backend.url!r}).describe_account()")
+        assert "does not accept this account yet" in reply["evalue"]
 
 
 async def test_widget_escapes_what_it_shows(jp_serverapp, broker):

@@ -9,6 +9,7 @@ import re
 import secrets
 from pathlib import Path
 
+import nbformat
 import pytest
 import requests
 from playwright.sync_api import expect
@@ -139,3 +140,51 @@ def test_the_menu_and_palette_have_the_commands(lab, page):
     page.keyboard.type("Show openEO sessions")
     page.keyboard.press("Enter")
     expect(page.locator(".jp-Dialog")).to_contain_text("Not logged in to openEO.", timeout=15000)
+
+
+def test_status_bar_and_notebook_widgets_follow_each_other(stack, lab, page, tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        f"import jupyter_openeo_auth as joa\nw = joa.login({stack.backend.url!r})\nw")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "root" / "widget.ipynb")
+    page.goto(f"{lab.service.url}/lab/tree/widget.ipynb?token={lab.token}")
+    status = page.locator(".jp-OpenEOAuth-status")
+    expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=60000)
+    page.locator(".jp-Cell").first.click()
+    page.keyboard.press("Shift+Enter")
+    out = page.locator(".jp-Cell").first.locator(".jp-OutputArea")
+    widget_button = out.get_by_role("button", name="Log in to openEO")
+    expect(widget_button).to_be_visible(timeout=60000)
+
+    # A login finished in the dialog turns the notebook's widget to "Logged in as" within 2 seconds.
+    dialog, user_code = log_in_through_the_dialog(page, status)
+    ProviderUser("alice").approve(f"{stack.provider.url}/device?user_code={user_code}", user_code)
+    expect(dialog.locator(".jp-OpenEOAuth-success")).to_be_visible(timeout=30000)
+    expect(out).to_contain_text("Logged in as Alice Liddell", timeout=2000)
+
+    # A login finished in the widget turns the status bar within 2 seconds.
+    lab.api("DELETE", "sessions", params={"backend": stack.backend.url})
+    expect(status).to_have_text("openEO: not logged in", timeout=5000)
+    page.locator(".jp-Cell").first.click()
+    page.keyboard.press("Control+Enter")  # run the cell again: a new widget
+    expect(widget_button).to_be_visible(timeout=30000)
+    widget_button.click()
+    code = out.locator("p[style*='font-size:2em']")
+    expect(code).to_be_visible(timeout=30000)
+    expect(out.get_by_text("Open the login page")).to_be_visible()
+    user_code = code.inner_text().strip()
+    ProviderUser("alice").approve(f"{stack.provider.url}/device?user_code={user_code}", user_code)
+    expect(out).to_contain_text("Logged in as Alice Liddell", timeout=30000)
+    expect(status).to_have_text(re.compile("openEO: Alice Liddell @ "), timeout=2000)
+
+
+def test_a_refused_account_and_a_hostile_user_name_in_the_status_bar(stack, lab, page):
+    status = open_lab(page, lab)
+    code, login = lab.api("POST", "logins", json={"backend": stack.backend.url})
+    ProviderUser("mark").approve(login["verification_uri_complete"], login["user_code"])
+    expect(status).to_have_text("openEO: account not accepted", timeout=30000)
+    title = status.get_attribute("title")
+    assert 'Mark <img src=x onerror="window.__pwned=1">' in title  # the name, as text
+    assert "No access for Mark." in title
+    expect(page.locator(".jp-OpenEOAuth-status img")).to_have_count(0)
+    assert page.evaluate("() => window.__pwned") is None

@@ -1,6 +1,7 @@
 """The kernel-independent token broker: sessions, the login state machine, single-flight refresh,
 persistence. Knows nothing about HTTP handlers."""
 
+from .accounts import AccountRefused
 from .logins import Login, LoginState
 from .service_accounts import ServiceAccount, ServiceAccountNotConfigured
 from .sessions import Session, SessionKey, SessionSettings
@@ -9,7 +10,7 @@ from ..oidc import NotLoggedIn
 from .token_broker import BackendNotAllowed, LoginNotFound, TokenBroker, TooManyLogins
 
 __all__ = [
-    "BackendNotAllowed", "KeyringStore", "Login", "LoginNotFound", "LoginState", "MemoryStore", "NotLoggedIn",
+    "AccountRefused", "BackendNotAllowed", "KeyringStore", "Login", "LoginNotFound", "LoginState", "MemoryStore", "NotLoggedIn",
     "ServiceAccount", "ServiceAccountNotConfigured", "Session", "SessionKey", "SessionSettings", "TokenBroker",
     "TooManyLogins",
     "keyring_is_safe", "make_store",

@@ -88,6 +88,9 @@ class Session:
         self.login_required: Optional[str] = None
         #: Set by logout: nothing may write this session back or renew it any more.
         self.ended = False
+        #: The back-end refused the account (GET /me): its sentence and what to do, else None.
+        self.account_problem: Optional[str] = None
+        self.account_checked_at = float("-inf")
         self._renew = renew
         self._settings = settings
         self._log = log
@@ -124,6 +127,7 @@ class Session:
             "access_expires_at": self.tokens.expires_at,
             "refreshable": self.renewable,
             "login_required": self.login_required is not None,
+            "account_problem": self.account_problem,
         }
 
     @property

@@ -21,6 +21,7 @@ from ..oidc import (
     issuer_cache,
     normalize_url,
 )
+from .accounts import ACCOUNT_RECHECK, AccountRefused, check_account
 from .keeper import StoreKeeper
 from .logins import Login, LoginState
 from .service_accounts import ServiceAccount, ServiceAccountNotConfigured, find_account
@@ -233,7 +234,7 @@ class TokenBroker:
         return self._login_done(login, await self._new_session(login, client, tokens))
 
     def _login_done(self, login: Login, session: Session) -> Login:
-        login.finish(LoginState.LOGGED_IN, user=session.user)
+        login.finish(LoginState.LOGGED_IN, session.account_problem, user=session.user)
         self.logins.setdefault(login.id, login)
         return login
 
@@ -304,6 +305,7 @@ class TokenBroker:
             old.end()
         self.sessions[key] = session
         session.schedule()
+        await check_account(self.http, session, tokens, self.log)
         return session
 
     async def _with_userinfo(self, client: OidcClient, tokens: TokenSet) -> TokenSet:
@@ -354,7 +356,13 @@ class TokenBroker:
     async def token(self, backend: str, provider_id: Optional[str] = None, min_valid: Optional[float] = None):
         """(session, tokens) with an access token valid for at least `min_valid` seconds."""
         session = await self.find_session(backend, provider_id)
-        return session, await session.access_token(min_valid)
+        tokens = await session.access_token(min_valid)
+        if session.account_problem:
+            if time.monotonic() - session.account_checked_at > ACCOUNT_RECHECK:
+                await check_account(self.http, session, tokens, self.log)
+            if session.account_problem:
+                raise AccountRefused(session.account_problem)
+        return session, tokens
 
     async def session_list(self) -> List[dict]:
         """Summaries of this owner's sessions: no tokens."""

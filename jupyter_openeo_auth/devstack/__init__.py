@@ -34,6 +34,7 @@ PROVIDER_DIR = Path(
 DEMO_USERS = {
     "alice": ("alice-password", "Alice Liddell", "alice@example.org"),
     "bob": ("bob-password", "Bob Builder", "bob@example.org"),
+    "mark": ("mark-password", 'Mark <img src=x onerror="window.__pwned=1">', "mark@example.org"),  # refused
 }
 
 

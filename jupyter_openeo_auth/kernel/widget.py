@@ -12,10 +12,23 @@ from urllib.parse import urlsplit
 
 import ipywidgets as w
 
-from ..oidc import OpenEOAuthError
+from ..oidc import InvalidBackendUrl, OpenEOAuthError, normalize_url
 from .client import ServerClient, server
 
 POLL_SECONDS = 1.0
+#: A widget offering "Log in" watches for a login made elsewhere (the JupyterLab dialog, another notebook)
+#: this often, for this long.
+WATCH_SECONDS, WATCH_FOR = 1.0, 3600.0
+#: Buttons as wide as their label ("Log in to openEO" is cut off at ipywidgets' default width).
+FIT = w.Layout(width="auto")
+RED = '<span style="color:var(--jp-error-color1, #b00)">{}</span>'
+
+
+def _same_backend(a: str, b: str) -> bool:
+    try:
+        return normalize_url(a) == normalize_url(b)
+    except InvalidBackendUrl:
+        return a == b
 
 
 def safe_link(uri: Optional[str]) -> Optional[str]:
@@ -47,16 +60,19 @@ class LoginWidget(w.VBox):
         self._thread: Optional[threading.Thread] = None
         self._login_id: Optional[str] = None
 
+        self._titles: dict = {}
         self.title = w.HTML()
         self.picker = w.Dropdown(description="Provider")
-        self.login_button = w.Button(description="Log in to openEO", button_style="primary", icon="sign-in")
-        self.logout_button = w.Button(description="Log out", icon="sign-out")
-        self.retry_button = w.Button(description="Retry", icon="refresh")
+        self.login_button = w.Button(description="Log in to openEO", button_style="primary", icon="sign-in", layout=FIT)
+        self.logout_button = w.Button(description="Log out", icon="sign-out", layout=FIT)
+        self.retry_button = w.Button(description="Retry", icon="refresh", layout=FIT)
+        self.cancel_button = w.Button(description="Cancel", icon="times", layout=FIT)
         self.code = w.HTML()
         self.status = w.HTML()
         self.login_button.on_click(lambda _: self.start())
         self.retry_button.on_click(lambda _: self.start())
         self.logout_button.on_click(lambda _: self.logout())
+        self.cancel_button.on_click(lambda _: self.cancel())
         self._show_title()
         self._check_existing()
 
@@ -67,22 +83,27 @@ class LoginWidget(w.VBox):
 
     def _show_title(self, provider: Optional[str] = None):
         provider = provider or self.provider_id
-        provider = f" — provider {html.escape(provider)}" if provider else ""
+        provider = self._titles.get(provider, provider)
+        provider = f" — {html.escape(provider)}" if provider else ""
         self.title.value = f"<b>openEO login</b>: {html.escape(self.backend)}{provider}"
 
-    def _show(self, *parts, status: str = ""):
+    def _show(self, *parts, status: str = "", buttons=()):
+        """Title, what this step shows, the sentence, then the buttons that belong to the sentence."""
         self.status.value = status
-        self.children = [self.title, *parts, self.status]
+        self.children = [self.title, *parts, self.status, *buttons]
 
     def _show_error(self, message: str):
-        self._show(self.retry_button, status=f'<span style="color:#b00">{html.escape(message)}</span>')
+        self._show(status=RED.format(html.escape(message)), buttons=[self.retry_button])
 
-    def _show_logged_in(self, user: Optional[dict], notes=()):
+    def _show_logged_in(self, user: Optional[dict], notes=(), problem: Optional[str] = None):
         self.state, self.user = "logged_in", user or {}
         who = html.escape(self.user.get("name") or self.user.get("sub") or "an unnamed user")
         email = f" ({html.escape(self.user['email'])})" if self.user.get("email") else ""
         extra = "".join(f"<br>{html.escape(n)}" for n in notes if n)
-        self._show(self.logout_button, status=f"Logged in as <b>{who}</b>{email} — renewed automatically{extra}")
+        status = f"Logged in as <b>{who}</b>{email} — renewed automatically{extra}"
+        if problem:  # the provider said yes, the back-end says no: not a green "Logged in"
+            status = f"Logged in as <b>{who}</b>{email}, but:<br>" + RED.format(html.escape(problem))
+        self._show(status=status, buttons=[self.logout_button])
 
     def _show_code(self, login: dict) -> bool:
         link = safe_link(login.get("verification_uri_complete")) or safe_link(login.get("verification_uri"))
@@ -94,39 +115,64 @@ class LoginWidget(w.VBox):
             self.client.cancel(login["id"])
             self._show_error(self.message)
             return False
-        code = html.escape(login.get("user_code", ""))
+        code = html.escape(login.get("user_code", ""), quote=True)
         self.code.value = (
-            f'<p>Open <a href="{html.escape(link, quote=True)}" target="_blank" rel="noopener noreferrer">'
-            f"{html.escape(link)}</a> and enter the code</p>"
-            f'<p style="font-size:2em;font-family:monospace;user-select:all">{code}</p>'
+            f'<p><a class="jupyter-button mod-primary" href="{html.escape(link, quote=True)}" target="_blank" '
+            'rel="noopener noreferrer" style="display:inline-flex;align-items:center;padding:0 12px;'
+            'text-decoration:none;width:auto">Open the login page</a> '
+            f'<span style="font-size:0.85em">{html.escape(link)}</span></p>'
+            "<p>Log in there and enter this code:</p>"
+            f'<p style="font-size:2em;font-family:monospace;user-select:all;margin:0">{code}</p>'
+            f'<button class="jupyter-button" data-code="{code}" style="width:auto" '
+            'onclick="navigator.clipboard.writeText(this.dataset.code)">Copy code</button>'
             f"<div>{login.get('qr_svg', '')}</div>"  # rendered by the server from the link
         )
-        self._show(self.code, status=_countdown(login["expires_at"]))
+        self._show(self.code, status=_countdown(login["expires_at"]), buttons=[self.cancel_button])
         return True
 
     # --- what it does --------------------------------------------------------------------------------------
 
+    def _session(self) -> Optional[dict]:
+        """The server's session for this back-end (and provider), if it has one."""
+        for session in self.client.sessions():
+            if _same_backend(session["backend"], self.backend) and self.provider_id in (None, session["provider_id"]):
+                return session
+        return None
+
     def _check_existing(self):
-        """Logged in already? Then say so at once; else offer the button (and the provider picker)."""
-        try:
-            data = self.client.token(self.backend, self.provider_id, min_valid=0)
-        except OpenEOAuthError:
-            data = None
-        if data is not None:
-            self._show_title(data.get("provider_id"))
-            self._show_logged_in(data.get("user"))
-            return
+        """Logged in already? Then say so at once; else offer the button (and the provider picker), and
+        watch for a login made elsewhere."""
         try:
             providers = self.client.providers(self.backend)["providers"]
+            session = self._session()
         except OpenEOAuthError as e:
             self.state, self.message = "failed", e.message
             self._show_error(e.message)
             return
+        self._titles = {p["id"]: p["title"] for p in providers}
+        if session is not None and not session.get("login_required"):
+            self._show_title(session["provider_id"])
+            self._show_logged_in(session["user"], problem=session.get("account_problem"))
+            return
         self.picker.options = [(p["title"], p["id"]) for p in providers]
         self.picker.value = self.provider_id or providers[0]["id"]
-        if len(providers) == 1:
-            self._show_title(providers[0]["title"])
-        self._show(*([self.picker] if len(providers) > 1 else []), self.login_button)
+        self._show_title(providers[0]["id"] if len(providers) == 1 else None)
+        self._show(*([self.picker] if len(providers) > 1 else []), buttons=[self.login_button])
+        threading.Thread(target=self._watch, daemon=True, name="openeo-login-watch").start()
+
+    def _watch(self) -> None:
+        """While this widget offers "Log in": notice a login finished elsewhere and show it."""
+        deadline = time.monotonic() + WATCH_FOR
+        while self.state == "new" and time.monotonic() < deadline:
+            time.sleep(WATCH_SECONDS)
+            try:
+                session = self._session()
+            except OpenEOAuthError:
+                continue
+            if self.state == "new" and session is not None and not session.get("login_required"):
+                self._show_title(session["provider_id"])
+                self._finish({"state": "logged_in", "user": session["user"],
+                              "message": session.get("account_problem")})
 
     def on_login(self, callback: Callable[[dict], Optional[str]]) -> None:
         """Call `callback(login)` once logged in (at once when already logged in). A string it returns is
@@ -175,7 +221,7 @@ class LoginWidget(w.VBox):
             return
         notes = [callback(login) for callback in self._callbacks]
         self._callbacks.clear()
-        self._show_logged_in(login.get("user"), notes)
+        self._show_logged_in(login.get("user"), notes, problem=login.get("message"))
 
     def wait(self, timeout: float = 600) -> str:
         """Block until the login ends (for scripts); returns the final state."""
@@ -183,6 +229,11 @@ class LoginWidget(w.VBox):
         while self.state == "pending" and time.time() < deadline:
             time.sleep(0.2)
         return self.state
+
+    def cancel(self) -> None:
+        """Cancel the pending login."""
+        if self.state == "pending" and self._login_id:
+            self._finish(self.client.cancel(self._login_id))
 
     def logout(self) -> None:
         """Log out on the server (revokes the refresh token) and offer a new login; says when the provider

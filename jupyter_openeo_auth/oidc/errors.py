@@ -12,6 +12,10 @@ class OpenEOAuthError(Exception):
         super().__init__(message)
         self.message = message
 
+    def _render_traceback_(self):
+        """IPython shows an error meant for the user as its sentence, without the frames that led to it."""
+        return [f"{type(self).__name__}: {self.message}"]
+
 
 class InvalidBackendUrl(OpenEOAuthError):
     reason = "invalid_backend_url"

@@ -121,6 +121,12 @@ def _interpret(request: HttpRequest, resp: httpx.Response, content: bytes) -> Tu
                 return status, {}
             raise BadResponse(f"{where(url)} answered HTTP {status} with {kind} instead of JSON.", status=status)
         return status, body
+    if body is None and status < 400 and kind == "text/html":
+        raise BadResponse(
+            f"{where(url)} answered with a web page, not the JSON of an openEO back-end or OpenID provider: "
+            "it is not one (a JupyterLab or a portal, perhaps). Check the URL.",
+            status=status,
+        )
     if body is None:
         raise BadResponse(
             f"{where(url)} answered HTTP {status} with {kind} instead of JSON; "

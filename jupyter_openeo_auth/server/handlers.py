@@ -25,6 +25,7 @@ STATUS = {
     "login_required": 409,
     "not_allowed": 403,
     "too_many_logins": 429,
+    "account_refused": 403,
     "backend_unavailable": 502,
     "bad_response": 502,
     "provider_unavailable": 503,

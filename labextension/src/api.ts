@@ -10,6 +10,8 @@ export interface ISession {
   access_expires_at: number | null;
   refreshable: boolean;
   login_required: boolean;
+  /** The back-end refused the account (not in its virtual organization): its sentence, else null. */
+  account_problem: string | null;
 }
 
 /** A login as `POST logins` and `GET logins/ID` answer it. */

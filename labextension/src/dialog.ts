@@ -159,6 +159,11 @@ export class LoginPanel extends Widget {
     if (login.state === 'logged_in') {
       const name = login.user?.name || login.user?.sub || 'an unnamed user';
       const email = login.user?.email ? ` (${login.user.email})` : '';
+      if (login.message) {
+        // The provider said yes, the back-end says no (not in its virtual organization): not a green "Logged in".
+        node.append(el('p', `Logged in as ${name}${email}, but:`), el('p', login.message, 'jp-OpenEOAuth-error'));
+        return;
+      }
       node.append(el('p', `Logged in as ${name}${email}`, 'jp-OpenEOAuth-success'));
       this.done(login);
       return;

@@ -26,6 +26,9 @@ export function statusText(model: OpenEOAuthModel): string {
   if (sessions.some(s => s.login_required)) {
     return 'openEO: log in again';
   }
+  if (sessions.some(s => s.account_problem)) {
+    return 'openEO: account not accepted';
+  }
   if (sessions.length === 0) {
     return 'openEO: not logged in';
   }
@@ -41,7 +44,11 @@ export function sessionLine(session: ISession): string {
     session.access_expires_at === null
       ? 'no expiry'
       : `token renewed before ${new Date(session.access_expires_at * 1000).toLocaleTimeString()}`;
-  const state = session.login_required ? ' — log in again' : '';
+  const state = session.login_required
+    ? ' — log in again'
+    : session.account_problem
+      ? ` — ${session.account_problem}`
+      : '';
   return `${session.backend} (${session.provider_id}): ${who(session)}, ${session.flow} login, ${renewed}${state}`;
 }
 

@@ -35,6 +35,10 @@ const DEVICE_INTERVAL = Number(env.DEVICE_INTERVAL || 5);
 export const ACCOUNTS = {
   alice: { password: 'alice-password', name: 'Alice Liddell', email: 'alice@example.org' },
   bob: { password: 'bob-password', name: 'Bob Builder', email: 'bob@example.org' },
+  // The openeo-driver dummy back-end refuses every user id containing "mark" ("No access for Mark."): a user
+  // who can log in at the provider but whose account the back-end does not accept. Their name is HTML that
+  // would run if a view did not escape it.
+  mark: { password: 'mark-password', name: 'Mark <img src=x onerror="window.__pwned=1">', email: 'mark@example.org' },
 };
 
 const deviceGrants = ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'];
