@@ -158,6 +158,27 @@ def broker(jp_serverapp, jp_asyncio_loop, http_server):
     return jp_serverapp.web_app.settings["openeo_auth_broker"]
 
 
+CHROMIUM = "/usr/bin/chromium"
+# Flags for a closed network: no background connections to Google's hosts.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture
+def page(tmp_path):
+    """A page in Debian's Chromium, driven by Playwright (which never downloads a browser here)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        yield page
+        page.screenshot(path=str(tmp_path / "last.png"))
+        browser.close()
+
+
 def pytest_sessionfinish(session, exitstatus):
     """In CI a skipped test counts as a failure: the real-provider tests must run."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -12,19 +12,11 @@ from typing import List
 
 import nbformat
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from jupyter_openeo_auth.demo import demo_notebook
 from jupyter_openeo_auth.devstack import jupyter_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
-
-CHROMIUM = "/usr/bin/chromium"
-# Flags for a closed network: no background connections to Google's hosts.
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
-
 
 @dataclass
 class Lab:
@@ -51,16 +43,6 @@ def lab(stack, tmp_path):
     yield Lab(f"{service.url}/lab/tree/login.ipynb?token={token}", tmp_path / "login.ipynb",
               [token, json.loads(key_file.read_text())["key"]])
     service.cleanup()
-
-
-@pytest.fixture
-def page(tmp_path):
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        yield page
-        page.screenshot(path=str(tmp_path / "last.png"))
-        browser.close()
 
 
 def test_widget_in_jupyterlab_shows_the_code_and_then_who_logged_in(lab, page, tmp_path, issued_secrets):

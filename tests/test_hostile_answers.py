@@ -180,3 +180,10 @@ async def test_an_entry_too_large_for_a_windows_keyring_stays_in_memory(tmp_path
     await store.save("small", {"refresh_token": "y"})
     assert [r["refresh_token"] for r in await store.load()] == ["y"]
     assert any("too large for the keyring" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_web_page_at_the_address_is_not_an_openeo_backend(api, faults):
+    """A JupyterLab or a portal answers HTML with HTTP 200: say it is not a back-end, not "under maintenance"."""
+    code, data = await api.get("providers", backend=faults.url + "/maintenance")
+    assert code == 400 and data["reason"] == "not_openeo"
+    assert "answered with a web page" in data["message"] and "under maintenance" not in data["message"]

@@ -17,8 +17,7 @@ from playwright.sync_api import expect
 from jupyter_openeo_auth.devstack import backend_service, jupyter_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
 
-from test_broker_lifecycle import whoami
-from test_browser import page  # noqa: F401 - the Chromium page fixture
+from ws_kernel import WebSocketKernel
 
 HOSTILE = '<img src=x onerror="window.__pwned=1">'
 #: Where the README's screenshots are kept; the test run writes them.
@@ -97,9 +96,13 @@ def test_log_in_from_the_status_bar_and_out_from_the_palette(stack, lab, page, i
     assert "alice" in status.get_attribute("title") or "Alice" in status.get_attribute("title")
     if os.environ.get("JOA_SCREENSHOTS", "1") == "1":
         page.screenshot(path=str(SCREENSHOTS / "jupyterlab-status-bar.png"))
-    # A kernel started afterwards gets the server's tokens without a login of its own.
-    code, token = lab.api("POST", "token", json={"backend": stack.backend.url})
-    assert code == 200 and whoami(stack.backend.url, token["access_token"]) == "alice"
+    # A notebook's kernel started afterwards gets the server's tokens without a login of its own.
+    kernel = WebSocketKernel(lab.service.url, lab.token)
+    try:
+        out = kernel.run(f"import jupyter_openeo_auth as joa\nprint(joa.connect({stack.backend.url!r}).describe_account()['user_id'])")
+    finally:
+        kernel.close()
+    assert out.strip() == "alice"
 
     # No token, refresh token or device code in the browser's storage or in the settings written to disk.
     storage = page.evaluate("() => JSON.stringify({...window.localStorage, ...window.sessionStorage})")
@@ -188,3 +191,21 @@ def test_a_refused_account_and_a_hostile_user_name_in_the_status_bar(stack, lab,
     assert "No access for Mark." in title
     expect(page.locator(".jp-OpenEOAuth-status img")).to_have_count(0)
     assert page.evaluate("() => window.__pwned") is None
+
+
+def test_notebook_7_has_the_menu_and_the_dialog(stack, tmp_path, page):
+    token = secrets.token_hex(16)
+    service = jupyter_service(tmp_path, token, app="notebook",
+                              config={"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}})
+    service.start(timeout=120)
+    try:
+        page.goto(f"{service.url}/tree?token={token}")
+        menu = page.get_by_role("menuitem", name="openEO")
+        expect(menu).to_be_visible(timeout=60000)
+        menu.click()
+        page.get_by_role("menuitem", name="Log in to openEO…").click()
+        dialog = page.locator(".jp-Dialog")
+        expect(dialog.locator(".jp-OpenEOAuth-backend")).to_have_value(stack.backend.url, timeout=30000)
+        expect(dialog.locator(".jp-OpenEOAuth-message")).to_have_text("Provider: Local demo provider", timeout=30000)
+    finally:
+        service.cleanup()

@@ -1,0 +1,38 @@
+"""The wheel, not the checkout: built from this repository and installed in a fresh virtual environment
+with no Node on the PATH, it enables the server extension and the prebuilt JupyterLab extension."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(argv, **kwargs) -> str:
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=900, **kwargs)
+    assert done.returncode == 0, f"{argv} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)  # without colours
+
+
+def test_the_wheel_ships_the_labextension_prebuilt(tmp_path):
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(REPO)])
+    [wheel] = (tmp_path / "dist").glob("jupyter_openeo_auth-*.whl")
+    venv = tmp_path / "venv"
+    run([sys.executable, "-m", "venv", str(venv)])
+    bin_dir = venv / "bin"
+    run([str(bin_dir / "python"), "-m", "pip", "install", "-q", str(wheel), "jupyterlab>=4"])
+    # Only the virtual environment on the PATH: no node, no npm, no other Jupyter.
+    env = {"PATH": str(bin_dir), "HOME": str(tmp_path), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+           "JUPYTER_DATA_DIR": str(tmp_path / "data"), "JUPYTER_PLATFORM_DIRS": "1"}
+    assert not any((bin_dir / n).exists() for n in ("node", "npm"))
+    labextensions = run([str(bin_dir / "jupyter"), "labextension", "list"], env=env)
+    assert re.search(r"jupyter-openeo-auth v0\.1\.0 enabled OK \(python, jupyter-openeo-auth\)", labextensions)
+    assert str(venv) in labextensions  # found in the venv's share/jupyter, not elsewhere
+    server_extensions = run([str(bin_dir / "jupyter"), "server", "extension", "list"], env=env)
+    assert re.search(r"jupyter_openeo_auth enabled", server_extensions)
+    assert re.search(r"jupyter_openeo_auth 0\.1\.0 OK", server_extensions)
+    assert os.path.isfile(venv / "share" / "jupyter" / "labextensions" / "jupyter-openeo-auth" / "install.json")
