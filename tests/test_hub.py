@@ -51,30 +51,48 @@ def start_server(hub, user: str) -> str:
     raise AssertionError(f"{user}'s server did not start:\n{hub.log_tail(40)}")
 
 
+def user_token(hub, user: str) -> dict:
+    """Headers with a hub API token of `user` (what the user's browser session amounts to)."""
+    resp = requests.post(f"{hub.url}/hub/api/users/{user}/tokens", json={"note": "openeo test"},
+                         headers=hub.headers, timeout=30)
+    assert resp.status_code in (200, 201), resp.text
+    return {"Authorization": f"token {resp.json()['token']}"}
+
+
 def test_hub_users_log_in_separately_and_kernels_get_tokens(hub, stack):
     alice_server, bob_server = start_server(hub, "alice"), start_server(hub, "bob")
+    alice, bob = user_token(hub, "alice"), user_token(hub, "bob")
     api = f"{alice_server}/openeo-auth/api"
-    login = requests.post(f"{api}/logins", json={"backend": stack.backend.url}, headers=hub.headers, timeout=30)
+    login = requests.post(f"{api}/logins", json={"backend": stack.backend.url}, headers=alice, timeout=30)
     assert login.status_code == 202, login.text
     login = login.json()
     ProviderUser("alice").approve(login["verification_uri_complete"], login["user_code"])
     deadline = time.time() + 30
     while login["state"] == "pending" and time.time() < deadline:
         time.sleep(0.3)
-        login = requests.get(f"{api}/logins/{login['id']}", headers=hub.headers, timeout=30).json()
+        login = requests.get(f"{api}/logins/{login['id']}", headers=alice, timeout=30).json()
     assert login["state"] == "logged_in"
 
     # Bob's server knows nothing of Alice's login.
     resp = requests.post(f"{bob_server}/openeo-auth/api/token", json={"backend": stack.backend.url},
-                         headers=hub.headers, timeout=30)
+                         headers=bob, timeout=30)
     assert resp.status_code == 404 and resp.json()["reason"] == "not_logged_in"
-    assert requests.get(f"{bob_server}/openeo-auth/api/sessions", headers=hub.headers, timeout=30).json() == {"sessions": []}
+    assert requests.get(f"{bob_server}/openeo-auth/api/sessions", headers=bob, timeout=30).json() == {"sessions": []}
+
+    # An admin, and Bob with access to Alice's server (a share), get 403: openEO logins are personal.
+    for others in (hub.headers, bob):
+        resp = requests.post(f"{api}/token", json={"backend": stack.backend.url}, headers=others, timeout=30)
+        assert resp.status_code == 403 and resp.json()["reason"] == "not_owner", resp.text
+        assert "personal" in resp.json()["message"] and "access_token" not in resp.text
+    assert requests.get(f"{alice_server}/api/status", headers=bob, timeout=30).status_code == 200  # the share works
+    resp = requests.post(f"{api}/token", json={"backend": stack.backend.url}, headers=alice, timeout=30)
+    assert resp.status_code == 200 and resp.json()["user"]["sub"] == "alice"
 
     # Unauthenticated callers get nothing from a hub user's server either.
     anonymous = requests.get(f"{api}/sessions", timeout=30, allow_redirects=False)
     assert anonymous.status_code in (302, 403) and "alice" not in anonymous.text
 
-    kernel = WebSocketKernel(alice_server, hub.token)
+    kernel = WebSocketKernel(alice_server, alice["Authorization"].split()[1])  # kernels use the key file: allowed
     try:
         out = kernel.run(
             "import jupyter_openeo_auth as joa\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Optional
 
 import tornado.web
@@ -53,6 +54,24 @@ class OpenEOAuthHandler(APIHandler):
             self.via_kernel_key = True
             return
         await super().prepare()
+        self._only_the_owner()
+
+    def _only_the_owner(self) -> None:
+        """On a JupyterHub, openEO logins are personal: only the server's owner may use these routes, not an
+        admin or a user the server is shared with (JupyterHub 5 sharing). Kernel keys stay allowed (the
+        kernels are the owner's); unauthenticated requests are left to @authenticated."""
+        owner = os.environ.get("JUPYTERHUB_USER")
+        user = self.current_user
+        if not owner or user is None:
+            return
+        hub_user = getattr(user, "hub_user", None) or {}
+        if user.username == owner and hub_user.get("kind", "user") == "user":
+            return
+        self.fail(
+            403, "not_owner",
+            f"openEO logins are personal: only {owner}, whose server this is, can use them here. Log in to "
+            "openEO on your own server.",
+        )
 
     @property
     def authorizer(self):

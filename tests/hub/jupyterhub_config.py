@@ -32,5 +32,7 @@ c.Spawner.http_timeout = 120
 c.JupyterHub.services = [{"name": "openeo-test", "api_token": os.environ["HUB_SERVICE_TOKEN"]}]
 c.JupyterHub.load_roles = [
     {"name": "openeo-test", "services": ["openeo-test"],
-     "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users"]},
+     "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users", "tokens"]},
+    # Bob may open Alice's server, as a share (JupyterHub 5 sharing) would let him: her openEO logins stay hers.
+    {"name": "alice-shares-with-bob", "users": ["bob"], "scopes": ["access:servers!user=alice"]},
 ]
