@@ -248,7 +248,7 @@ async def test_backend_down_does_not_stop_the_tokens_of_its_sessions(stack, api,
     try:
         await api.login(backend.url, ProviderUser("bob"))
         backend.stop()
-        broker._backends.ttl = 0  # discovery is due again, and the back-end is down
+        broker.backends.cache.ttl = 0  # discovery is due again, and the back-end is down
         code, token = await api.post("token", backend=backend.url)
         assert code == 200 and token["user"]["sub"] == "bob"
     finally:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests
 
-from jupyter_openeo_auth.devstack import Service, free_port
+from jupyter_openeo_auth.devstack import Service, backend_service, free_port, provider_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
 
 from ws_kernel import WebSocketKernel
@@ -101,3 +103,58 @@ def test_hub_users_log_in_separately_and_kernels_get_tokens(hub, stack):
         assert out.strip() == "alice"
     finally:
         kernel.close()
+
+
+@pytest.fixture(scope="module")
+def oauth_hub(tmp_path_factory):
+    """A hub whose own login is the openEO back-end's OpenID provider (GenericOAuthenticator with auth_state
+    and the hooks of jupyter_openeo_auth.hub), with its own provider (10 s tokens) and back-end."""
+    state = tmp_path_factory.mktemp("oauth-hub")
+    port, secret, token = free_port(), secrets.token_hex(16), secrets.token_hex(16)
+    provider = provider_service(
+        access_token_ttl=10, device_interval=1, RECORD_TOKENS="1", HUB_CLIENT_SECRET=secret,
+        HUB_REDIRECT_URI=f"http://127.0.0.1:{port}/hub/oauth_callback",
+    ).start()
+    backend = backend_service(provider.url, no_user_cache=True).start()
+    env = {
+        "HUB_STATE_DIR": str(state), "HUB_PORT": str(port), "HUB_API_PORT": str(free_port()),
+        "HUB_PROXY_API_PORT": str(free_port()), "HUB_SERVICE_TOKEN": token, "HUB_ISSUER": provider.url,
+        "HUB_CLIENT_SECRET": secret, "JUPYTERHUB_CRYPT_KEY": secrets.token_hex(32), "OPENEO_BACKEND": backend.url,
+    }
+    hub = Service(
+        "JupyterHub", [sys.executable, "-m", "jupyterhub", "-f", str(HUB_DIR / "jupyterhub_config.py")], port,
+        env=env, cwd=state, ready_path="/hub/health", ready_status=200,
+    ).start(timeout=120)
+    hub.headers, hub.token = {"Authorization": f"token {token}"}, token
+    try:
+        yield SimpleNamespace(hub=hub, provider=provider, backend=backend)
+    finally:
+        hub.cleanup()
+        backend.cleanup()
+        provider.cleanup()
+
+
+def test_the_hubs_own_login_serves_kernels_with_no_second_login(oauth_hub):
+    hub, provider, backend = oauth_hub.hub, oauth_hub.provider, oauth_hub.backend
+    stats = lambda: requests.get(provider.url + "/_test/stats", timeout=5).json()  # noqa: E731
+    ProviderUser("alice").sign_in(f"{hub.url}/hub/oauth_login")  # alice logs in to the hub
+    server = start_server(hub, "alice")
+    alice = user_token(hub, "alice")
+    sessions = requests.get(f"{server}/openeo-auth/api/sessions", headers=alice, timeout=30).json()
+    [session] = sessions["sessions"]
+    assert session["flow"] == "hub" and session["user"]["sub"] == "alice" and session["backend"] == backend.url
+    kernel = WebSocketKernel(server, alice["Authorization"].split()[1])
+    try:
+        code = (f"import jupyter_openeo_auth as joa\ncon = joa.connect({backend.url!r})\n"
+                "print(con.describe_account()['user_id'])")
+        assert kernel.run(code).strip() == "alice"
+        time.sleep(31)  # three lifetimes of the access token: the hub renews it, the server asks again
+        assert kernel.run("print(con.describe_account()['user_id'])").strip() == "alice"
+        environ = kernel.run("import os; print(dict(os.environ))")
+    finally:
+        kernel.close()
+    assert stats().get("urn:ietf:params:oauth:grant-type:device_code", 0) == 0  # zero device logins
+    assert stats().get("refresh_token", 0) >= 2  # the hub renewed ahead of expiry
+    issued = requests.get(provider.url + "/_test/issued", timeout=5).json()  # every token the provider made
+    seen = environ + json.dumps(sessions) + hub.log_tail(100000)  # the kernel, the server's answers, its log
+    assert len(issued) >= 4 and [t for t in issued if t in seen] == []

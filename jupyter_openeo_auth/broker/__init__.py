@@ -7,7 +7,8 @@ from .service_accounts import ServiceAccount, ServiceAccountNotConfigured
 from .sessions import Session, SessionKey, SessionSettings
 from .store import KeyringStore, MemoryStore, keyring_is_safe, make_store
 from ..oidc import NotLoggedIn
-from .token_broker import BackendNotAllowed, LoginNotFound, TokenBroker, TooManyLogins
+from .backends import BackendNotAllowed
+from .token_broker import LoginNotFound, TokenBroker, TooManyLogins
 
 __all__ = [
     "AccountRefused", "BackendNotAllowed", "KeyringStore", "Login", "LoginNotFound", "LoginState", "MemoryStore", "NotLoggedIn",

@@ -15,15 +15,15 @@ KEPT_CLAIMS = ("sub", "name", "email", "preferred_username")
 
 
 class StoreKeeper(Keeper):
-    """Persistence of sessions in a `MemoryStore` or `KeyringStore`. Service accounts are never stored
-    (their secret is configured; nothing to keep)."""
+    """Persistence of sessions in a `MemoryStore` or `KeyringStore`. Service accounts and JupyterHub's logins
+    are never stored (their secret is configured, or the hub keeps it)."""
 
     def __init__(self, store: MemoryStore):
         self.store = store
 
     @staticmethod
     def _stored(session: Session) -> bool:
-        return session.key.flow != "client_credentials"
+        return session.key.flow not in ("client_credentials", "hub")  # configured, or the hub's
 
     def lock(self, session: Session):
         if not (self.store.persistent and self._stored(session)):

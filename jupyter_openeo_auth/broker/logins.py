@@ -66,7 +66,8 @@ class Login:
 
     def to_json(self) -> dict:
         """The REST representation."""
-        out = {"id": self.id, "state": self.state.value, "backend": self.backend_url, "provider_id": self.key.provider_id}
+        out = {"id": self.id, "state": self.state.value, "backend": self.backend_url, "provider_id": self.key.provider_id,
+               "flow": self.key.flow}
         if self.auth is not None:
             out.update(
                 user_code=self.auth.user_code,

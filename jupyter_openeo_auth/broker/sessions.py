@@ -133,7 +133,7 @@ class Session:
     @property
     def renewable(self) -> bool:
         """Can new tokens be had without the user: a refresh token, or a service account's credentials."""
-        return self.tokens.refresh_token is not None or self.key.flow == "client_credentials"
+        return self.tokens.refresh_token is not None or self.key.flow in ("client_credentials", "hub")
 
     @property
     def usable(self) -> bool:

@@ -12,16 +12,17 @@ from typing import Callable, Dict, Iterable, List, Optional
 from ..oidc import (
     AsyncHttpClient,
     BackendInfo,
-    ExpiringCache,
+    IssuerMetadata,
     NotLoggedIn,
     OidcClient,
     OpenEOAuthError,
     TokenSet,
-    discover_backend,
     issuer_cache,
     normalize_url,
 )
+from .hub_tokens import FLOW as HUB_FLOW, HubTokens
 from .accounts import ACCOUNT_RECHECK, AccountRefused, check_account
+from .backends import Backends
 from .keeper import StoreKeeper
 from .logins import Login, LoginState
 from .service_accounts import ServiceAccount, ServiceAccountNotConfigured, find_account
@@ -29,16 +30,10 @@ from .sessions import Session, SessionKey, SessionSettings
 from .store import MemoryStore, in_keyring_pool
 
 FLOWS = ("device", "client_credentials", "password")
-#: How long discovery results and finished logins are kept (seconds), and how many back-ends are cached.
-DISCOVERY_TTL = 600.0
-DISCOVERY_CACHE_SIZE = 256
+#: How long finished logins are kept (seconds).
 FINISHED_LOGIN_TTL = 3600.0
 #: Pending device logins per server: one user needs a handful; more is a script gone wrong, or abuse.
 MAX_PENDING_LOGINS = 20
-
-
-class BackendNotAllowed(OpenEOAuthError):
-    reason = "not_allowed"
 
 
 class LoginNotFound(OpenEOAuthError):
@@ -63,6 +58,7 @@ class TokenBroker:
         allowed_backends: Iterable[str] = (),
         owner: Optional[str] = None,
         log: Optional[logging.Logger] = None,
+        hub: Optional[HubTokens] = None,
         max_pending_logins: int = MAX_PENDING_LOGINS,
         default_backend: str = "",
         on_event: Optional[Callable[[dict], None]] = None,
@@ -76,13 +72,13 @@ class TokenBroker:
         #: Told every login start and end, session renewal and end, as a dict without any secret.
         self.on_event = on_event or (lambda event: None)
         self.service_accounts = list(service_accounts)
-        self.allowed = [normalize_url(u) for u in allowed_backends]
+        self.backends = Backends(self.http, allowed_backends)
         self.owner = os.environ.get("JUPYTERHUB_USER", "") if owner is None else owner
         self.log = log or logging.getLogger("jupyter_openeo_auth")
+        self.hub = hub
         self.sessions: Dict[SessionKey, Session] = {}
         self.logins: Dict[str, Login] = {}
         self.store_timeout = getattr(self.store, "timeout", 5.0)
-        self._backends: ExpiringCache[str, BackendInfo] = ExpiringCache(DISCOVERY_TTL, DISCOVERY_CACHE_SIZE)
         #: Set while `restore()` runs: requests that look for sessions wait for it.
         self._restoring: Optional[asyncio.Future] = None
 
@@ -91,44 +87,13 @@ class TokenBroker:
 
     # --- discovery ----------------------------------------------------------------------------------
 
-    def _check_allowed(self, url: str) -> str:
-        url = normalize_url(url)
-        if self.allowed and not any(url == a or url.startswith(a + "/") for a in self.allowed):
-            raise BackendNotAllowed(
-                f"This Jupyter server only logs in to {', '.join(self.allowed)}; {url} is not allowed here."
-            )
-        return url
-
     async def backend(self, url: str) -> BackendInfo:
-        """What the back-end says about itself (cached for a while). When a refresh of a cached entry fails
-        for a passing reason, the cached entry still serves, so a back-end that is down for a moment does
-        not stop the tokens of its sessions."""
-        url = self._check_allowed(url)
-        hit = self._backends.get(url)
-        if hit is not None:
-            return hit
-        try:
-            info = await discover_backend(url, self.http)
-        except OpenEOAuthError as e:
-            stale = self._backends.get(url, allow_stale=True)
-            if stale is not None and e.transient:
-                return stale
-            raise
-        self._backends.put(url, info)
-        return info
+        """What the back-end says about itself (see `Backends.info`)."""
+        return await self.backends.info(url)
 
     async def flows(self, info: BackendInfo) -> Dict[str, List[str]]:
-        """Per provider id: the flows its default clients list and its issuer really offers (as far as its
-        metadata tells; when the metadata cannot be read now, what the back-end lists)."""
-        async def offered(provider):
-            try:
-                metadata = await issuer_cache.get(provider.issuer, self.http)
-            except OpenEOAuthError:
-                return provider.flows()
-            return [f for f in provider.flows() if metadata.offers(f)]
-
-        lists = await asyncio.gather(*(offered(p) for p in info.providers))
-        return {p.id: flows for p, flows in zip(info.providers, lists)}
+        """Per provider id, the flows it really offers (see `Backends.flows`)."""
+        return await self.backends.flows(info)
 
     async def _client(self, info: BackendInfo, provider_id, flow, client_id=None, secret=None):
         """(OidcClient, use PKCE) for a flow at one of the back-end's providers."""
@@ -143,7 +108,7 @@ class TokenBroker:
         return {
             "default_backend": self.default_backend,
             "service_account_backends": sorted({normalize_url(a.backend) for a in self.service_accounts}),
-            "allowed_backends": self.allowed,
+            "allowed_backends": self.backends.allowed,
         }
 
     # --- events -----------------------------------------------------------------------------------------
@@ -188,6 +153,10 @@ class TokenBroker:
         for login in self.logins.values():
             if login.key == key and login.pending:
                 return login
+        if flow == "device":
+            hub = await self._hub_session(info, provider_id)
+            if hub is not None and hub.usable:
+                return self._login_done(self._new_login(hub.key, info.url), hub)
         self._forget_old_logins()
         if flow == "device":
             pending = sum(1 for login in self.logins.values() if login.pending)
@@ -346,12 +315,38 @@ class TokenBroker:
         ]
         default = info.providers[0].id
         candidates.sort(key=lambda s: (not s.usable, s.key.provider_id != default))
+        if not any(s.usable for s in candidates):
+            hub = await self._hub_session(info, provider_id)
+            candidates = [hub] if hub is not None else candidates
         if not candidates:
             raise NotLoggedIn(
                 f"Not logged in to {info.url}. Log in first: %openeo_login {info.url} "
                 "(or jupyter_openeo_auth.login(...) in a notebook)."
             )
         return candidates[0]
+
+    async def _hub_session(self, info: BackendInfo, provider_id: Optional[str] = None) -> Optional[Session]:
+        """A session from JupyterHub's own login, when the hub logged the user in at an issuer this back-end
+        lists (matched by the id token's `iss`); None when there is no hub, no such login, or no match."""
+        if self.hub is None:
+            return None
+        try:
+            tokens = await self.hub.tokens()
+        except OpenEOAuthError as e:
+            self.log.debug("No openEO login from JupyterHub for %s: %s", info.url, e)
+            return None
+        issuer = str(tokens.id_claims.get("iss", "")).rstrip("/")
+        provider = next((p for p in info.providers if p.issuer == issuer and provider_id in (None, p.id)), None)
+        if provider is None:
+            return None
+        key = SessionKey(info.api_url, provider.id, HUB_FLOW, self.owner)
+        client = OidcClient(IssuerMetadata(issuer=issuer, token_endpoint=""), "jupyterhub", http=self.http)
+        session = Session(key, info.url, client, tokens, self.hub.tokens, self.settings, self.log, self.keeper,
+                          self._session_event)
+        self.sessions[key] = session
+        self.log.info("openEO login to %s through JupyterHub as %s.", info.url, session.who)
+        await check_account(self.http, session, tokens, self.log)
+        return session
 
     async def token(self, backend: str, provider_id: Optional[str] = None, min_valid: Optional[float] = None):
         """(session, tokens) with an access token valid for at least `min_valid` seconds."""
@@ -365,8 +360,14 @@ class TokenBroker:
         return session, tokens
 
     async def session_list(self) -> List[dict]:
-        """Summaries of this owner's sessions: no tokens."""
+        """Summaries of this owner's sessions: no tokens. On a hub whose login serves the default back-end,
+        that session is listed before anyone asked for a token."""
         await self._restored()
+        if self.hub is not None and self.default_backend and not any(k.flow == HUB_FLOW for k in self.sessions):
+            try:
+                await self._hub_session(await self.backend(self.default_backend))
+            except OpenEOAuthError:
+                pass
         return [s.summary() for s in self.sessions.values() if s.key.owner == self.owner]
 
     async def logout(self, backend: str, provider_id: Optional[str] = None) -> dict:

@@ -70,6 +70,17 @@ class ProviderUser:
             raise AssertionError(f"Approval did not finish at {page.url}:\n{page.text[:500]}")
         return page.text
 
+    def sign_in(self, start_url: str) -> requests.Response:
+        """Log in to a web application whose login is this provider (a JupyterHub with OAuthenticator): open
+        `start_url`, log in and allow access at the provider, and follow the redirects back; returns the last
+        page, at the application."""
+        page = self.http.get(start_url, timeout=self.timeout)
+        if "/login" in page.text and "/interaction/" in page.url:
+            page = self._post(_form(page, "/login"), login=self.login, password=self.password)
+        if "/confirm" in page.text:
+            page = self._post(_form(page, "/confirm"))
+        return page
+
     def deny(self, verification_uri: str, user_code: str) -> str:
         """Enter the code, log in, then press Deny on the consent page; returns the final page's text."""
         page = self.enter_code(verification_uri, user_code)

@@ -95,12 +95,13 @@ class LoginWidget(w.VBox):
     def _show_error(self, message: str):
         self._show(status=RED.format(html.escape(message)), buttons=[self.retry_button])
 
-    def _show_logged_in(self, user: Optional[dict], notes=(), problem: Optional[str] = None):
+    def _show_logged_in(self, user: Optional[dict], notes=(), problem: Optional[str] = None, flow: str = ""):
         self.state, self.user = "logged_in", user or {}
         who = html.escape(self.user.get("name") or self.user.get("sub") or "an unnamed user")
         email = f" ({html.escape(self.user['email'])})" if self.user.get("email") else ""
         extra = "".join(f"<br>{html.escape(n)}" for n in notes if n)
-        status = f"Logged in as <b>{who}</b>{email} — renewed automatically{extra}"
+        how = "through JupyterHub" if flow == "hub" else "renewed automatically"
+        status = f"Logged in as <b>{who}</b>{email} — {how}{extra}"
         if problem:  # the provider said yes, the back-end says no: not a green "Logged in"
             status = f"Logged in as <b>{who}</b>{email}, but:<br>" + RED.format(html.escape(problem))
         self._show(status=status, buttons=[self.logout_button])
@@ -152,7 +153,7 @@ class LoginWidget(w.VBox):
         self._titles = {p["id"]: p["title"] for p in providers}
         if session is not None and not session.get("login_required"):
             self._show_title(session["provider_id"])
-            self._show_logged_in(session["user"], problem=session.get("account_problem"))
+            self._show_logged_in(session["user"], problem=session.get("account_problem"), flow=session["flow"])
             return
         self.picker.options = [(p["title"], p["id"]) for p in providers]
         self.picker.value = self.provider_id or providers[0]["id"]
@@ -171,7 +172,7 @@ class LoginWidget(w.VBox):
                 continue
             if self.state == "new" and session is not None and not session.get("login_required"):
                 self._show_title(session["provider_id"])
-                self._finish({"state": "logged_in", "user": session["user"],
+                self._finish({"state": "logged_in", "user": session["user"], "flow": session["flow"],
                               "message": session.get("account_problem")})
 
     def on_login(self, callback: Callable[[dict], Optional[str]]) -> None:
@@ -221,7 +222,7 @@ class LoginWidget(w.VBox):
             return
         notes = [callback(login) for callback in self._callbacks]
         self._callbacks.clear()
-        self._show_logged_in(login.get("user"), notes, problem=login.get("message"))
+        self._show_logged_in(login.get("user"), notes, problem=login.get("message"), flow=login.get("flow", ""))
 
     def wait(self, timeout: float = 600) -> str:
         """Block until the login ends (for scripts); returns the final state."""

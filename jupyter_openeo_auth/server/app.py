@@ -9,12 +9,21 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Enum, Float, Int, List, Unicode, default
 
 from ..broker import SessionSettings, TokenBroker, make_store
+from ..broker.hub_tokens import HubTokens
 from .config import EntryList, checked_urls, service_accounts
 from .handlers import handlers
 from .kernel_key import KernelKey
 
 BROKER = "openeo_auth_broker"
 EVENT_SCHEMA = "https://events.jupyter.org/jupyter_openeo_auth/session/v1"
+
+
+def hub_tokens(http):
+    """On a JupyterHub single-user server: the source of the hub's own login (used when auth_state is there)."""
+    env = os.environ
+    if env.get("JUPYTERHUB_API_URL") and env.get("JUPYTERHUB_USER") and env.get("JUPYTERHUB_API_TOKEN"):
+        return HubTokens(env["JUPYTERHUB_API_URL"], env["JUPYTERHUB_USER"], env["JUPYTERHUB_API_TOKEN"], http)
+    return None
 
 
 class OpenEOAuth(ExtensionApp):
@@ -79,6 +88,7 @@ class OpenEOAuth(ExtensionApp):
             default_backend=self.default_backend,
             on_event=self._emit,
         )
+        self.broker.hub = hub_tokens(self.broker.http)
         self.settings[BROKER] = self.broker
         self.kernel_key = KernelKey(self.serverapp.runtime_dir)
         self.settings["openeo_auth_kernel_key"] = self.kernel_key

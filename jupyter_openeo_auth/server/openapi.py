@@ -40,7 +40,7 @@ SCHEMAS = {
         ["backend"],
     ),
     "Login": _obj(
-        {"id": S, "state": {"enum": STATES}, "backend": S, "provider_id": S, "message": S, "user": _obj({"sub": S, "name": S, "email": S}),
+        {"id": S, "state": {"enum": STATES}, "backend": S, "provider_id": S, "flow": S, "message": S, "user": _obj({"sub": S, "name": S, "email": S}),
          "user_code": S, "verification_uri": S, "verification_uri_complete": S, "expires_at": N, "interval": N,
          "qr_svg": S},
         ["id", "state"],

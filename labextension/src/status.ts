@@ -49,7 +49,8 @@ export function sessionLine(session: ISession): string {
     : session.account_problem
       ? ` — ${session.account_problem}`
       : '';
-  return `${session.backend} (${session.provider_id}): ${who(session)}, ${session.flow} login, ${renewed}${state}`;
+  const how = session.flow === 'hub' ? 'through JupyterHub' : `${session.flow} login`;
+  return `${session.backend} (${session.provider_id}): ${who(session)}, ${how}, ${renewed}${state}`;
 }
 
 /** The status bar item: renders the model; a click opens the login dialog. */

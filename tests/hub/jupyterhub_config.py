@@ -18,19 +18,46 @@ c.ConfigurableHTTPProxy.command = [str(here / "node_modules" / ".bin" / "configu
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{os.environ['HUB_PROXY_API_PORT']}"
 c.ConfigurableHTTPProxy.pid_file = str(state / "proxy.pid")
 
-c.JupyterHub.authenticator_class = "dummy"
-c.DummyAuthenticator.password = "hub-password"
-c.Authenticator.allow_all = True
+if os.environ.get("HUB_ISSUER"):
+    # The hub's own login is the openEO back-end's OpenID provider: users' servers get openEO tokens from it.
+    from jupyter_openeo_auth.hub import post_auth_hook, refresh_user_hook
+
+    issuer = os.environ["HUB_ISSUER"]
+    c.JupyterHub.authenticator_class = "generic-oauth"
+    c.GenericOAuthenticator.client_id = "jupyterhub"
+    c.GenericOAuthenticator.client_secret = os.environ["HUB_CLIENT_SECRET"]
+    c.GenericOAuthenticator.oauth_callback_url = f"http://127.0.0.1:{os.environ['HUB_PORT']}/hub/oauth_callback"
+    c.GenericOAuthenticator.authorize_url = f"{issuer}/auth"
+    c.GenericOAuthenticator.token_url = f"{issuer}/token"
+    c.GenericOAuthenticator.userdata_url = f"{issuer}/me"
+    c.GenericOAuthenticator.scope = ["openid", "profile", "email"]
+    c.GenericOAuthenticator.username_claim = "sub"
+    c.GenericOAuthenticator.basic_auth = True
+    c.GenericOAuthenticator.enable_auth_state = True
+    c.GenericOAuthenticator.post_auth_hook = post_auth_hook
+    c.GenericOAuthenticator.refresh_user_hook = refresh_user_hook
+    c.GenericOAuthenticator.auth_refresh_age = 2
+    c.GenericOAuthenticator.allow_all = True
+else:
+    c.JupyterHub.authenticator_class = "dummy"
+    c.DummyAuthenticator.password = "hub-password"
+    c.Authenticator.allow_all = True
 c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = str(state / "home" / "{username}")
 c.Spawner.args = ["--OpenEOAuth.persist=never"] + (["--allow-root"] if os.geteuid() == 0 else [])
 c.Spawner.default_url = "/lab"
+if os.environ.get("OPENEO_BACKEND"):
+    c.Spawner.environment = {"OPENEO_BACKEND": os.environ["OPENEO_BACKEND"]}
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
 
 # The test drives the hub and the users' servers with a service token.
 c.JupyterHub.services = [{"name": "openeo-test", "api_token": os.environ["HUB_SERVICE_TOKEN"]}]
 c.JupyterHub.load_roles = [
+    # The user's server reads its owner's auth_state; its token never has more scopes than its owner, so
+    # the user role needs the scope too.
+    {"name": "user", "scopes": ["self", "admin:auth_state!user"]},
+    {"name": "server", "scopes": ["users:activity!user", "access:servers!server", "admin:auth_state!user"]},
     {"name": "openeo-test", "services": ["openeo-test"],
      "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users", "tokens"]},
     # Bob may open Alice's server, as a share (JupyterHub 5 sharing) would let him: her openEO logins stay hers.

@@ -88,6 +88,20 @@ clients.push({
   redirect_uris: [],
 });
 
+// A JupyterHub whose own login is this provider (OAuthenticator): a confidential authorization-code client
+// for the hub's callback, when the hub test gives one.
+if (env.HUB_REDIRECT_URI) {
+  clients.push({
+    client_id: 'jupyterhub',
+    client_secret: env.HUB_CLIENT_SECRET || 'hub-secret',
+    client_name: 'JupyterHub',
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: [env.HUB_REDIRECT_URI],
+  });
+}
+
 // --- Storage: in memory, mirrored to STATE_FILE when given --------------------------------------------
 const STATE_FILE = env.STATE_FILE;
 const state = STATE_FILE && fs.existsSync(STATE_FILE)

@@ -1,0 +1,68 @@
+"""Sessions from JupyterHub's own login: when the hub logs users in with OpenID Connect at the issuer an
+openEO back-end lists, the user's server asks the hub for the user's access token (auth_state) instead of
+running a login of its own. Another source of sessions beside the device, password and service-account
+flows: the broker asks it for tokens, and asks again when a caller needs more validity than is left."""
+
+from __future__ import annotations
+
+import time
+from typing import Optional
+from urllib.parse import quote
+
+from ..oidc import AsyncHttpClient, LoginRequired, OpenEOAuthError, ProviderUnavailable, TokenSet
+from ..oidc.tokens import decode_claims
+from ..oidc.transport import get
+
+FLOW = "hub"
+
+
+class HubTokens:
+    """The hub user's tokens, read from `GET $JUPYTERHUB_API_URL/users/$JUPYTERHUB_USER` with the server's own
+    API token (which needs the `admin:auth_state!user` scope; `/hub/api/user` returns no auth_state). The
+    auth_state also holds the refresh token: it is read into memory for a moment, never kept, used or logged."""
+
+    def __init__(self, api_url: str, user: str, api_token: str, http: AsyncHttpClient):
+        self.url = f"{api_url.rstrip('/')}/users/{quote(user, safe='')}"
+        self.user = user
+        self._headers = {"Authorization": f"token {api_token}"}
+        self.http = http
+
+    def __repr__(self) -> str:
+        return f"<HubTokens {self.url}>"
+
+    async def tokens(self, _previous: Optional[TokenSet] = None) -> TokenSet:
+        """The user's current access token from the hub (the hub renews it; see jupyter_openeo_auth.hub).
+        Raises `LoginRequired` when the hub holds none for this user."""
+        try:
+            status, model = await self.http.send(get(self.url, self._headers, unavailable=ProviderUnavailable))
+        except OpenEOAuthError as e:
+            if e.transient:
+                raise
+            status, model = getattr(e, "status", 0), {}
+        state = model.get("auth_state") if status == 200 else None
+        if not isinstance(state, dict) or not isinstance(state.get("access_token"), str):
+            raise LoginRequired(
+                "JupyterHub holds no OpenID login for you that this server may read (no auth_state, or its API "
+                "token lacks the admin:auth_state!user scope). Log in to openEO here instead."
+            )
+        return _token_set(state)
+
+
+def _token_set(state: dict) -> TokenSet:
+    """A TokenSet from auth_state: the access token, its expiry, who logged in; never the refresh token."""
+    now, mono = time.time(), time.monotonic()
+    expires_at, lifetime = state.get("expires_at"), state.get("expires_in")
+    response = state.get("token_response") if isinstance(state.get("token_response"), dict) else {}
+    if not isinstance(expires_at, (int, float)):  # the hub's hooks are not installed: count from now
+        lifetime = response.get("expires_in")
+        expires_at = now + float(lifetime) if isinstance(lifetime, (int, float)) else None
+    issued_at = expires_at - float(lifetime) if expires_at is not None and isinstance(lifetime, (int, float)) else None
+    return TokenSet(
+        access_token=state["access_token"],
+        expires_at=expires_at,
+        refresh_token=None,
+        id_claims=decode_claims(state.get("id_token")),
+        scope=" ".join(state.get("scope") or []) if isinstance(state.get("scope"), list) else "",
+        issued_at=issued_at,
+        expires_mono=mono + (expires_at - now) if expires_at is not None else None,
+    )
