@@ -15,6 +15,7 @@ import requests
 from jupyter_openeo_auth.devstack import Service, backend_service, free_port, provider_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
 
+from test_broker_lifecycle import whoami
 from ws_kernel import WebSocketKernel
 
 HUB_DIR = Path(__file__).parent / "hub"
@@ -148,11 +149,20 @@ def test_the_hubs_own_login_serves_kernels_with_no_second_login(oauth_hub):
         code = (f"import jupyter_openeo_auth as joa\ncon = joa.connect({backend.url!r})\n"
                 "print(con.describe_account()['user_id'])")
         assert kernel.run(code).strip() == "alice"
+        shown = kernel.run(f"w = joa.login({backend.url!r}); print(w.state, w.status.value)")
+        assert shown.startswith("logged_in") and "through JupyterHub" in shown
         time.sleep(31)  # three lifetimes of the access token: the hub renews it, the server asks again
         assert kernel.run("print(con.describe_account()['user_id'])").strip() == "alice"
         environ = kernel.run("import os; print(dict(os.environ))")
     finally:
         kernel.close()
+    # Bob, at the same time: his server serves his identity only.
+    ProviderUser("bob").sign_in(f"{hub.url}/hub/oauth_login")
+    bob_server, bob = start_server(hub, "bob"), user_token(hub, "bob")
+    answer = requests.post(f"{bob_server}/openeo-auth/api/token", json={"backend": backend.url}, headers=bob,
+                           timeout=30).json()
+    assert answer["user"]["sub"] == "bob"
+    assert whoami(backend.url, answer["access_token"]) == "bob"
     assert stats().get("urn:ietf:params:oauth:grant-type:device_code", 0) == 0  # zero device logins
     assert stats().get("refresh_token", 0) >= 2  # the hub renewed ahead of expiry
     issued = requests.get(provider.url + "/_test/issued", timeout=5).json()  # every token the provider made

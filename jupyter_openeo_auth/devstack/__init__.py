@@ -214,7 +214,10 @@ def jupyter_service(
     with os.fdopen(fd, "w") as f:
         json.dump(settings, f)
     extra = list(argv)
-    argv = [sys.executable, "-m", "jupyter", app, "--no-browser", "--ip=127.0.0.1", f"--port={port}", f"--config={config_file}"]
+    # The server module of this interpreter itself: `python -m jupyter lab` would run whichever jupyter-lab
+    # comes first on PATH (another environment's, without this extension, when this one is not activated).
+    module = {"server": "jupyter_server", "lab": "jupyterlab", "notebook": "notebook"}[app]
+    argv = [sys.executable, "-m", module, "--no-browser", "--ip=127.0.0.1", f"--port={port}", f"--config={config_file}"]
     argv += extra
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI machines often run as root
         argv.append("--allow-root")

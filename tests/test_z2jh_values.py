@@ -1,0 +1,33 @@
+"""The Zero to JupyterHub values in docs/z2jh-values.yaml, checked against what the chart and the installed
+JupyterHub and OAuthenticator take. (The chart's own JSON schema ships with the Helm chart, which is neither
+on PyPI nor npm; this test checks the keys the chart reads and the traits they end up in.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from jupyterhub.app import JupyterHub
+from jupyterhub.crypto import CryptKeeper
+from oauthenticator.generic import GenericOAuthenticator
+
+VALUES = Path(__file__).resolve().parents[1] / "docs" / "z2jh-values.yaml"
+
+
+def test_the_values_use_keys_the_chart_and_the_hub_know():
+    values = yaml.safe_load(VALUES.read_text())
+    assert set(values) == {"hub", "singleuser"}
+    hub = values["hub"]
+    assert set(hub) <= {"image", "config", "loadRoles", "extraConfig", "extraEnv"}
+    assert {"name", "tag"} <= set(hub["image"]) and {"name", "tag"} <= set(values["singleuser"]["image"])
+    classes = {"JupyterHub": JupyterHub, "GenericOAuthenticator": GenericOAuthenticator, "CryptKeeper": CryptKeeper}
+    for section, settings in hub["config"].items():
+        for name in settings:
+            assert classes[section].class_traits().get(name) is not None, f"{section}.{name} is not a setting"
+    assert hub["config"]["GenericOAuthenticator"]["enable_auth_state"] is True
+    for role, spec in hub["loadRoles"].items():
+        assert set(spec) == {"scopes"} and "admin:auth_state!user" in spec["scopes"], role
+    for name, code in hub["extraConfig"].items():
+        compile(code, name, "exec")  # the hub runs it as Python
+    assert "refresh_user_hook" in hub["extraConfig"]["openeo-auth"]
+    assert values["singleuser"]["extraEnv"]["OPENEO_BACKEND"].startswith("https://")
