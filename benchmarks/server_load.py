@@ -80,6 +80,7 @@ async def measure(stack, server, token: str, runtime_dir: Path) -> dict:
         await latencies(client, "POST", f"{api}/token", 20, json=body, headers=user)  # warm-up
         status = await latencies(client, "GET", f"{server.url}/api/status", 300, headers=user)
         ours = await latencies(client, "POST", f"{api}/token", 300, json=body, headers=user)
+        quiet = await latencies(client, "POST", f"{api}/token", 500, json=body, headers=user)  # nothing pending
         out["POST token p50 ms / GET api/status p50 ms"] = f"{p50(ours):.2f} / {p50(status):.2f} = {p50(ours) / p50(status):.2f}x"
 
         status_rps = await throughput(client, "GET", f"{server.url}/api/status", 3, 16, headers=user)
@@ -104,8 +105,6 @@ async def measure(stack, server, token: str, runtime_dir: Path) -> dict:
         assert all(a.status_code == 200 for a in answers)
         out["refreshes for 200 concurrent stale requests"] = stats(stack).get(REFRESH, 0) - before
 
-        await asyncio.sleep(1)
-        quiet = await latencies(client, "POST", f"{api}/token", 500, json=body, headers=user)
         with FaultServer(hang_seconds=120) as slow:
             pending = await asyncio.gather(
                 *(client.post(f"{api}/logins", json={"backend": f"{slow.url}/be/{i}"}, headers=user) for i in range(100))
