@@ -3,7 +3,6 @@ notebook, in one command. Ctrl-C stops all three and removes what the demo creat
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import secrets
 import shutil
@@ -100,14 +99,10 @@ def run_demo(port: int, open_browser: bool) -> int:
 
 
 def main(argv=None) -> int:
-    """`jupyter openeo-auth demo [--port N] [--no-browser]`."""
-    parser = argparse.ArgumentParser(prog="jupyter openeo-auth", description="jupyter-openeo-auth tools")
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="JupyterLab with a local OpenID provider and openEO back-end")
-    demo.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
-    demo.add_argument("--no-browser", action="store_true", help="do not open a web browser")
-    args = parser.parse_args(argv)
-    return run_demo(args.port, open_browser=not args.no_browser)
+    """`jupyter openeo-auth ...` (see jupyter_openeo_auth.cli, which has the demo as one command)."""
+    from .cli import main as cli_main
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

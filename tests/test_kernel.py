@@ -219,10 +219,12 @@ async def test_malicious_verification_uri_is_refused(malicious_backend, jp_serve
         assert not any(l.pending for l in broker.logins.values())  # the login was cancelled
 
 
-async def test_kernel_without_a_server_says_so():
+async def test_kernel_without_a_server_says_so(monkeypatch):
     from jupyter_openeo_auth.kernel.client import NoServer, find_server
 
-    with pytest.raises(NoServer, match="not started by a Jupyter server"):
+    for name in ("JPY_PARENT_PID", "JUPYTER_SERVER_URL", "JUPYTER_OPENEO_AUTH_SERVER"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(NoServer, match="No running Jupyter server with jupyter-openeo-auth was found"):
         find_server(parent_pid="", runtime_dir="/nonexistent")
     with pytest.raises(NoServer, match="does not run jupyter-openeo-auth"):
         find_server(parent_pid="1", runtime_dir="/nonexistent")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
+from urllib.parse import urlsplit
 
 import requests
 
@@ -18,27 +19,90 @@ class NoServer(OpenEOAuthError):
     reason = "no_server"
 
 
-def find_server(runtime_dir: Optional[str] = None, parent_pid: Optional[str] = None) -> dict:
-    """{url, key, default_backend} of the server that started this kernel, from its key file."""
-    parent_pid = parent_pid or os.environ.get("JPY_PARENT_PID")
-    if not parent_pid:
-        raise NoServer(
-            "This Python was not started by a Jupyter server, so it cannot use the server's openEO login. "
-            "Open the notebook in JupyterLab or Jupyter Server with jupyter-openeo-auth installed."
-        )
+def _runtime_dir(runtime_dir: Optional[str]) -> Path:
     if runtime_dir is None:
         from jupyter_core.paths import jupyter_runtime_dir
 
         runtime_dir = jupyter_runtime_dir()
-    path = Path(runtime_dir) / f"jupyter-openeo-auth-{parent_pid}.json"
+    return Path(runtime_dir)
+
+
+def _read(path: Path) -> Optional[dict]:
     try:
         data = json.loads(path.read_text())
-        return {"url": data["url"], "key": data["key"], "default_backend": data.get("default_backend")}
+        return {"url": data["url"], "key": data["key"], "default_backend": data.get("default_backend"),
+                "pid": data.get("pid"), "root_dir": data.get("root_dir") or ""}
     except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _alive(pid) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, TypeError, ValueError):
+        return False
+    return True
+
+
+def running_servers(runtime_dir: Optional[str] = None) -> List[dict]:
+    """The running Jupyter servers of this user with this extension (from their key files)."""
+    found = [_read(p) for p in sorted(_runtime_dir(runtime_dir).glob("jupyter-openeo-auth-*.json"))]
+    return [s for s in found if s is not None and _alive(s["pid"])]
+
+
+def _same_server(a: str, b: str) -> bool:
+    """Do two URLs name the same local server (localhost and 127.0.0.1 alike, base path included)?"""
+    pa, pb = urlsplit(a), urlsplit(b)
+    local = ("localhost", "127.0.0.1", "::1", "0.0.0.0", "")
+    hosts_match = pa.hostname == pb.hostname or (pa.hostname in local and pb.hostname in local)
+    return hosts_match and pa.port == pb.port and pa.path.rstrip("/") == pb.path.rstrip("/")
+
+
+def find_server(runtime_dir: Optional[str] = None, parent_pid: Optional[str] = None) -> dict:
+    """{url, key, default_backend} of the Jupyter server to ask: `JUPYTER_OPENEO_AUTH_SERVER` when set; else
+    the server that started this kernel (`JPY_PARENT_PID`); else the server of this terminal
+    (`JUPYTER_SERVER_URL`); else the one running server of this user with the extension, or the one whose
+    root directory holds the current directory. Raises `NoServer` with a sentence that says how to choose."""
+    chosen = os.environ.get("JUPYTER_OPENEO_AUTH_SERVER") or ""
+    parent_pid = parent_pid or (None if chosen else os.environ.get("JPY_PARENT_PID"))
+    folder = _runtime_dir(runtime_dir)
+    if parent_pid:
+        found = _read(folder / f"jupyter-openeo-auth-{parent_pid}.json")
+        if found is None:
+            raise NoServer(
+                "The Jupyter server that started this kernel does not run jupyter-openeo-auth (no key file at "
+                f"{folder / f'jupyter-openeo-auth-{parent_pid}.json'}). Install it where the server runs and "
+                "restart the server."
+            )
+        return found
+    servers = running_servers(folder)
+    wanted = chosen or os.environ.get("JUPYTER_SERVER_URL") or ""
+    if wanted:
+        matching = [s for s in servers if _same_server(s["url"], wanted)]
+        if matching:
+            return matching[0]
+        if chosen:
+            raise NoServer(f"No running Jupyter server with jupyter-openeo-auth at {chosen} "
+                           f"(JUPYTER_OPENEO_AUTH_SERVER). Running: {_names(servers)}.")
+    if len(servers) == 1:
+        return servers[0]
+    here = Path.cwd().resolve()
+    inside = [s for s in servers if s["root_dir"] and (here == Path(s["root_dir"]) or Path(s["root_dir"]) in here.parents)]
+    if len(inside) == 1:
+        return inside[0]
+    if not servers:
         raise NoServer(
-            "The Jupyter server that started this kernel does not run jupyter-openeo-auth (no key file at "
-            f"{path}). Install it where the server runs and restart the server."
-        ) from None
+            "No running Jupyter server with jupyter-openeo-auth was found for this user. Start JupyterLab (or "
+            "run this from its terminal or a notebook), or name one with JUPYTER_OPENEO_AUTH_SERVER=URL."
+        )
+    raise NoServer(
+        f"Several Jupyter servers with jupyter-openeo-auth are running ({_names(servers)}); choose one with "
+        "JUPYTER_OPENEO_AUTH_SERVER=URL."
+    )
+
+
+def _names(servers: List[dict]) -> str:
+    return ", ".join(f"{s['url']} (root {s['root_dir'] or '?'})" for s in servers) or "none"
 
 
 class ServerClient:

@@ -105,7 +105,8 @@ class OpenEOAuth(ExtensionApp):
         """Tell kernels where to find this server, and restore persisted sessions, once the loop runs."""
         scheme = "https" if serverapp.certfile else "http"
         # Kernels run on this machine: loopback reaches the server whatever --ip says.
-        self.kernel_key.write(f"{scheme}://127.0.0.1:{serverapp.port}{serverapp.base_url}", self.default_backend)
+        self.kernel_key.write(f"{scheme}://127.0.0.1:{serverapp.port}{serverapp.base_url}", self.default_backend,
+                              os.path.abspath(serverapp.root_dir))
         await self.broker.restore()
 
     async def stop_extension(self):

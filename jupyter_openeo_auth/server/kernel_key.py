@@ -33,7 +33,7 @@ class KernelKey:
     def __repr__(self) -> str:
         return f"<KernelKey {self.path}>"
 
-    def write(self, server_url: str, default_backend: str) -> None:
+    def write(self, server_url: str, default_backend: str, root_dir: str = "") -> None:
         """Write {url, key, default_backend} readable by the owner only. Atomically: a new 0600 file in the
         0700 runtime directory, renamed over the name, so a file or symlink already there is replaced, never
         followed or left with its old mode. The default back-end rides along for `%openeo_login`."""
@@ -41,7 +41,8 @@ class KernelKey:
         fd, temporary = tempfile.mkstemp(prefix=".jupyter-openeo-auth-", dir=self.path.parent)  # 0600
         try:
             with os.fdopen(fd, "w") as f:
-                json.dump({"url": server_url, "key": self.key, "pid": os.getpid(), "default_backend": default_backend}, f)
+                json.dump({"url": server_url, "key": self.key, "pid": os.getpid(), "default_backend": default_backend,
+                           "root_dir": root_dir}, f)
             os.replace(temporary, self.path)
         except BaseException:
             os.unlink(temporary)

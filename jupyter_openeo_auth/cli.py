@@ -1,0 +1,172 @@
+"""`jupyter openeo-auth`: the running Jupyter server's openEO login from a JupyterLab terminal or any shell of
+the same user. It talks to the server's REST API with the kernel key, like a kernel; it never sees a
+refresh token, and prints an access token only when asked (and not to a terminal unless forced).
+
+    jupyter openeo-auth status
+    jupyter openeo-auth login [BACKEND] [--provider ID] [--client-credentials] [--password USER]
+    jupyter openeo-auth logout [BACKEND]
+    curl -H "Authorization: Bearer $(jupyter openeo-auth token --bearer)" BACKEND/me
+    jupyter openeo-auth demo
+
+Exit codes: 0 ok, 1 other error, 2 not logged in, 3 log in again, 4 no server found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+import time
+from datetime import datetime
+from typing import Optional
+
+from .kernel.client import NoServer, ServerClient
+from .oidc import LoginRequired, NotLoggedIn, OpenEOAuthError
+
+OK, FAILED, NOT_LOGGED_IN, LOG_IN_AGAIN, NO_SERVER = 0, 1, 2, 3, 4
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _who(user: Optional[dict]) -> str:
+    user = user or {}
+    name = user.get("name") or user.get("sub") or "an unnamed user"
+    return f"{name} ({user['email']})" if user.get("email") else name
+
+
+def status(client: ServerClient, args) -> int:
+    """The server and its sessions; never a token."""
+    print(f"Jupyter server: {client.api.rsplit('/openeo-auth/', 1)[0]}")
+    sessions = client.sessions()
+    for s in sessions:
+        expiry = s.get("access_expires_at")
+        renewed = datetime.fromtimestamp(expiry).strftime("%H:%M:%S") if expiry else "no expiry"
+        state = " — log in again" if s.get("login_required") else (
+            f" — {s['account_problem']}" if s.get("account_problem") else "")
+        print(f"{s['backend']} ({s['provider_id']}): {_who(s.get('user'))}, {s['flow']} login, "
+              f"token renewed before {renewed}{state}")
+    if not sessions:
+        print("Not logged in to openEO.")
+    return OK if sessions else NOT_LOGGED_IN
+
+
+def login(client: ServerClient, args) -> int:
+    """Log in on the server; for the device flow print the link, the code and a QR code, then wait."""
+    backend = args.backend or client.default_backend
+    extra = {}
+    if args.client_credentials:
+        extra["flow"] = "client_credentials"
+    elif args.password:
+        extra.update(flow="password", username=args.password,
+                     password=getpass.getpass(f"Password of {args.password} at {backend}: "))
+    login = client.start_login(backend, args.provider, **extra)
+    if login["state"] == "pending":
+        login = _follow(client, login)
+    if login["state"] != "logged_in":
+        _say(login.get("message") or f"The login ended: {login['state']}.")
+        return FAILED
+    print(f"Logged in to {login.get('backend', backend)} as {_who(login.get('user'))}.")
+    if login.get("message"):
+        _say(login["message"])
+    return OK
+
+
+def _follow(client: ServerClient, login: dict) -> dict:
+    import segno
+
+    link = login.get("verification_uri_complete") or login.get("verification_uri") or ""
+    if not link.lower().startswith(("https://", "http://")):
+        client.cancel(login["id"])
+        return {"state": "failed", "message": "The provider sent a login link that is not a web address. Start a new login."}
+    print(f"Open {link}\nlog in, and enter the code:  {login['user_code']}\n")
+    segno.make(link, error="m").terminal(compact=True)
+    try:
+        while login["state"] == "pending":
+            left = max(0, int(login["expires_at"] - time.time()))
+            print(f"\rWaiting for the login; the code expires in {left // 60}:{left % 60:02d}. ", end="", flush=True)
+            time.sleep(1)
+            login = client.login(login["id"])
+    except KeyboardInterrupt:
+        print()
+        return client.cancel(login["id"])
+    print()
+    return login
+
+
+def logout(client: ServerClient, args) -> int:
+    """Log out on the server: it forgets and revokes the login."""
+    backend = args.backend or client.default_backend
+    result = client.logout(backend, args.provider)
+    if not result.get("logged_out"):
+        print(f"Not logged in to {backend}.")
+        return NOT_LOGGED_IN
+    print(result.get("message") or f"Logged out of {backend}.")
+    return OK
+
+
+def token(client: ServerClient, args) -> int:
+    """Print an access token (or openEO's bearer string) for $(…) and pipes; not to a terminal unless forced."""
+    if sys.stdout.isatty() and not args.force:
+        _say("Not printing a token to a terminal, where it would stay in the scrollback. Use it as "
+             '$(jupyter openeo-auth token) or in a pipe, or pass --force.')
+        return FAILED
+    answer = client.token(args.backend or client.default_backend, args.provider, args.min_valid)
+    print(answer["bearer"] if args.bearer else answer["access_token"])
+    return OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jupyter openeo-auth",
+                                     description="The running Jupyter server's openEO login, from a terminal.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("status", help="the server and its openEO sessions")
+    p = commands.add_parser("login", help="log in on the server (device code: link, code, QR code)")
+    p.add_argument("backend", nargs="?", help="the openEO back-end (default: the server's default back-end)")
+    p.add_argument("--provider", help="the OpenID provider's id at the back-end")
+    p.add_argument("--client-credentials", action="store_true", help="the service account configured on the server")
+    p.add_argument("--password", metavar="USER", help="log in as USER with a password (asked, never echoed)")
+    p = commands.add_parser("logout", help="log out on the server (forget and revoke)")
+    p.add_argument("backend", nargs="?")
+    p.add_argument("--provider")
+    p = commands.add_parser("token", help="print an access token, for $(…) and pipes")
+    p.add_argument("backend", nargs="?")
+    p.add_argument("--provider")
+    p.add_argument("--min-valid", type=float, default=60, help="seconds the token stays valid, at least")
+    p.add_argument("--bearer", action="store_true", help="print openEO's bearer string oidc/PROVIDER/TOKEN")
+    p.add_argument("--force", action="store_true", help="print to a terminal too")
+    p = commands.add_parser("demo", help="JupyterLab with a local OpenID provider and openEO back-end")
+    p.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    return parser
+
+
+COMMANDS = {"status": status, "login": login, "logout": logout, "token": token}
+
+
+def main(argv=None) -> int:
+    """`jupyter openeo-auth COMMAND`; returns the exit code."""
+    args = _parser().parse_args(argv)
+    if args.command == "demo":
+        from .demo import run_demo
+
+        return run_demo(args.port, open_browser=not args.no_browser)
+    try:
+        return COMMANDS[args.command](ServerClient(), args)
+    except NoServer as e:
+        _say(e.message)
+        return NO_SERVER
+    except NotLoggedIn as e:
+        _say(e.message)
+        return NOT_LOGGED_IN
+    except LoginRequired as e:
+        _say(e.message)
+        return LOG_IN_AGAIN
+    except OpenEOAuthError as e:
+        _say(e.message)
+        return FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

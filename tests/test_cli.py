@@ -1,0 +1,113 @@
+"""`jupyter openeo-auth` from a shell of the same user, and scripts that were not started by the server: they
+find the running server (JUPYTER_SERVER_URL as a JupyterLab terminal has it, or the runtime directory) and
+use its login."""
+
+from __future__ import annotations
+
+import os
+import pty
+import secrets
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from jupyter_openeo_auth.devstack import jupyter_service
+from jupyter_openeo_auth.devstack.user import ProviderUser
+from jupyter_openeo_auth.oidc import discover_backend
+
+
+@pytest.fixture
+def server(stack, tmp_path):
+    (tmp_path / "root").mkdir()
+    service = jupyter_service(tmp_path / "root", secrets.token_hex(16),
+                              config={"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}}).start()
+    yield service
+    service.cleanup()
+
+
+def shell_env(server, **extra) -> dict:
+    """The environment of a JupyterLab terminal of `server` (no JPY_PARENT_PID: not a kernel)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("JPY_PARENT_PID", "JUPYTER_SERVER_URL")}
+    env.update(JUPYTER_RUNTIME_DIR=str(server.runtime_dir), JUPYTER_SERVER_URL=server.url + "/", **extra)
+    return env
+
+
+def cli(env, *args, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run(["jupyter", "openeo-auth", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_terminal_login_status_token_and_logout(stack, server, issued_secrets):
+    env = shell_env(server)
+    assert cli(env, "status").returncode == 2
+    login = subprocess.Popen(["jupyter", "openeo-auth", "login"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    shown = []
+
+    def approve():
+        for line in login.stdout:
+            shown.append(line)
+            if "enter the code:" in line:
+                code = line.split()[-1]
+                link = next(l for l in shown if l.startswith("Open ")).split()[1]
+                ProviderUser("alice").approve(link, code)
+                break
+
+    watcher = threading.Thread(target=approve)
+    watcher.start()
+    assert login.wait(90) == 0, login.stderr.read()
+    watcher.join(5)
+    rest = login.stdout.read()
+    assert "Logged in to" in rest and "Alice Liddell" in rest
+    assert any(block in rest for block in "█▀▄")  # the QR code, drawn in the terminal
+
+    status = cli(env, "status")
+    assert status.returncode == 0 and f"{stack.backend.url} (local): Alice Liddell" in status.stdout
+    api = discover_backend(stack.backend.url).api_url  # the versioned API, where /me is
+    curl = subprocess.run(
+        ["bash", "-c", f'curl -fsS -H "Authorization: Bearer $(jupyter openeo-auth token --bearer)" {api}/me'],
+        env=env, capture_output=True, text=True, timeout=120)
+    assert curl.returncode == 0 and '"user_id":"alice"' in curl.stdout.replace(" ", "")
+    script = subprocess.run([sys.executable, "-c", "import jupyter_openeo_auth as joa; "
+                             f"print(joa.connect({stack.backend.url!r}).describe_account()['user_id'])"],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert script.stdout.strip() == "alice", script.stderr
+
+    # To a terminal, the token is not printed unless forced.
+    main, secondary = pty.openpty()
+    refused = subprocess.run(["jupyter", "openeo-auth", "token"], env=env, stdout=secondary, stderr=subprocess.PIPE,
+                             text=True, timeout=120)
+    os.close(secondary)
+    os.close(main)
+    assert refused.returncode == 1 and "Not printing a token to a terminal" in refused.stderr
+    canaries = issued_secrets()
+    said = "".join(shown) + rest + status.stdout + status.stderr + refused.stderr + server.log_tail(100000)
+    assert [c for c in canaries if c in said] == []
+
+    assert cli(env, "logout").returncode == 0
+    gone = cli(env, "token")
+    assert gone.returncode == 2 and "Not logged in" in gone.stderr
+
+
+def test_which_server_a_shell_uses(stack, server, tmp_path):
+    second_root = tmp_path / "second"
+    second_root.mkdir()
+    second = jupyter_service(second_root, secrets.token_hex(16), config={"OpenEOAuth": {"persist": "never"}},
+                             env={"JUPYTER_RUNTIME_DIR": str(server.runtime_dir)}).start()
+    try:
+        env = shell_env(server)
+        del env["JUPYTER_SERVER_URL"]  # a shell outside JupyterLab
+        several = cli(env, "status", cwd=tmp_path)
+        assert several.returncode == 4 and server.url in several.stderr and second.url in several.stderr
+        assert "JUPYTER_OPENEO_AUTH_SERVER" in several.stderr
+        inside = cli(env, "status", cwd=second_root)  # the server whose root holds the current directory
+        assert f"Jupyter server: {second.url}" in inside.stdout
+        chosen = cli({**env, "JUPYTER_OPENEO_AUTH_SERVER": server.url}, "status", cwd=second_root)
+        assert f"Jupyter server: {server.url}" in chosen.stdout
+        terminal = cli({**env, "JUPYTER_SERVER_URL": second.url + "/"}, "status", cwd=tmp_path)  # its terminal
+        assert f"Jupyter server: {second.url}" in terminal.stdout
+    finally:
+        second.cleanup()
+    nothing = cli({**shell_env(server), "JUPYTER_RUNTIME_DIR": str(tmp_path / "empty")}, "status")
+    assert nothing.returncode == 4 and "No running Jupyter server" in nothing.stderr
