@@ -169,26 +169,16 @@ class OidcClient:
         return status == 200
 
 
-def _interval(value) -> float:
-    """A poll interval from the provider, sanitised: missing, zero, negative or not a number -> the RFC 8628
-    default; never more than `MAX_INTERVAL`."""
+def _seconds(value, default: float, cap: float) -> float:
+    """A duration from the provider, sanitised: missing, zero, negative or not a number -> `default`; never
+    more than `cap` (an absurd poll interval would stall the login; a device code lives 30 minutes at most)."""
     try:
         seconds = float(value)
     except (TypeError, ValueError):
-        return DEFAULT_INTERVAL
+        return default
     if not seconds > 0 or seconds != seconds:
-        return DEFAULT_INTERVAL
-    return min(seconds, MAX_INTERVAL)
-
-
-def _code_lifetime(value) -> float:
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        return DEFAULT_CODE_LIFETIME
-    if not seconds > 0 or seconds != seconds:
-        return DEFAULT_CODE_LIFETIME
-    return min(seconds, MAX_CODE_LIFETIME)
+        return default
+    return min(seconds, cap)
 
 
 class DeviceAuthorization:
@@ -201,8 +191,8 @@ class DeviceAuthorization:
         self.verification_uri: str = str(body.get("verification_uri") or body.get("verification_url") or "")
         complete = body.get("verification_uri_complete")
         self.verification_uri_complete: Optional[str] = complete if isinstance(complete, str) else None
-        self.expires_at: float = started + _code_lifetime(body.get("expires_in"))
-        self.interval: float = _interval(body.get("interval"))
+        self.expires_at: float = started + _seconds(body.get("expires_in"), DEFAULT_CODE_LIFETIME, MAX_CODE_LIFETIME)
+        self.interval: float = _seconds(body.get("interval"), DEFAULT_INTERVAL, MAX_INTERVAL)
         self.next_poll_at: float = started + self.interval
         self.last_error: Optional[str] = None
         self._device_code: str = body["device_code"]

@@ -14,7 +14,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Dict, Generator, Optional, Tuple, Type, TypeVar
+from typing import Dict, Generator, Optional, Tuple, Type, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -159,6 +159,28 @@ def _announced_too_large(resp: httpx.Response) -> bool:
     return length.isdigit() and int(length) > MAX_BODY
 
 
+class _Step:
+    """Where a protocol exchange stands: the request it waits on, or its result once it has ended."""
+
+    def __init__(self, exchange: Exchange):
+        self.exchange, self.done, self.result, self.request = exchange, False, None, None
+        self._advance(lambda: exchange.send(None))
+
+    def _advance(self, resume) -> None:
+        try:
+            self.request = resume()
+        except StopIteration as stop:
+            self.done, self.result = True, stop.value
+
+    def reply(self, answer) -> None:
+        """Give the exchange the answer to its request."""
+        self._advance(lambda: self.exchange.send(answer))
+
+    def fail(self, error: OpenEOAuthError) -> None:
+        """Raise a request's error inside the exchange (it may handle it)."""
+        self._advance(lambda: self.exchange.throw(error))
+
+
 class HttpClient:
     """Blocking face: `run(exchange)` returns the exchange's result."""
 
@@ -189,18 +211,13 @@ class HttpClient:
 
     def run(self, exchange: Exchange[T]) -> T:
         """Drive a protocol exchange to its end; errors of a request are raised inside the exchange."""
-        reply: Any = None
-        error: Optional[OpenEOAuthError] = None
-        while True:
+        step = _Step(exchange)
+        while not step.done:
             try:
-                request = exchange.throw(error) if error else exchange.send(reply)
-            except StopIteration as stop:
-                return stop.value
-            reply, error = None, None
-            try:
-                reply = self.send(request)
+                step.reply(self.send(step.request))
             except OpenEOAuthError as e:
-                error = e
+                step.fail(e)
+        return step.result
 
     def get_json(self, url: str, *, headers: Optional[dict] = None,
                  unavailable: Type[OpenEOAuthError] = ProviderUnavailable) -> Tuple[int, dict]:
@@ -266,18 +283,13 @@ class AsyncHttpClient:
 
     async def run(self, exchange: Exchange[T]) -> T:
         """Drive a protocol exchange to its end; errors of a request are raised inside the exchange."""
-        reply: Any = None
-        error: Optional[OpenEOAuthError] = None
-        while True:
+        step = _Step(exchange)
+        while not step.done:
             try:
-                request = exchange.throw(error) if error else exchange.send(reply)
-            except StopIteration as stop:
-                return stop.value
-            reply, error = None, None
-            try:
-                reply = await self.send(request)
+                step.reply(await self.send(step.request))
             except OpenEOAuthError as e:
-                error = e
+                step.fail(e)
+        return step.result
 
     async def aclose(self) -> None:
         """Close the connections (server shutdown)."""
