@@ -21,8 +21,10 @@ from jupyter_openeo_auth.oidc import discover_backend
 @pytest.fixture
 def server(stack, tmp_path):
     (tmp_path / "root").mkdir()
-    service = jupyter_service(tmp_path / "root", secrets.token_hex(16),
+    token = secrets.token_hex(16)
+    service = jupyter_service(tmp_path / "root", token,
                               config={"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}}).start()
+    service.token = token
     yield service
     service.cleanup()
 
@@ -111,3 +113,43 @@ def test_which_server_a_shell_uses(stack, server, tmp_path):
         second.cleanup()
     nothing = cli({**shell_env(server), "JUPYTER_RUNTIME_DIR": str(tmp_path / "empty")}, "status")
     assert nothing.returncode == 4 and "No running Jupyter server" in nothing.stderr
+
+
+def test_in_a_jupyterlab_terminal(stack, server, tmp_path):
+    """A terminal opened through the server's terminal API, as JupyterLab opens one: the command finds its
+    server through the terminal's environment."""
+    import json
+    import time
+
+    import requests
+    import websocket
+
+    token = server.token
+    headers = {"Authorization": f"token {token}"}
+    name = requests.post(f"{server.url}/api/terminals", headers=headers, timeout=30).json()["name"]
+    ws = websocket.create_connection(server.url.replace("http", "ws", 1) + f"/terminals/websocket/{name}",
+                                     header=[f"Authorization: token {token}"], timeout=60)
+    try:
+        def run(command: str, until: str, timeout: float = 60) -> str:
+            ws.send(json.dumps(["stdin", command + "\r"]))
+            out, deadline = "", time.time() + timeout
+            while until not in out and time.time() < deadline:
+                message = json.loads(ws.recv())
+                if message[0] == "stdout":
+                    out += message[1]
+            assert until in out, out
+            return out
+
+        run("jupyter openeo-auth status; echo exit=$?", "exit=2")
+        login = requests.post(f"{server.url}/openeo-auth/api/logins", json={"backend": stack.backend.url},
+                                      headers=headers, timeout=30).json()
+        ProviderUser("alice").approve(login["verification_uri_complete"], login["user_code"])
+        out = run("jupyter openeo-auth status; echo exit=$?", "exit=0")
+        assert "Alice Liddell" in out
+        out = run("jupyter openeo-auth token --bearer | cut -c1-11; echo done=$?", "done=0")
+        assert "oidc/local/" in out
+        out = run("jupyter openeo-auth token; echo exit=$?", "exit=1")  # the terminal is a TTY
+        assert "Not printing a token to a terminal" in out
+    finally:
+        ws.close()
+        requests.delete(f"{server.url}/api/terminals/{name}", headers=headers, timeout=30)
