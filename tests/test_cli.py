@@ -153,3 +153,24 @@ def test_in_a_jupyterlab_terminal(stack, server, tmp_path):
     finally:
         ws.close()
         requests.delete(f"{server.url}/api/terminals/{name}", headers=headers, timeout=30)
+
+
+def test_a_notebook_run_with_nbclient_from_a_terminal_uses_the_servers_login(stack, server, tmp_path):
+    """nbclient (as papermill does) starts its own kernel: its JPY_PARENT_PID is nbclient's process, not the
+    server's; the kernel finds the server from the terminal's environment."""
+    import nbformat
+    import requests
+
+    login = requests.post(f"{server.url}/openeo-auth/api/logins", json={"backend": stack.backend.url},
+                          headers={"Authorization": f"token {server.token}"}, timeout=30).json()
+    ProviderUser("alice").approve(login["verification_uri_complete"], login["user_code"])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        f"import jupyter_openeo_auth as joa\nprint(joa.connect({stack.backend.url!r}).describe_account()['user_id'])")])
+    nbformat.write(nb, tmp_path / "batch.ipynb")
+    run = subprocess.run(
+        [sys.executable, "-c", "import nbformat; from nbclient import NotebookClient; "
+         f"nb = nbformat.read({str(tmp_path / 'batch.ipynb')!r}, 4); NotebookClient(nb, timeout=120).execute(); "
+         "print(nb.cells[0].outputs[0]['text'])"],
+        env=shell_env(server), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "alice"

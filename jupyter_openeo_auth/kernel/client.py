@@ -68,14 +68,17 @@ def find_server(runtime_dir: Optional[str] = None, parent_pid: Optional[str] = N
     folder = _runtime_dir(runtime_dir)
     if parent_pid:
         found = _read(folder / f"jupyter-openeo-auth-{parent_pid}.json")
-        if found is None:
-            raise NoServer(
-                "The Jupyter server that started this kernel does not run jupyter-openeo-auth (no key file at "
-                f"{folder / f'jupyter-openeo-auth-{parent_pid}.json'}). Install it where the server runs and "
-                "restart the server."
-            )
-        return found
+        if found is not None:
+            return found
+        # Started by something else than a server with this extension (papermill or nbclient in a terminal,
+        # say): look further, and say so if nothing is found.
     servers = running_servers(folder)
+    if parent_pid and not servers:
+        raise NoServer(
+            "The Jupyter server that started this kernel does not run jupyter-openeo-auth (no key file at "
+            f"{folder / f'jupyter-openeo-auth-{parent_pid}.json'}). Install it where the server runs and "
+            "restart the server."
+        )
     wanted = chosen or os.environ.get("JUPYTER_SERVER_URL") or ""
     if wanted:
         matching = [s for s in servers if _same_server(s["url"], wanted)]
