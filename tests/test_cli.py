@@ -36,6 +36,23 @@ def shell_env(server, **extra) -> dict:
     return env
 
 
+def wait_logged_in(server, login_id: str, timeout: float = 30) -> None:
+    """Until the server has seen the approval (it polls the provider every second)."""
+    import time
+
+    import requests
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        state = requests.get(f"{server.url}/openeo-auth/api/logins/{login_id}",
+                             headers={"Authorization": f"token {server.token}"}, timeout=30).json()["state"]
+        if state != "pending":
+            assert state == "logged_in"
+            return
+        time.sleep(0.2)
+    raise AssertionError("the login did not finish")
+
+
 def cli(env, *args, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run(["jupyter", "openeo-auth", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
 
@@ -128,13 +145,16 @@ def test_in_a_jupyterlab_terminal(stack, server, tmp_path):
     headers = {"Authorization": f"token {token}"}
     name = requests.post(f"{server.url}/api/terminals", headers=headers, timeout=30).json()["name"]
     ws = websocket.create_connection(server.url.replace("http", "ws", 1) + f"/terminals/websocket/{name}",
-                                     header=[f"Authorization: token {token}"], timeout=60)
+                                     header=[f"Authorization: token {token}"], timeout=2)
     try:
         def run(command: str, until: str, timeout: float = 60) -> str:
             ws.send(json.dumps(["stdin", command + "\r"]))
             out, deadline = "", time.time() + timeout
             while until not in out and time.time() < deadline:
-                message = json.loads(ws.recv())
+                try:
+                    message = json.loads(ws.recv())
+                except websocket.WebSocketTimeoutException:
+                    continue
                 if message[0] == "stdout":
                     out += message[1]
             assert until in out, out
@@ -144,6 +164,7 @@ def test_in_a_jupyterlab_terminal(stack, server, tmp_path):
         login = requests.post(f"{server.url}/openeo-auth/api/logins", json={"backend": stack.backend.url},
                                       headers=headers, timeout=30).json()
         ProviderUser("alice").approve(login["verification_uri_complete"], login["user_code"])
+        wait_logged_in(server, login["id"])
         out = run("jupyter openeo-auth status; echo exit=$?", "exit=0")
         assert "Alice Liddell" in out
         out = run("jupyter openeo-auth token --bearer | cut -c1-11; echo done=$?", "done=0")
@@ -164,6 +185,7 @@ def test_a_notebook_run_with_nbclient_from_a_terminal_uses_the_servers_login(sta
     login = requests.post(f"{server.url}/openeo-auth/api/logins", json={"backend": stack.backend.url},
                           headers={"Authorization": f"token {server.token}"}, timeout=30).json()
     ProviderUser("alice").approve(login["verification_uri_complete"], login["user_code"])
+    wait_logged_in(server, login["id"])
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         f"import jupyter_openeo_auth as joa\nprint(joa.connect({stack.backend.url!r}).describe_account()['user_id'])")])
     nbformat.write(nb, tmp_path / "batch.ipynb")
