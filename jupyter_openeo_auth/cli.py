@@ -142,6 +142,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The exit code of an error a script can test for; any other error is FAILED.
+EXIT_CODES = ((NoServer, NO_SERVER), (NotLoggedIn, NOT_LOGGED_IN), (LoginRequired, LOG_IN_AGAIN),
+              (OpenEOAuthError, FAILED))
+
 COMMANDS = {"status": status, "login": login, "logout": logout, "token": token}
 
 
@@ -154,18 +158,9 @@ def main(argv=None) -> int:
         return run_demo(args.port, open_browser=not args.no_browser)
     try:
         return COMMANDS[args.command](ServerClient(), args)
-    except NoServer as e:
-        _say(e.message)
-        return NO_SERVER
-    except NotLoggedIn as e:
-        _say(e.message)
-        return NOT_LOGGED_IN
-    except LoginRequired as e:
-        _say(e.message)
-        return LOG_IN_AGAIN
     except OpenEOAuthError as e:
         _say(e.message)
-        return FAILED
+        return next(code for kind, code in EXIT_CODES if isinstance(e, kind))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,9 @@ from ..oidc.tokens import decode_claims
 from ..oidc.transport import get
 
 FLOW = "hub"
+#: After the hub said it holds no login for this user, do not ask again for this long (seconds): the status
+#: bar and waiting widgets list the sessions often, and a hub without auth_state will not change its mind.
+ABSENT_FOR = 60.0
 
 
 class HubTokens:
@@ -26,6 +29,7 @@ class HubTokens:
         self.user = user
         self._headers = {"Authorization": f"token {api_token}"}
         self.http = http
+        self._absent_until = 0.0
 
     def __repr__(self) -> str:
         return f"<HubTokens {self.url}>"
@@ -33,6 +37,8 @@ class HubTokens:
     async def tokens(self, _previous: Optional[TokenSet] = None) -> TokenSet:
         """The user's current access token from the hub (the hub renews it; see jupyter_openeo_auth.hub).
         Raises `LoginRequired` when the hub holds none for this user."""
+        if time.monotonic() < self._absent_until:
+            raise self._absent()
         try:
             status, model = await self.http.send(get(self.url, self._headers, unavailable=ProviderUnavailable))
         except OpenEOAuthError as e:
@@ -41,11 +47,16 @@ class HubTokens:
             status, model = getattr(e, "status", 0), {}
         state = model.get("auth_state") if status == 200 else None
         if not isinstance(state, dict) or not isinstance(state.get("access_token"), str):
-            raise LoginRequired(
-                "JupyterHub holds no OpenID login for you that this server may read (no auth_state, or its API "
-                "token lacks the admin:auth_state!user scope). Log in to openEO here instead."
-            )
+            self._absent_until = time.monotonic() + ABSENT_FOR
+            raise self._absent()
         return _token_set(state)
+
+    @staticmethod
+    def _absent() -> LoginRequired:
+        return LoginRequired(
+            "JupyterHub holds no OpenID login for you that this server may read (no auth_state, or its API "
+            "token lacks the admin:auth_state!user scope). Log in to openEO here instead."
+        )
 
 
 def _token_set(state: dict) -> TokenSet:
