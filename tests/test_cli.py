@@ -9,6 +9,7 @@ import pty
 import secrets
 import subprocess
 import sys
+import sysconfig
 import threading
 
 import pytest
@@ -33,6 +34,7 @@ def shell_env(server, **extra) -> dict:
     """The environment of a JupyterLab terminal of `server` (no JPY_PARENT_PID: not a kernel)."""
     env = {k: v for k, v in os.environ.items() if k not in ("JPY_PARENT_PID", "JUPYTER_SERVER_URL")}
     env.update(JUPYTER_RUNTIME_DIR=str(server.runtime_dir), JUPYTER_SERVER_URL=server.url + "/", **extra)
+    env["PATH"] = sysconfig.get_path("scripts") + os.pathsep + env.get("PATH", os.defpath)  # this environment's
     return env
 
 
@@ -160,6 +162,10 @@ def test_in_a_jupyterlab_terminal(stack, server, tmp_path):
             assert until in out, out
             return out
 
+        # A terminal runs a login shell when the server's output is not a terminal, and a login shell's
+        # profile may reset PATH (Debian's does with SHELL unset): put this environment first, as activating it
+        # in the profile would.
+        run(f'export PATH="{sysconfig.get_path("scripts")}:$PATH"; echo path=ok', "path=ok")
         run("jupyter openeo-auth status; echo exit=$?", "exit=2")
         login = requests.post(f"{server.url}/openeo-auth/api/logins", json={"backend": stack.backend.url},
                                       headers=headers, timeout=30).json()
