@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from .devstack import DEMO_USERS, DevStack, DevStackError, install_provider, jupyter_service
+from .devstack import DEMO_USERS, DevStack, DevStackError, check_port_free, install_provider, jupyter_service
 
 NOTEBOOK = "openeo-login-demo.ipynb"
 
@@ -49,6 +49,11 @@ def run_demo(port: int, open_browser: bool) -> int:
         print(f"The demo needs {', '.join(missing)}: pip install 'jupyter-openeo-auth[demo]'", file=sys.stderr)
         return 1
     try:
+        check_port_free(port)
+    except DevStackError:
+        print(f"Cannot start the demo: port {port} on 127.0.0.1 is taken. Choose another with --port.", file=sys.stderr)
+        return 1
+    try:
         stack = DevStack(access_token_ttl=300, device_interval=2, provider_folder=install_provider())
     except DevStackError as e:
         print(f"Cannot start the demo: {e}", file=sys.stderr)
@@ -62,10 +67,12 @@ def run_demo(port: int, open_browser: bool) -> int:
         stack.start()
         nbformat.write(demo_notebook(stack.backend.url), workdir / NOTEBOOK)
         token = secrets.token_hex(24)
+        # Assigned before starting, so that a failed start still removes its config file (it holds the token).
         lab = jupyter_service(
             workdir, token, port=port, app="lab",
             config={"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}},
-        ).start(timeout=120)
+        )
+        lab.start(timeout=120)
         url = f"{lab.url}/lab/tree/{NOTEBOOK}?token={token}"
         user, (password, name, _) = next(iter(DEMO_USERS.items()))
         print(

@@ -105,3 +105,22 @@ def test_example_notebook_is_the_demo_notebook_for_openeo_cloud():
     expected = demo_notebook("https://openeo.cloud")
     assert [c.source for c in example.cells] == [c.source for c in expected.cells]
     assert "%openeo_login https://openeo.cloud" in [c.source for c in example.cells]
+
+
+def test_demo_on_a_taken_port_says_so_and_leaves_nothing_behind(tmp_path):
+    """The demo's Jupyter config file holds the server's token: no exit path may leave it (or a log) behind."""
+    import socket
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "jupyter", "openeo-auth", "demo", "--no-browser", "--port", str(port)],
+            env={**os.environ, "TMPDIR": str(scratch)}, capture_output=True, text=True, timeout=120,
+        )
+    assert done.returncode == 1
+    assert f"port {port} on 127.0.0.1 is taken" in done.stderr and "--port" in done.stderr
+    assert list(scratch.iterdir()) == []
