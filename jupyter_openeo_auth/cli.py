@@ -20,7 +20,7 @@ import time
 from datetime import datetime
 from typing import Optional
 
-from .kernel.client import NoServer, ServerClient
+from .kernel.client import NoServer, ServerClient, safe_link
 from .oidc import LoginRequired, NotLoggedIn, OpenEOAuthError
 
 OK, FAILED, NOT_LOGGED_IN, LOG_IN_AGAIN, NO_SERVER = 0, 1, 2, 3, 4
@@ -76,12 +76,18 @@ def login(client: ServerClient, args) -> int:
 def _follow(client: ServerClient, login: dict) -> dict:
     import segno
 
-    link = login.get("verification_uri_complete") or login.get("verification_uri") or ""
-    if not link.lower().startswith(("https://", "http://")):
+    on_server = login.get("through_server") is True
+    link = safe_link(login.get("verification_uri_complete"), on_server) or safe_link(login.get("verification_uri"), on_server)
+    if link is None:
         client.cancel(login["id"])
         return {"state": "failed", "message": "The provider sent a login link that is not a web address. Start a new login."}
-    print(f"Open {link}\nlog in, and enter the code:  {login['user_code']}\n")
-    segno.make(link, error="m").terminal(compact=True)
+    if link.startswith("/"):  # through the server's proxy: the browser's address of this server, then the path
+        print(f"Open {link} at the address of this JupyterLab (where you opened this terminal),")
+    else:
+        print(f"Open {link}")
+    print(f"log in, and enter the code:  {login['user_code']}\n")
+    if not link.startswith("/"):  # a phone cannot follow a path
+        segno.make(link, error="m").terminal(compact=True)
     try:
         while login["state"] == "pending":
             left = max(0, int(login["expires_at"] - time.time()))
@@ -139,6 +145,15 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("demo", help="JupyterLab with a local OpenID provider and openEO back-end")
     p.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
     p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    p.add_argument(
+        "--services-only", action="store_true",
+        help="start only the provider and the back-end, in the background, for a Jupyter server started next "
+             "(Binder's start script): the provider's pages are served through that server's jupyter-server-proxy; "
+             "the demo notebook goes into the current folder; prints the shell line that gives the server its "
+             "settings",
+    )
+    p.add_argument("--base-url", default=None,
+                   help="with --services-only: the Jupyter server's base URL (default: $JUPYTERHUB_SERVICE_PREFIX or /)")
     return parser
 
 
@@ -153,8 +168,10 @@ def main(argv=None) -> int:
     """`jupyter openeo-auth COMMAND`; returns the exit code."""
     args = _parser().parse_args(argv)
     if args.command == "demo":
-        from .demo import run_demo
+        from .demo import run_demo, start_services
 
+        if args.services_only:
+            return start_services(args.base_url)
         return run_demo(args.port, open_browser=not args.no_browser)
     try:
         return COMMANDS[args.command](ServerClient(), args)

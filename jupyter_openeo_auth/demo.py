@@ -4,7 +4,10 @@ notebook, in one command. Ctrl-C stops all three and removes what the demo creat
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import secrets
+import shlex
 import shutil
 import signal
 import sys
@@ -12,6 +15,7 @@ import tempfile
 import threading
 import webbrowser
 from pathlib import Path
+from typing import Optional
 
 import nbformat
 
@@ -103,6 +107,48 @@ def run_demo(port: int, open_browser: bool) -> int:
         stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)
         print("Demo stopped; its files are removed.", flush=True)
+
+
+def start_services(base_url: Optional[str] = None) -> int:
+    """`demo --services-only`: the provider and the back-end in the background, for a Jupyter server started
+    afterwards at `base_url` (Binder's `start`: only that server's address reaches the browser). The provider
+    serves its pages under `{base_url}proxy/absolute/PORT/`, the path at which jupyter-server-proxy forwards
+    them unchanged, so the browser logs in through the Jupyter server while the server and the back-end talk to
+    the provider on 127.0.0.1. The demo notebook goes into the current folder. Prints on standard output the
+    shell line that gives the server its settings (`eval` it, then start the server); the rest goes to standard
+    error. The services run until they are killed (the container's end, on Binder)."""
+    missing = [m for m in ("openeo_driver", "jupyter_server_proxy") if importlib.util.find_spec(m) is None]
+    if missing:
+        print(f"The demo's services need {', '.join(missing)}: "
+              "pip install 'jupyter-openeo-auth[demo]' jupyter-server-proxy", file=sys.stderr)
+        return 1
+    base_url = "/" + (base_url or os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "/").strip("/") + "/"
+    base_url = base_url.replace("//", "/")
+    try:
+        stack = DevStack(
+            access_token_ttl=300, device_interval=2, provider_folder=install_provider(),
+            provider_base_path=lambda port: f"{base_url}proxy/absolute/{port}",
+        ).start()
+    except DevStackError as e:
+        print(f"Cannot start the demo's services: {e}", file=sys.stderr)
+        return 1
+    nbformat.write(demo_notebook(stack.backend.url), Path.cwd() / NOTEBOOK)
+    config = Path(tempfile.mkdtemp(prefix="openeo-auth-demo-config-"))
+    settings = {"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}}
+    (config / "jupyter_server_config.json").write_text(json.dumps(settings))
+    user, (password, name, _) = next(iter(DEMO_USERS.items()))
+    print(
+        f"openEO login demo services are running in the background.\n"
+        f"  openEO back-end:  {stack.backend.url}   (pid {stack.backend.process.pid})\n"
+        f"  OpenID provider:  {stack.provider.issuer}   (pid {stack.provider.process.pid}), for the browser at\n"
+        f"                    {base_url}proxy/absolute/{stack.provider.port}/ of the Jupyter server\n"
+        f"  Demo notebook:    {Path.cwd() / NOTEBOOK}\n"
+        f"On the provider's login page, log in as user `{user}` with password `{password}` ({name}).",
+        file=sys.stderr, flush=True,
+    )
+    path = os.pathsep.join(p for p in (str(config), os.environ.get("JUPYTER_CONFIG_PATH")) if p)
+    print(f"export JUPYTER_CONFIG_PATH={shlex.quote(path)}", flush=True)
+    return 0
 
 
 def main(argv=None) -> int:

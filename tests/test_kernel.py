@@ -271,3 +271,46 @@ async def test_widget_escapes_what_it_shows(jp_serverapp, broker):
             "print(w.state); print(w.title.value); print(w.status.value)"
         )
         assert out.startswith("failed") and "<script>" not in out and "&lt;script&gt;" in out
+
+
+async def test_a_provider_behind_the_servers_proxy_is_linked_as_a_path_on_the_server(
+    stack, jp_serverapp, broker, jp_base_url, jp_fetch,
+):
+    """Binder's case: the provider serves under `{base_url}proxy/absolute/PORT/` on loopback, where
+    jupyter-server-proxy forwards the browser's requests unchanged. The login link is then a path on the
+    server (the browser's own address of it), flagged as made by the server, and without a QR code; the server
+    and the back-end still talk to the provider on 127.0.0.1."""
+    import asyncio
+    import json
+
+    from jupyter_openeo_auth.devstack import backend_service, free_port, provider_service
+    from jupyter_openeo_auth.kernel.client import safe_link
+
+    port = free_port()
+    prefix = f"{jp_base_url.rstrip('/')}/proxy/absolute/{port}"
+    provider = await asyncio.to_thread(provider_service(port, base_path=prefix).start)
+    backend = await asyncio.to_thread(backend_service(provider.issuer).start)
+    try:
+        resp = await jp_fetch("openeo-auth", "api", "logins", method="POST", body=json.dumps({"backend": backend.url}))
+        login = json.loads(resp.body)
+        assert login["through_server"] is True and "qr_svg" not in login
+        assert login["verification_uri_complete"].startswith(f"{prefix}/device?user_code=")
+        async with kernel(jp_serverapp) as k:
+            shown = await k.run(f"import jupyter_openeo_auth as joa\nw = joa.login({backend.url!r})\nw.start()\nprint(w.code.value)")
+            assert f'href="{prefix}/device?user_code=' in shown
+            # The person's browser at the page the server's proxy forwards to the provider as it is.
+            await asyncio.to_thread(ProviderUser("alice").approve, provider.url + login["verification_uri_complete"],
+                                    login["user_code"])
+            assert (await k.run("print(w.wait(60))")).strip() == "logged_in"
+            account = await k.run(f"print(joa.connect({backend.url!r}).describe_account()['user_id'])")
+            assert account.strip() == "alice"
+    finally:
+        backend.cleanup()
+        provider.cleanup()
+    # A path is a link only when the server says it made it; never a path of a provider's choosing, and never
+    # another site dressed as a path.
+    assert safe_link("/user/x/proxy/absolute/1/device", on_server=True) == "/user/x/proxy/absolute/1/device"
+    assert safe_link("/user/x/proxy/absolute/1/device") is None
+    for bad in ("//evil.example/device", "/\\evil.example/device", "javascript:alert(1)", "/a b", "http:/x"):
+        assert safe_link(bad, on_server=True) is None, bad
+    assert safe_link("https://aai.egi.eu/device?user_code=AB") == "https://aai.egi.eu/device?user_code=AB"

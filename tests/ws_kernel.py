@@ -33,14 +33,21 @@ class WebSocketKernel:
             "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
                         "allow_stdin": False, "stop_on_error": True},
         }))
-        out, deadline = [], time.time() + timeout
+        # The reply comes on the shell channel, the output on iopub: the order between the two is not fixed, so
+        # the cell is done when both the reply and iopub's "idle" for it have come.
+        out, replied, idle, deadline = [], False, False, time.time() + timeout
         while time.time() < deadline:
             msg = json.loads(self.ws.recv())
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             if msg["msg_type"] == "execute_reply":
+                replied = True
+            elif msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+                idle = True
+            else:
+                out.append(output_text(msg))
+            if replied and idle:
                 return "".join(out)
-            out.append(output_text(msg))
         raise AssertionError(f"no reply within {timeout} s; output so far: {''.join(out)}")
 
     def close(self) -> None:

@@ -177,9 +177,12 @@ def install_provider(quiet: bool = True) -> Path:
 
 
 def provider_service(
-    port: Optional[int] = None, access_token_ttl: int = 3600, device_interval: int = 5, folder=None, **env
+    port: Optional[int] = None, access_token_ttl: int = 3600, device_interval: int = 5, folder=None,
+    base_path: str = "", **env
 ) -> Service:
-    """The OpenID provider (not yet started). Raises `DevStackError` when Node.js or its packages are missing."""
+    """The OpenID provider (not yet started); its issuer is `service.issuer`, which is its URL plus `base_path`
+    when it serves under a path (behind a proxy that keeps the path). Raises `DevStackError` when Node.js or
+    its packages are missing."""
     node = _find("node")
     check_node(node)
     folder = Path(folder or PROVIDER_DIR)
@@ -188,10 +191,15 @@ def provider_service(
     port = port or free_port()
     settings = {"PORT": str(port), "ACCESS_TOKEN_TTL": str(access_token_ttl), "DEVICE_INTERVAL": str(device_interval)}
     settings.update({k: str(v) for k, v in env.items()})
-    return Service(
+    base_path = base_path.rstrip("/")
+    if base_path:
+        settings["BASE_PATH"] = base_path
+    service = Service(
         "OpenID provider", [node, str(folder / "provider.mjs")], port, env=settings, cwd=folder,
-        ready_path="/.well-known/openid-configuration",
+        ready_path=f"{base_path}/.well-known/openid-configuration",
     )
+    service.issuer = service.url + base_path
+    return service
 
 
 def backend_service(
@@ -254,15 +262,18 @@ class DevStack:
 
     def __init__(
         self, provider_port=None, backend_port=None, access_token_ttl=3600, device_interval=5, no_user_cache=False,
-        provider_folder=None, record_tokens=False,
+        provider_folder=None, record_tokens=False, provider_base_path=None,
     ):
-        """`record_tokens` (tests only): the provider lists every token it issued at `/_test/issued`."""
+        """`record_tokens` (tests only): the provider lists every token it issued at `/_test/issued`.
+        `provider_base_path`: a function of the provider's port giving the path it serves under (see
+        `provider_service`)."""
         extra = {"RECORD_TOKENS": "1"} if record_tokens else {}
+        provider_port = provider_port or free_port()
         self.provider = provider_service(
             provider_port, access_token_ttl=access_token_ttl, device_interval=device_interval, folder=provider_folder,
-            **extra,
+            base_path=provider_base_path(provider_port) if provider_base_path else "", **extra,
         )
-        self.backend = backend_service(self.provider.url, backend_port, no_user_cache=no_user_cache)
+        self.backend = backend_service(self.provider.issuer, backend_port, no_user_cache=no_user_cache)
 
     def start(self) -> "DevStack":
         """Start the provider, then the back-end."""

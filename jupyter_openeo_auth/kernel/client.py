@@ -19,6 +19,24 @@ class NoServer(OpenEOAuthError):
     reason = "no_server"
 
 
+def safe_link(uri: Optional[str], on_server: bool = False) -> Optional[str]:
+    """A login link fit to show: an http(s) URI or, when the server says it made it (`on_server`: a provider
+    reached through the server's proxy, see `server.handlers.through_this_server`), a path on the Jupyter
+    server itself; else None. A provider must not make us show `javascript:`, a path of its choosing, or a link
+    to another site dressed as a path (`//host`, `/\\host`)."""
+    if not isinstance(uri, str):
+        return None
+    uri = uri.strip()
+    if not uri or any(c.isspace() or ord(c) < 32 or c == "\\" for c in uri):
+        return None
+    parts = urlsplit(uri)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return uri
+    if on_server and not parts.scheme and not parts.netloc and uri.startswith("/") and not uri.startswith("//"):
+        return uri
+    return None
+
+
 def _runtime_dir(runtime_dir: Optional[str]) -> Path:
     if runtime_dir is None:
         from jupyter_core.paths import jupyter_runtime_dir

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import ipywidgets as w
 
 from ..oidc import InvalidBackendUrl, OpenEOAuthError, normalize_url
-from .client import ServerClient, server
+from .client import ServerClient, safe_link, server
 
 POLL_SECONDS = 1.0
 #: A widget offering "Log in" watches for a login made elsewhere (the JupyterLab dialog, another notebook)
@@ -29,14 +29,6 @@ def _same_backend(a: str, b: str) -> bool:
         return normalize_url(a) == normalize_url(b)
     except InvalidBackendUrl:
         return a == b
-
-
-def safe_link(uri: Optional[str]) -> Optional[str]:
-    """The URI when it is an http(s) link, else None (a provider must not make us show `javascript:`)."""
-    if not isinstance(uri, str):
-        return None
-    parts = urlsplit(uri.strip())
-    return uri.strip() if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 def _countdown(expires_at: float) -> str:
@@ -107,7 +99,8 @@ class LoginWidget(w.VBox):
         self._show(status=status, buttons=[self.logout_button])
 
     def _show_code(self, login: dict) -> bool:
-        link = safe_link(login.get("verification_uri_complete")) or safe_link(login.get("verification_uri"))
+        on_server = login.get("through_server") is True
+        link = safe_link(login.get("verification_uri_complete"), on_server) or safe_link(login.get("verification_uri"), on_server)
         if link is None:
             self.state, self.message = "failed", (
                 "The OpenID provider sent a verification address that is not an http(s) link; it is not shown. "

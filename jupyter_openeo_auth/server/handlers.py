@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from urllib.parse import urlsplit, urlunsplit
 from typing import Optional
 
 import tornado.web
@@ -142,9 +143,32 @@ def qr_svg(uri: str) -> str:
     return segno.make(uri, error="m").svg_inline(scale=3, title="Scan to log in")
 
 
-def login_json(login) -> dict:
-    """A login's REST representation, with the QR code of its link while it is pending."""
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def through_this_server(uri: str, base_url: str) -> str:
+    """A provider page on this machine's loopback interface whose path lies under this server's
+    `{base_url}proxy/`, as the path alone: the browser reaches it through jupyter-server-proxy at this server's
+    own address (on Binder only that address reaches the browser). Any other URI unchanged."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or parts.hostname not in LOOPBACK_HOSTS:
+        return uri
+    prefix = base_url.rstrip("/") + "/proxy/"
+    if not parts.path.startswith(prefix):
+        return uri
+    return urlunsplit(("", "", parts.path, parts.query, ""))
+
+
+def login_json(login, base_url: str = "/") -> dict:
+    """A login's REST representation, with the QR code of its link while it is pending. A link through this
+    server's proxy is a path on this server (see `through_this_server`), without a QR code: a phone cannot
+    follow it."""
     out = login.to_json()
+    for key in ("verification_uri", "verification_uri_complete"):
+        if out.get(key):
+            link = through_this_server(out[key], base_url)
+            if link != out[key]:
+                out[key], out["through_server"] = link, True  # clients accept a path only with this flag
     link = out.get("verification_uri_complete") or out.get("verification_uri") or ""
     if out["state"] == "pending" and link.lower().startswith(("https://", "http://")):
         out["qr_svg"] = qr_svg(link)
@@ -174,19 +198,19 @@ class LoginsHandler(OpenEOAuthHandler):
             password=data.get("password"),
         )
         self.set_status(202 if login.pending else 200)
-        self.finish(login_json(login))
+        self.finish(login_json(login, self.base_url))
 
 
 class LoginHandler(OpenEOAuthHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, login_id: str):
-        self.finish(login_json(self.broker.login(login_id)))
+        self.finish(login_json(self.broker.login(login_id), self.base_url))
 
     @tornado.web.authenticated
     @authorized
     async def delete(self, login_id: str):
-        self.finish(login_json(self.broker.cancel_login(login_id)))
+        self.finish(login_json(self.broker.cancel_login(login_id), self.base_url))
 
 
 class SessionsHandler(OpenEOAuthHandler):

@@ -42,7 +42,7 @@ SCHEMAS = {
     "Login": _obj(
         {"id": S, "state": {"enum": STATES}, "backend": S, "provider_id": S, "flow": S, "message": S, "user": _obj({"sub": S, "name": S, "email": S}),
          "user_code": S, "verification_uri": S, "verification_uri_complete": S, "expires_at": N, "interval": N,
-         "qr_svg": S},
+         "qr_svg": S, "through_server": B},
         ["id", "state"],
     ),
     "Sessions": _obj({"sessions": {"type": "array", "items": _obj(

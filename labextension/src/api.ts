@@ -25,6 +25,8 @@ export interface ILogin {
   user_code?: string;
   verification_uri?: string;
   verification_uri_complete?: string;
+  /** The links are paths on this server (a provider reached through its proxy). */
+  through_server?: boolean;
   expires_at?: number;
   qr_svg?: string;
 }

@@ -14,8 +14,18 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, text = '', cls = ''):
   return node;
 }
 
-function isHttp(url: string | undefined): url is string {
-  return !!url && /^https?:\/\//i.test(url);
+/**
+ * A login link fit to open: an http(s) URI or, when the server says it made it (a provider reached through
+ * the server's own proxy, as on Binder), a path on this server. Never `javascript:` or `//other.host`.
+ */
+function safeLink(url: string | undefined, onServer: boolean): string | undefined {
+  if (!url || /[\s\\\x00-\x1f]/.test(url)) {
+    return undefined;
+  }
+  if (/^https?:\/\/[^/]/i.test(url) || (onServer && /^\/(?!\/)/.test(url))) {
+    return url;
+  }
+  return undefined;
 }
 
 const FLOW_LABELS: { [flow: string]: string } = {
@@ -121,8 +131,10 @@ export class LoginPanel extends Widget {
   /** Stage 2: the link, the code, the QR code and a countdown, while the login is pending. */
   private showPending(login: ILogin): void {
     const node = this.reset();
-    const link = login.verification_uri_complete || login.verification_uri;
-    if (!isHttp(link)) {
+    const onServer = login.through_server === true;
+    const link =
+      safeLink(login.verification_uri_complete, onServer) || safeLink(login.verification_uri, onServer);
+    if (!link) {
       void this.model.cancelLogin(login.id);
       this.showOutcome({ ...login, state: 'failed', message: 'The provider sent a login link that is not a web address; it was not shown. Start a new login.' });
       return;

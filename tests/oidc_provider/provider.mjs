@@ -11,7 +11,9 @@
 // Configuration comes from the environment (all optional):
 //   PORT (required), ACCESS_TOKEN_TTL (s), DEVICE_CODE_TTL (s), DEVICE_INTERVAL (s),
 //   STATE_FILE (keep codes, tokens and grants in this JSON file, so a restarted provider knows them),
-//   RECORD_TOKENS.
+//   RECORD_TOKENS,
+//   BASE_PATH (serve everything under this path, which becomes the issuer's path: for a provider that a
+//   browser reaches through a proxy keeping the path, as jupyter-server-proxy's /proxy/absolute/PORT/ on Binder).
 // It also offers the resource-owner password grant to the client `openeo-password` (Terrascope's Keycloak
 // does; stock oidc-provider does not).
 import crypto from 'node:crypto';
@@ -31,6 +33,7 @@ const ACCESS_TOKEN_TTL = Number(env.ACCESS_TOKEN_TTL || 3600);
 const DEVICE_CODE_TTL = Number(env.DEVICE_CODE_TTL || 600);
 const SHORT_DEVICE_CODE_TTL = 3;
 const DEVICE_INTERVAL = Number(env.DEVICE_INTERVAL || 5);
+const BASE_PATH = (env.BASE_PATH || '').replace(/\/+$/, '');
 
 export const ACCOUNTS = {
   alice: { password: 'alice-password', name: 'Alice Liddell', email: 'alice@example.org' },
@@ -225,7 +228,7 @@ const configuration = {
       },
     },
   },
-  interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+  interactions: { url: (ctx, interaction) => `${BASE_PATH}/interaction/${interaction.uid}` },
   cookies: { keys: [crypto.randomBytes(16).toString('hex')] },
   jwks: undefined,
   pkce: { required: () => false },
@@ -235,8 +238,9 @@ const configuration = {
   },
 };
 
-const provider = new Provider(`http://127.0.0.1:${PORT}`, configuration);
-provider.proxy = false;
+const provider = new Provider(`http://127.0.0.1:${PORT}${BASE_PATH}`, configuration);
+// Behind a proxy (BASE_PATH), the browser's own scheme and host come in X-Forwarded-* headers.
+provider.proxy = Boolean(BASE_PATH);
 
 // --- Device flow additions: PKCE S256, interval, slow_down -------------------------------------
 const stats = {};
@@ -329,14 +333,14 @@ async function interaction(req, res, path, body) {
   if (req.method === 'GET') {
     res.writeHead(200, { 'content-type': 'text/html' });
     if (prompt.name === 'login') {
-      res.end(html(TITLE, `<form method="post" action="/interaction/${uid}/login">
+      res.end(html(TITLE, `<form method="post" action="${BASE_PATH}/interaction/${uid}/login">
 <p><label>User <input name="login" autocomplete="username"></label></p>
 <p><label>Password <input name="password" type="password" autocomplete="current-password"></label></p>
 <button type="submit">Log in</button></form>`));
     } else {
       res.end(html('Allow access', `<p>${esc(params.client_id)} asks for: ${esc(params.scope)}</p>
-<form method="post" action="/interaction/${uid}/confirm"><button type="submit">Allow</button></form>
-<form method="post" action="/interaction/${uid}/abort"><button type="submit">Deny</button></form>`));
+<form method="post" action="${BASE_PATH}/interaction/${uid}/confirm"><button type="submit">Allow</button></form>
+<form method="post" action="${BASE_PATH}/interaction/${uid}/abort"><button type="submit">Deny</button></form>`));
     }
     return;
   }
@@ -345,7 +349,7 @@ async function interaction(req, res, path, body) {
     const account = ACCOUNTS[body.login];
     if (!account || account.password !== body.password) {
       res.writeHead(200, { 'content-type': 'text/html' });
-      res.end(html(TITLE, `<p class="error">Wrong user or password.</p><form method="post" action="/interaction/${uid}/login">
+      res.end(html(TITLE, `<p class="error">Wrong user or password.</p><form method="post" action="${BASE_PATH}/interaction/${uid}/login">
 <p><label>User <input name="login" autocomplete="username"></label></p>
 <p><label>Password <input name="password" type="password" autocomplete="current-password"></label></p>
 <button type="submit">Log in</button></form>`));
@@ -376,7 +380,19 @@ async function readBody(req) {
 }
 
 const server = http.createServer(async (req, res) => {
-  const path = new URL(req.url, 'http://127.0.0.1').pathname;
+  let path = new URL(req.url, 'http://127.0.0.1').pathname;
+  if (BASE_PATH) {
+    if (path !== BASE_PATH && !path.startsWith(`${BASE_PATH}/`)) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end(`This provider serves under ${BASE_PATH}/\n`);
+      return;
+    }
+    // As a framework mounting the provider at BASE_PATH would: oidc-provider builds its links from both.
+    req.originalUrl = req.url;
+    req.url = req.url.slice(BASE_PATH.length);
+    if (!req.url.startsWith('/')) req.url = `/${req.url}`;
+    path = path.slice(BASE_PATH.length) || '/';
+  }
   try {
     if (path === '/_test/stats') {
       res.writeHead(200, { 'content-type': 'application/json' });
