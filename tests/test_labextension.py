@@ -236,3 +236,12 @@ def test_notebook_7_has_the_menu_and_the_dialog(stack, tmp_path, page):
         expect(dialog.locator(".jp-OpenEOAuth-message")).to_have_text("Provider: Local demo provider", timeout=30000)
     finally:
         service.cleanup()
+
+
+def test_the_source_is_formatted_as_the_extension_template_formats_it():
+    """Prettier with the extension template's settings (labextension/package.json), installed by `npm ci`."""
+    import subprocess
+
+    folder = Path(__file__).resolve().parents[1] / "labextension"
+    done = subprocess.run(["npm", "run", "-s", "lint:check"], cwd=folder, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -36,3 +36,43 @@ def test_the_wheel_ships_the_labextension_prebuilt(tmp_path):
     assert re.search(r"jupyter_openeo_auth enabled", server_extensions)
     assert re.search(r"jupyter_openeo_auth 0\.1\.0 OK", server_extensions)
     assert os.path.isfile(venv / "share" / "jupyter" / "labextensions" / "jupyter-openeo-auth" / "install.json")
+
+    # JupyterLab, started from that environment, serves the extension to the browser: listed in the page's
+    # federated extensions, and its entry script downloads. (tests/test_binder.py sees it run in a browser.)
+    import json
+    import secrets
+    import time
+
+    import requests
+
+    from jupyter_openeo_auth.devstack import free_port
+
+    port, token = free_port(), secrets.token_hex(16)
+    lab = subprocess.Popen(
+        [str(bin_dir / "jupyter-lab"), "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", "--allow-root", f"--ServerApp.root_dir={tmp_path}"],
+        env={**env, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}, cwd=tmp_path,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        url, page = f"http://127.0.0.1:{port}", None
+        deadline = time.time() + 120
+        while page is None and time.time() < deadline:
+            assert lab.poll() is None, "JupyterLab stopped"
+            try:
+                resp = requests.get(f"{url}/lab", params={"token": token}, timeout=5)
+                page = resp.text if resp.ok else None
+            except requests.RequestException:
+                time.sleep(0.5)
+        assert page, "JupyterLab did not answer"
+        config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                                      page, re.S).group(1))
+        [ours] = [e for e in config["federated_extensions"] if e["name"] == "jupyter-openeo-auth"]
+        entry = requests.get(f"{url}/lab/extensions/jupyter-openeo-auth/{ours['load']}", params={"token": token},
+                             timeout=10)
+        assert entry.ok and "jupyter-openeo-auth" in entry.text
+        status = requests.get(f"{url}/openeo-auth/api/settings", headers={"Authorization": f"token {token}"}, timeout=10)
+        assert status.ok  # and the server extension answers
+    finally:
+        os.killpg(lab.pid, 15)
+        lab.wait(30)

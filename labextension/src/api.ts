@@ -17,7 +17,8 @@ export interface ISession {
 /** A login as `POST logins` and `GET logins/ID` answer it. */
 export interface ILogin {
   id: string;
-  state: 'pending' | 'logged_in' | 'denied' | 'expired' | 'failed' | 'cancelled';
+  state:
+    'pending' | 'logged_in' | 'denied' | 'expired' | 'failed' | 'cancelled';
   backend: string;
   provider_id: string;
   message?: string;
@@ -86,7 +87,11 @@ export async function requestAPI<T>(
       data && typeof data.message === 'string'
         ? data.message
         : `The Jupyter server answered HTTP ${response.status}; is jupyter-openeo-auth installed on it?`;
-    throw new OpenEOAuthError(message, (data && data.reason) || 'error', response.status);
+    throw new OpenEOAuthError(
+      message,
+      (data && data.reason) || 'error',
+      response.status
+    );
   }
   return data as T;
 }

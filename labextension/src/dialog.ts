@@ -5,7 +5,11 @@ import { ILogin, IProvider } from './api';
 import { OpenEOAuthModel } from './model';
 
 /** Create an element with text (never HTML) and classes. */
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, text = '', cls = ''): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  text = '',
+  cls = ''
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   node.textContent = text;
   if (cls) {
@@ -18,7 +22,10 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, text = '', cls = ''):
  * A login link fit to open: an http(s) URI or, when the server says it made it (a provider reached through
  * the server's own proxy, as on Binder), a path on this server. Never `javascript:` or `//other.host`.
  */
-function safeLink(url: string | undefined, onServer: boolean): string | undefined {
+function safeLink(
+  url: string | undefined,
+  onServer: boolean
+): string | undefined {
   if (!url || /[\s\\\x00-\x1f]/.test(url)) {
     return undefined;
   }
@@ -78,7 +85,11 @@ export class LoginPanel extends Widget {
     const credentials = el('div', '', 'jp-OpenEOAuth-credentials');
     credentials.append(user, password);
     const status = el('p', message, 'jp-OpenEOAuth-message');
-    const button = el('button', 'Log in', 'jp-mod-styled jp-mod-accept jp-OpenEOAuth-login');
+    const button = el(
+      'button',
+      'Log in',
+      'jp-mod-styled jp-mod-accept jp-OpenEOAuth-login'
+    );
     let providers: IProvider[] = [];
     let serviceBackends: string[] = [];
 
@@ -98,13 +109,19 @@ export class LoginPanel extends Widget {
       status.textContent = 'Asking the back-end how to log in…';
       button.disabled = true;
       try {
-        const [answer, settings] = await Promise.all([this.model.providers(url.value.trim()), this.model.settings()]);
+        const [answer, settings] = await Promise.all([
+          this.model.providers(url.value.trim()),
+          this.model.settings()
+        ]);
         providers = answer.providers;
         serviceBackends = settings.service_account_backends;
-        provider.replaceChildren(...providers.map(p => new Option(p.title, p.id)));
+        provider.replaceChildren(
+          ...providers.map(p => new Option(p.title, p.id))
+        );
         provider.hidden = providers.length < 2;
         showFlows();
-        status.textContent = providers.length === 1 ? `Provider: ${providers[0].title}` : '';
+        status.textContent =
+          providers.length === 1 ? `Provider: ${providers[0].title}` : '';
         button.disabled = false;
       } catch (error) {
         status.textContent = (error as Error).message;
@@ -112,9 +129,13 @@ export class LoginPanel extends Widget {
     };
     url.addEventListener('change', () => void load());
     provider.addEventListener('change', showFlows);
-    flow.addEventListener('change', () => (credentials.hidden = flow.value !== 'password'));
+    flow.addEventListener(
+      'change',
+      () => (credentials.hidden = flow.value !== 'password')
+    );
     button.addEventListener('click', () => {
-      this._providerTitle = providers.find(p => p.id === provider.value)?.title ?? '';
+      this._providerTitle =
+        providers.find(p => p.id === provider.value)?.title ?? '';
       void this.start({
         backend: url.value.trim(),
         provider_id: provider.value || undefined,
@@ -123,7 +144,15 @@ export class LoginPanel extends Widget {
         password: flow.value === 'password' ? password.value : undefined
       });
     });
-    node.append(el('label', 'openEO back-end'), url, provider, flow, credentials, button, status);
+    node.append(
+      el('label', 'openEO back-end'),
+      url,
+      provider,
+      flow,
+      credentials,
+      button,
+      status
+    );
     credentials.hidden = true;
     void load();
   }
@@ -133,34 +162,61 @@ export class LoginPanel extends Widget {
     const node = this.reset();
     const onServer = login.through_server === true;
     const link =
-      safeLink(login.verification_uri_complete, onServer) || safeLink(login.verification_uri, onServer);
+      safeLink(login.verification_uri_complete, onServer) ||
+      safeLink(login.verification_uri, onServer);
     if (!link) {
       void this.model.cancelLogin(login.id);
-      this.showOutcome({ ...login, state: 'failed', message: 'The provider sent a login link that is not a web address; it was not shown. Start a new login.' });
+      this.showOutcome({
+        ...login,
+        state: 'failed',
+        message:
+          'The provider sent a login link that is not a web address; it was not shown. Start a new login.'
+      });
       return;
     }
-    const open = el('button', 'Open the login page', 'jp-mod-styled jp-mod-accept jp-OpenEOAuth-open');
-    open.addEventListener('click', () => window.open(link, '_blank', 'noopener,noreferrer'));
+    const open = el(
+      'button',
+      'Open the login page',
+      'jp-mod-styled jp-mod-accept jp-OpenEOAuth-open'
+    );
+    open.addEventListener('click', () =>
+      window.open(link, '_blank', 'noopener,noreferrer')
+    );
     const code = el('div', login.user_code || '', 'jp-OpenEOAuth-code');
     const copy = el('button', 'Copy code', 'jp-mod-styled jp-OpenEOAuth-copy');
-    copy.addEventListener('click', () => void navigator.clipboard?.writeText(login.user_code || ''));
+    copy.addEventListener(
+      'click',
+      () => void navigator.clipboard?.writeText(login.user_code || '')
+    );
     const qr = el('div', '', 'jp-OpenEOAuth-qr');
     if (login.qr_svg) {
       qr.innerHTML = login.qr_svg; // rendered by the server with segno from the link: no provider text in it
     }
     const countdown = el('p', '', 'jp-OpenEOAuth-countdown');
     const tick = () => {
-      const left = Math.max(0, Math.round((login.expires_at ?? 0) - Date.now() / 1000));
+      const left = Math.max(
+        0,
+        Math.round((login.expires_at ?? 0) - Date.now() / 1000)
+      );
       countdown.textContent = `The code expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}.`;
     };
     tick();
     this._timer = window.setInterval(tick, 1000);
     const cancel = el('button', 'Cancel', 'jp-mod-styled jp-OpenEOAuth-cancel');
-    cancel.addEventListener('click', async () => this.showOutcome(await this.model.cancelLogin(login.id)));
+    cancel.addEventListener('click', async () =>
+      this.showOutcome(await this.model.cancelLogin(login.id))
+    );
     const row = el('div', '', 'jp-OpenEOAuth-row');
     row.append(code, copy);
     const where = this._providerTitle || login.provider_id;
-    node.append(el('p', `Open the login page of ${where}, log in, and enter this code:`), open, row, qr, countdown, cancel);
+    node.append(
+      el('p', `Open the login page of ${where}, log in, and enter this code:`),
+      open,
+      row,
+      qr,
+      countdown,
+      cancel
+    );
   }
 
   /** Stage 3: "Logged in as …" (then the dialog closes), or the error sentence and Retry. */
@@ -173,20 +229,37 @@ export class LoginPanel extends Widget {
       const email = login.user?.email ? ` (${login.user.email})` : '';
       if (login.message) {
         // The provider said yes, the back-end says no (not in its virtual organization): not a green "Logged in".
-        node.append(el('p', `Logged in as ${name}${email}, but:`), el('p', login.message, 'jp-OpenEOAuth-error'));
+        node.append(
+          el('p', `Logged in as ${name}${email}, but:`),
+          el('p', login.message, 'jp-OpenEOAuth-error')
+        );
         return;
       }
-      node.append(el('p', `Logged in as ${name}${email}`, 'jp-OpenEOAuth-success'));
+      node.append(
+        el('p', `Logged in as ${name}${email}`, 'jp-OpenEOAuth-success')
+      );
       this.done(login);
       return;
     }
-    node.append(el('p', login.message || `The login ended: ${login.state}.`, 'jp-OpenEOAuth-error'));
+    node.append(
+      el(
+        'p',
+        login.message || `The login ended: ${login.state}.`,
+        'jp-OpenEOAuth-error'
+      )
+    );
     const retry = el('button', 'Retry', 'jp-mod-styled jp-OpenEOAuth-retry');
     retry.addEventListener('click', () => this.showForm());
     node.append(retry);
   }
 
-  private async start(body: { backend: string; provider_id?: string; flow: string; username?: string; password?: string }): Promise<void> {
+  private async start(body: {
+    backend: string;
+    provider_id?: string;
+    flow: string;
+    username?: string;
+    password?: string;
+  }): Promise<void> {
     try {
       this.remember(body.backend);
       const login = await this.model.startLogin(body);
@@ -201,7 +274,10 @@ export class LoginPanel extends Widget {
     }
   }
 
-  private async _onFinished(_: OpenEOAuthModel, ended: { login_id: string }): Promise<void> {
+  private async _onFinished(
+    _: OpenEOAuthModel,
+    ended: { login_id: string }
+  ): Promise<void> {
     if (this._login?.id === ended.login_id) {
       this.showOutcome(await this.model.getLogin(ended.login_id));
     }
@@ -219,7 +295,11 @@ export class LoginPanel extends Widget {
 }
 
 /** Show the login dialog; resolves with the login once it ended in the dialog (null when closed before). */
-export function showLoginDialog(model: OpenEOAuthModel, backend: string, remember: (backend: string) => void): Promise<ILogin | null> {
+export function showLoginDialog(
+  model: OpenEOAuthModel,
+  backend: string,
+  remember: (backend: string) => void
+): Promise<ILogin | null> {
   return new Promise(resolve => {
     let result: ILogin | null = null;
     const dialog = new Dialog({

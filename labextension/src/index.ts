@@ -1,4 +1,7 @@
-import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
 import { Dialog, ICommandPalette, showDialog } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
@@ -44,10 +47,14 @@ const plugin: JupyterFrontEndPlugin<IOpenEOAuth> = {
     palette: ICommandPalette | null,
     registry: ISettingRegistry | null
   ): Promise<IOpenEOAuth> => {
-    const settings = registry ? await registry.load(PLUGIN_ID).catch(() => null) : null;
-    const remember = (backend: string) => void settings?.set('lastBackend', backend).catch(() => undefined);
+    const settings = registry
+      ? await registry.load(PLUGIN_ID).catch(() => null)
+      : null;
+    const remember = (backend: string) =>
+      void settings?.set('lastBackend', backend).catch(() => undefined);
     const openDialog = async (backend?: string): Promise<ILogin | null> => {
-      let chosen = backend || (settings?.get('lastBackend').composite as string) || '';
+      let chosen =
+        backend || (settings?.get('lastBackend').composite as string) || '';
       if (!chosen) {
         chosen = await model.settings().then(
           s => s.default_backend,
@@ -56,32 +63,54 @@ const plugin: JupyterFrontEndPlugin<IOpenEOAuth> = {
       }
       return showLoginDialog(model, chosen, remember);
     };
-    const model = new OpenEOAuthModel(app.serviceManager.serverSettings, app.serviceManager.events ?? null, openDialog);
+    const model = new OpenEOAuthModel(
+      app.serviceManager.serverSettings,
+      app.serviceManager.events ?? null,
+      openDialog
+    );
 
     app.commands.addCommand(CommandIDs.login, {
       label: 'Log in to openEO…',
-      caption: 'Log in to an openEO back-end; the Jupyter server keeps the login for every notebook',
+      caption:
+        'Log in to an openEO back-end; the Jupyter server keeps the login for every notebook',
       execute: args => openDialog(args.backend as string | undefined)
     });
     app.commands.addCommand(CommandIDs.logout, {
-      label: args => (args.backend ? `Log out of ${args.backend}` : 'Log out of openEO'),
-      caption: 'Log out of an openEO back-end: the server forgets and revokes the login',
+      label: args =>
+        args.backend ? `Log out of ${args.backend}` : 'Log out of openEO',
+      caption:
+        'Log out of an openEO back-end: the server forgets and revokes the login',
       execute: async args => {
         await model.refresh();
         let targets = model.current;
         if (args.backend) {
-          targets = targets.filter(s => s.backend === args.backend && (!args.provider_id || s.provider_id === args.provider_id));
+          targets = targets.filter(
+            s =>
+              s.backend === args.backend &&
+              (!args.provider_id || s.provider_id === args.provider_id)
+          );
         }
         if (targets.length === 0) {
-          await showDialog({ title: 'Log out of openEO', body: 'Not logged in to openEO.', buttons: [Dialog.okButton()] });
+          await showDialog({
+            title: 'Log out of openEO',
+            body: 'Not logged in to openEO.',
+            buttons: [Dialog.okButton()]
+          });
           return;
         }
         const messages: string[] = [];
         for (const session of targets) {
-          const result = await model.logout(session.backend, session.provider_id);
+          const result = await model.logout(
+            session.backend,
+            session.provider_id
+          );
           messages.push(result.message || `Logged out of ${session.backend}.`);
         }
-        await showDialog({ title: 'Log out of openEO', body: textBody(messages), buttons: [Dialog.okButton()] });
+        await showDialog({
+          title: 'Log out of openEO',
+          body: textBody(messages),
+          buttons: [Dialog.okButton()]
+        });
       }
     });
     app.commands.addCommand(CommandIDs.sessions, {
@@ -89,7 +118,9 @@ const plugin: JupyterFrontEndPlugin<IOpenEOAuth> = {
       caption: 'Which openEO back-ends this Jupyter server is logged in to',
       execute: async () => {
         await model.refresh();
-        const lines = model.error ? [model.error] : model.current.map(sessionLine);
+        const lines = model.error
+          ? [model.error]
+          : model.current.map(sessionLine);
         await showDialog({
           title: 'openEO sessions',
           body: textBody(lines.length ? lines : ['Not logged in to openEO.']),
@@ -97,12 +128,23 @@ const plugin: JupyterFrontEndPlugin<IOpenEOAuth> = {
         });
       }
     });
-    for (const command of [CommandIDs.login, CommandIDs.logout, CommandIDs.sessions]) {
+    for (const command of [
+      CommandIDs.login,
+      CommandIDs.logout,
+      CommandIDs.sessions
+    ]) {
       palette?.addItem({ command, category: 'openEO' });
     }
     if (statusBar) {
-      const item = new StatusItem(model, () => void app.commands.execute(CommandIDs.login));
-      statusBar.registerStatusItem('jupyter-openeo-auth:status', { item, align: 'left', rank: 100 });
+      const item = new StatusItem(
+        model,
+        () => void app.commands.execute(CommandIDs.login)
+      );
+      statusBar.registerStatusItem('jupyter-openeo-auth:status', {
+        item,
+        align: 'left',
+        rank: 100
+      });
     }
     void model.refresh();
     return model;

@@ -5,7 +5,8 @@ import { ILogin, IProvider, ISession, IToken, requestAPI } from './api';
 import { IOpenEOAuth } from './tokens';
 
 /** The `$id` of the server extension's events (see jupyter_openeo_auth/server/events/session.yaml). */
-export const EVENT_SCHEMA = 'https://events.jupyter.org/jupyter_openeo_auth/session/v1';
+export const EVENT_SCHEMA =
+  'https://events.jupyter.org/jupyter_openeo_auth/session/v1';
 
 /** What the server says about its configuration for the login dialog. */
 export interface IServerSettings {
@@ -60,7 +61,10 @@ export class OpenEOAuthModel implements IOpenEOAuth {
   }
 
   getToken(backend: string, minValid = 60): Promise<IToken> {
-    return this.call<IToken>('token', { method: 'POST', body: JSON.stringify({ backend, min_valid: minValid }) });
+    return this.call<IToken>('token', {
+      method: 'POST',
+      body: JSON.stringify({ backend, min_valid: minValid })
+    });
   }
 
   /** Read the sessions again and tell the views. */
@@ -79,12 +83,21 @@ export class OpenEOAuthModel implements IOpenEOAuth {
     return this.call<IServerSettings>('settings');
   }
 
-  providers(backend: string): Promise<{ backend: string; providers: IProvider[] }> {
+  providers(
+    backend: string
+  ): Promise<{ backend: string; providers: IProvider[] }> {
     return this.call(`providers?backend=${encodeURIComponent(backend)}`);
   }
 
-  startLogin(body: { backend: string; provider_id?: string; flow?: string }): Promise<ILogin> {
-    return this.call<ILogin>('logins', { method: 'POST', body: JSON.stringify(body) });
+  startLogin(body: {
+    backend: string;
+    provider_id?: string;
+    flow?: string;
+  }): Promise<ILogin> {
+    return this.call<ILogin>('logins', {
+      method: 'POST',
+      body: JSON.stringify(body)
+    });
   }
 
   getLogin(id: string): Promise<ILogin> {
@@ -92,12 +105,23 @@ export class OpenEOAuthModel implements IOpenEOAuth {
   }
 
   cancelLogin(id: string): Promise<ILogin> {
-    return this.call<ILogin>(`logins/${encodeURIComponent(id)}`, { method: 'DELETE' });
+    return this.call<ILogin>(`logins/${encodeURIComponent(id)}`, {
+      method: 'DELETE'
+    });
   }
 
-  async logout(backend: string, providerId?: string): Promise<{ logged_out: number; revoked: boolean; message?: string }> {
-    const query = `backend=${encodeURIComponent(backend)}` + (providerId ? `&provider_id=${encodeURIComponent(providerId)}` : '');
-    const result = await this.call<{ logged_out: number; revoked: boolean; message?: string }>(`sessions?${query}`, {
+  async logout(
+    backend: string,
+    providerId?: string
+  ): Promise<{ logged_out: number; revoked: boolean; message?: string }> {
+    const query =
+      `backend=${encodeURIComponent(backend)}` +
+      (providerId ? `&provider_id=${encodeURIComponent(providerId)}` : '');
+    const result = await this.call<{
+      logged_out: number;
+      revoked: boolean;
+      message?: string;
+    }>(`sessions?${query}`, {
       method: 'DELETE'
     });
     await this.refresh();
@@ -126,5 +150,8 @@ export class OpenEOAuthModel implements IOpenEOAuth {
   private _error: string | null = null;
   private _pending = new Set<string>();
   private _changed = new Signal<IOpenEOAuth, void>(this);
-  private _loginFinished = new Signal<this, { login_id: string; state: string }>(this);
+  private _loginFinished = new Signal<
+    this,
+    { login_id: string; state: string }
+  >(this);
 }

@@ -49,7 +49,8 @@ export function sessionLine(session: ISession): string {
     : session.account_problem
       ? ` — ${session.account_problem}`
       : '';
-  const how = session.flow === 'hub' ? 'through JupyterHub' : `${session.flow} login`;
+  const how =
+    session.flow === 'hub' ? 'through JupyterHub' : `${session.flow} login`;
   return `${session.backend} (${session.provider_id}): ${who(session)}, ${how}, ${renewed}${state}`;
 }
 
@@ -70,6 +71,8 @@ export class StatusItem extends Widget {
   render(): void {
     this.node.textContent = statusText(this.model);
     const lines = this.model.current.map(sessionLine);
-    this.node.title = this.model.error ?? (lines.length ? lines.join('\n') : 'Click to log in to openEO');
+    this.node.title =
+      this.model.error ??
+      (lines.length ? lines.join('\n') : 'Click to log in to openEO');
   }
 }
