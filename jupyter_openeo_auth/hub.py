@@ -9,13 +9,26 @@ nothing here imports jupyter_server, the broker or the kernel side.
 OAuthenticator refreshes the access token only once the provider refuses it; users' servers need one that
 stays valid, so these hooks record when the access token expires and renew it `REFRESH_MARGIN` seconds
 ahead. The refresh token stays in the hub's auth_state.
+
+`python -m jupyter_openeo_auth.hub` is a small hub service that hands each user's server that user's access
+token, never the refresh token, so that no user's server (nor the kernels, which can use the server's API
+token) needs the `admin:auth_state!user` scope that would show them the whole auth_state:
+
+    c.JupyterHub.services = [{"name": "openeo-tokens", "url": "http://127.0.0.1:10101",
+                              "command": [sys.executable, "-m", "jupyter_openeo_auth.hub"]}]
+    c.Spawner.environment = {"JUPYTER_OPENEO_AUTH_HUB_SERVICE": "http://127.0.0.1:10101/services/openeo-tokens/"}
+
+(and the roles in the README's JupyterHub section).
 """
 
 from __future__ import annotations
 
 import inspect
+import json
+import os
 import time
 from typing import Optional
+from urllib.parse import quote, urlsplit
 
 #: Renew the access token when fewer seconds than this remain (at most half its lifetime).
 REFRESH_MARGIN = 300.0
@@ -67,3 +80,71 @@ async def refresh_user_hook(authenticator, user, auth_state: Optional[dict]):
     if inspect.isawaitable(state):
         state = await state
     return {"name": user.name, "auth_state": stamp_expiry(state, received_at)}
+
+
+#: What the token service hands out of a user's auth_state: the access token, when it expires, who logged in.
+#: Never the refresh token nor the provider's whole token response (which holds it too).
+HANDED_OUT = ("access_token", "expires_at", "expires_in", "id_token", "scope", "token_type")
+
+
+def token_service_app():
+    """The tornado application of the token service, configured from the environment the hub gives a managed
+    service. `GET {prefix}token`, authenticated with a hub API token (a user's server's own): the access token
+    of that token's user, 404 when the hub holds none. Callers need `access:services!service=NAME`."""
+    from jupyterhub.services.auth import HubAuth, HubAuthenticated
+    from tornado import web
+    from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+    # Who calls is cached for a second only (0 would mean for ever): asking the hub is also what makes it renew
+    # that user's login when due (its refresh_user hook). The auth_state itself is read anew every time.
+    auth = HubAuth(cache_max_age=1)
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
+
+    class TokenHandler(HubAuthenticated, web.RequestHandler):
+        hub_auth = auth
+
+        def check_xsrf_cookie(self):  # API tokens only; no cookies are read
+            pass
+
+        @web.authenticated
+        async def get(self):
+            caller = self.current_user
+            if caller.get("kind", "user") != "user":
+                raise web.HTTPError(403, "openEO tokens are handed to users' servers only")
+            url = f"{auth.api_url.rstrip('/')}/users/{quote(caller['name'], safe='')}"
+            try:
+                resp = await AsyncHTTPClient().fetch(url, headers={"Authorization": f"token {auth.api_token}"},
+                                                     request_timeout=30)
+            except HTTPClientError as e:
+                raise web.HTTPError(502, f"the hub answered HTTP {e.code}") from None
+            state = json.loads(resp.body).get("auth_state") or {}
+            self.set_header("Cache-Control", "no-store")
+            if not isinstance(state.get("access_token"), str):
+                self.set_status(404)
+                self.finish({"message": "JupyterHub holds no OpenID login for this user."})
+                return
+            self.finish({k: state[k] for k in HANDED_OUT if k in state})
+
+    return web.Application([(f"{prefix}token", TokenHandler)])
+
+
+def main() -> None:
+    """Run the token service where the hub says (`JUPYTERHUB_SERVICE_URL`): on that address when it is an IP
+    address or localhost, else (a name such as Kubernetes' `hub` service, which is no local interface) on all
+    interfaces, at that port. Every request needs a hub API token."""
+    import ipaddress
+
+    from tornado.ioloop import IOLoop
+
+    where = urlsplit(os.environ["JUPYTERHUB_SERVICE_URL"])
+    host = where.hostname or "127.0.0.1"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        host = host if host == "localhost" else ""
+    token_service_app().listen(where.port or 80, address=host)
+    IOLoop.current().start()
+
+
+if __name__ == "__main__":
+    main()

@@ -106,12 +106,14 @@ def test_hub_users_log_in_separately_and_kernels_get_tokens(hub, stack):
         kernel.close()
 
 
-@pytest.fixture(scope="module")
-def oauth_hub(tmp_path_factory):
+@pytest.fixture(scope="module", params=["service", "auth_state"])
+def oauth_hub(request, tmp_path_factory):
     """A hub whose own login is the openEO back-end's OpenID provider (GenericOAuthenticator with auth_state
-    and the hooks of jupyter_openeo_auth.hub), with its own provider (10 s tokens) and back-end."""
+    and the hooks of jupyter_openeo_auth.hub), with its own provider (10 s tokens) and back-end. Users' servers
+    get tokens from the hub's token service (access tokens only), or by reading auth_state."""
     state = tmp_path_factory.mktemp("oauth-hub")
     port, secret, token = free_port(), secrets.token_hex(16), secrets.token_hex(16)
+    token_service_port = free_port()
     provider = provider_service(
         access_token_ttl=10, device_interval=1, RECORD_TOKENS="1", HUB_CLIENT_SECRET=secret,
         HUB_REDIRECT_URI=f"http://127.0.0.1:{port}/hub/oauth_callback",
@@ -121,6 +123,7 @@ def oauth_hub(tmp_path_factory):
         "HUB_STATE_DIR": str(state), "HUB_PORT": str(port), "HUB_API_PORT": str(free_port()),
         "HUB_PROXY_API_PORT": str(free_port()), "HUB_SERVICE_TOKEN": token, "HUB_ISSUER": provider.url,
         "HUB_CLIENT_SECRET": secret, "JUPYTERHUB_CRYPT_KEY": secrets.token_hex(32), "OPENEO_BACKEND": backend.url,
+        "HUB_TOKENS": request.param, "HUB_TOKEN_SERVICE_PORT": str(token_service_port),
     }
     hub = Service(
         "JupyterHub", [sys.executable, "-m", "jupyterhub", "-f", str(HUB_DIR / "jupyterhub_config.py")], port,
@@ -128,7 +131,9 @@ def oauth_hub(tmp_path_factory):
     ).start(timeout=120)
     hub.headers, hub.token = {"Authorization": f"token {token}"}, token
     try:
-        yield SimpleNamespace(hub=hub, provider=provider, backend=backend)
+        token_service = f"http://127.0.0.1:{token_service_port}/services/openeo-tokens/"
+        yield SimpleNamespace(hub=hub, provider=provider, backend=backend, mode=request.param,
+                              token_service=token_service)
     finally:
         hub.cleanup()
         backend.cleanup()
@@ -154,8 +159,27 @@ def test_the_hubs_own_login_serves_kernels_with_no_second_login(oauth_hub):
         time.sleep(31)  # three lifetimes of the access token: the hub renews it, the server asks again
         assert kernel.run("print(con.describe_account()['user_id'])").strip() == "alice"
         environ = kernel.run("import os; print(dict(os.environ))")
+        # What code in a kernel can read from the hub with the server's API token, which it can reach.
+        from_the_hub = kernel.run(
+            "import os, requests\n"
+            "r = requests.get(os.environ['JUPYTERHUB_API_URL'] + '/users/alice', timeout=30,\n"
+            "                 headers={'Authorization': 'token ' + os.environ['JUPYTERHUB_API_TOKEN']})\n"
+            "print(r.status_code, 'auth_state' in r.json(), 'refresh_token' in r.text)"
+        )
     finally:
         kernel.close()
+    if oauth_hub.mode == "service":
+        # The token service hands out the access token and who it is; the refresh token never leaves the hub,
+        # not even to the user's own server and kernels.
+        assert from_the_hub.split() == ["200", "False", "False"], from_the_hub
+        handed = requests.get(oauth_hub.token_service + "token", headers=alice, timeout=30)
+        assert handed.status_code == 200 and set(handed.json()) <= {"access_token", "expires_at", "expires_in",
+                                                                    "id_token", "scope", "token_type"}
+        assert whoami(backend.url, handed.json()["access_token"]) == "alice"
+        nobody = requests.get(oauth_hub.token_service + "token", timeout=30, allow_redirects=False)
+        assert nobody.status_code in (302, 403) and "access_token" not in nobody.text
+    else:  # reading auth_state: the README says kernels can then reach the refresh token
+        assert from_the_hub.split() == ["200", "True", "True"], from_the_hub
     # Bob, at the same time: his server serves his identity only.
     ProviderUser("bob").sign_in(f"{hub.url}/hub/oauth_login")
     bob_server, bob = start_server(hub, "bob"), user_token(hub, "bob")

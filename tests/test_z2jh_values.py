@@ -18,15 +18,30 @@ def test_the_values_use_keys_the_chart_and_the_hub_know():
     values = yaml.safe_load(VALUES.read_text())
     assert set(values) == {"hub", "singleuser"}
     hub = values["hub"]
-    assert set(hub) <= {"image", "config", "loadRoles", "extraConfig", "extraEnv"}
+    assert set(hub) <= {"image", "config", "services", "service", "networkPolicy", "loadRoles", "extraConfig",
+                        "extraEnv"}
     assert {"name", "tag"} <= set(hub["image"]) and {"name", "tag"} <= set(values["singleuser"]["image"])
     classes = {"JupyterHub": JupyterHub, "GenericOAuthenticator": GenericOAuthenticator, "CryptKeeper": CryptKeeper}
     for section, settings in hub["config"].items():
         for name in settings:
             assert classes[section].class_traits().get(name) is not None, f"{section}.{name} is not a setting"
     assert hub["config"]["GenericOAuthenticator"]["enable_auth_state"] is True
-    for role, spec in hub["loadRoles"].items():
-        assert set(spec) == {"scopes"} and "admin:auth_state!user" in spec["scopes"], role
+    # The token service: started by the hub from this package, reachable from users' pods, the only reader of
+    # auth_state; users and their servers may ask it.
+    [(name, service)] = hub["services"].items()
+    assert service["command"][1:] == ["-m", "jupyter_openeo_auth.hub"]
+    port = int(service["url"].rsplit(":", 1)[1])
+    assert [p["port"] for p in hub["service"]["extraPorts"]] == [port]
+    assert [p["port"] for rule in hub["networkPolicy"]["ingress"] for p in rule["ports"]] == [port]
+    assert values["singleuser"]["extraEnv"]["JUPYTER_OPENEO_AUTH_HUB_SERVICE"] == f"{service['url']}/services/{name}/"
+    roles = hub["loadRoles"]
+    assert roles[name] == {"services": [name], "scopes": ["read:users", "admin:auth_state"]}
+    for role in ("user", "server"):
+        assert f"access:services!service={name}" in roles[role]["scopes"], role
+        assert not [s for s in roles[role]["scopes"] if s.startswith("admin:auth_state")], role
+    import importlib
+
+    assert callable(importlib.import_module("jupyter_openeo_auth.hub").main)
     for name, code in hub["extraConfig"].items():
         compile(code, name, "exec")  # the hub runs it as Python
     assert "refresh_user_hook" in hub["extraConfig"]["openeo-auth"]

@@ -20,12 +20,18 @@ ABSENT_FOR = 60.0
 
 
 class HubTokens:
-    """The hub user's tokens, read from `GET $JUPYTERHUB_API_URL/users/$JUPYTERHUB_USER` with the server's own
-    API token (which needs the `admin:auth_state!user` scope; `/hub/api/user` returns no auth_state). The
-    auth_state also holds the refresh token: it is read into memory for a moment, never kept, used or logged."""
+    """The hub user's tokens, asked with the server's own API token. With `service_url` (the hub's token service,
+    `python -m jupyter_openeo_auth.hub`; recommended), from `GET {service_url}token`, which hands out the access
+    token only. Without, from `GET $JUPYTERHUB_API_URL/users/$JUPYTERHUB_USER` (the token then needs the
+    `admin:auth_state!user` scope; `/hub/api/user` returns no auth_state): that auth_state also holds the
+    refresh token, which is read into memory for a moment, never kept, used or logged."""
 
-    def __init__(self, api_url: str, user: str, api_token: str, http: AsyncHttpClient):
-        self.url = f"{api_url.rstrip('/')}/users/{quote(user, safe='')}"
+    def __init__(self, api_url: str, user: str, api_token: str, http: AsyncHttpClient,
+                 service_url: Optional[str] = None):
+        if service_url:
+            self.url, self._in_auth_state = service_url.rstrip("/") + "/token", False
+        else:
+            self.url, self._in_auth_state = f"{api_url.rstrip('/')}/users/{quote(user, safe='')}", True
         self.user = user
         self._headers = {"Authorization": f"token {api_token}"}
         self.http = http
@@ -45,7 +51,7 @@ class HubTokens:
             if e.transient:
                 raise
             status, model = getattr(e, "status", 0), {}
-        state = model.get("auth_state") if status == 200 else None
+        state = (model.get("auth_state") if self._in_auth_state else model) if status == 200 else None
         if not isinstance(state, dict) or not isinstance(state.get("access_token"), str):
             self._absent_until = time.monotonic() + ABSENT_FOR
             raise self._absent()
@@ -55,7 +61,7 @@ class HubTokens:
     def _absent() -> LoginRequired:
         return LoginRequired(
             "JupyterHub holds no OpenID login for you that this server may read (no auth_state, or its API "
-            "token lacks the admin:auth_state!user scope). Log in to openEO here instead."
+            "token may not ask for it: see the README's JupyterHub section). Log in to openEO here instead."
         )
 
 

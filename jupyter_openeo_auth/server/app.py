@@ -19,10 +19,12 @@ EVENT_SCHEMA = "https://events.jupyter.org/jupyter_openeo_auth/session/v1"
 
 
 def hub_tokens(http):
-    """On a JupyterHub single-user server: the source of the hub's own login (used when auth_state is there)."""
+    """On a JupyterHub single-user server: the source of the hub's own login (used when auth_state is there);
+    through the hub's token service when JUPYTER_OPENEO_AUTH_HUB_SERVICE names it."""
     env = os.environ
     if env.get("JUPYTERHUB_API_URL") and env.get("JUPYTERHUB_USER") and env.get("JUPYTERHUB_API_TOKEN"):
-        return HubTokens(env["JUPYTERHUB_API_URL"], env["JUPYTERHUB_USER"], env["JUPYTERHUB_API_TOKEN"], http)
+        return HubTokens(env["JUPYTERHUB_API_URL"], env["JUPYTERHUB_USER"], env["JUPYTERHUB_API_TOKEN"], http,
+                         service_url=env.get("JUPYTER_OPENEO_AUTH_HUB_SERVICE"))
     return None
 
 

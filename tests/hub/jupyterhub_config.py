@@ -2,6 +2,7 @@
 Everything it needs comes from the environment the test sets (all on 127.0.0.1)."""
 
 import os
+import sys
 from pathlib import Path
 
 c = get_config()  # noqa: F821 - provided by JupyterHub
@@ -46,20 +47,31 @@ c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = str(state / "home" / "{username}")
 c.Spawner.args = ["--OpenEOAuth.persist=never"] + (["--allow-root"] if os.geteuid() == 0 else [])
 c.Spawner.default_url = "/lab"
-if os.environ.get("OPENEO_BACKEND"):
-    c.Spawner.environment = {"OPENEO_BACKEND": os.environ["OPENEO_BACKEND"]}
+spawner_env = {"OPENEO_BACKEND": os.environ["OPENEO_BACKEND"]} if os.environ.get("OPENEO_BACKEND") else {}
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
 
 # The test drives the hub and the users' servers with a service token.
 c.JupyterHub.services = [{"name": "openeo-test", "api_token": os.environ["HUB_SERVICE_TOKEN"]}]
+# How users' servers get the hub's tokens (HUB_TOKENS): "service", from the token service, which hands out
+# access tokens only (the README's recommended setup); "auth_state", by reading the whole auth_state.
+# A server's token never has more scopes than its owner, so the user role needs the same scope as the server.
+if os.environ.get("HUB_TOKENS") == "service":
+    token_service = f"http://127.0.0.1:{os.environ['HUB_TOKEN_SERVICE_PORT']}"
+    c.JupyterHub.services.append(
+        {"name": "openeo-tokens", "url": token_service, "command": [sys.executable, "-m", "jupyter_openeo_auth.hub"]}
+    )
+    spawner_env["JUPYTER_OPENEO_AUTH_HUB_SERVICE"] = f"{token_service}/services/openeo-tokens/"
+    hub_tokens_scope = "access:services!service=openeo-tokens"
+    extra_roles = [{"name": "openeo-tokens", "services": ["openeo-tokens"], "scopes": ["read:users", "admin:auth_state"]}]
+else:
+    hub_tokens_scope, extra_roles = "admin:auth_state!user", []
 c.JupyterHub.load_roles = [
-    # The user's server reads its owner's auth_state; its token never has more scopes than its owner, so
-    # the user role needs the scope too.
-    {"name": "user", "scopes": ["self", "admin:auth_state!user"]},
-    {"name": "server", "scopes": ["users:activity!user", "access:servers!server", "admin:auth_state!user"]},
+    {"name": "user", "scopes": ["self", hub_tokens_scope]},
+    {"name": "server", "scopes": ["users:activity!user", "access:servers!server", hub_tokens_scope]},
     {"name": "openeo-test", "services": ["openeo-test"],
      "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users", "tokens"]},
     # Bob may open Alice's server, as a share (JupyterHub 5 sharing) would let him: her openEO logins stay hers.
     {"name": "alice-shares-with-bob", "users": ["bob"], "scopes": ["access:servers!user=alice"]},
-]
+] + extra_roles
+c.Spawner.environment = spawner_env
