@@ -82,6 +82,36 @@ async def refresh_user_hook(authenticator, user, auth_state: Optional[dict]):
     return {"name": user.name, "auth_state": stamp_expiry(state, received_at)}
 
 
+#: The hub's secret from which each user's key for sealed logins is derived (64 hex digits).
+HUB_SECRET_ENV = "JUPYTER_OPENEO_AUTH_HUB_SECRET"
+#: Where the user's server finds that key (jupyter_openeo_auth.broker.sealed reads it, then drops it).
+STORE_KEY_ENV = "JUPYTER_OPENEO_AUTH_STORE_KEY"
+
+
+def store_key(secret_hex: str, username: str) -> str:
+    """The Fernet key of `username`'s sealed logins: HMAC-SHA256 of the name under the hub's secret. The same
+    at every spawn of that user's server; another user's differs; nothing of it is stored on any volume."""
+    import base64
+    import hashlib
+    import hmac
+
+    try:
+        secret = bytes.fromhex(secret_hex)
+    except ValueError:
+        secret = b""
+    if len(secret) < 32:
+        raise ValueError(f"{HUB_SECRET_ENV} must be at least 64 hex digits: openssl rand -hex 32")
+    return base64.urlsafe_b64encode(hmac.new(secret, username.encode(), hashlib.sha256).digest()).decode()
+
+
+def store_key_hook(spawner) -> None:
+    """`Spawner.pre_spawn_hook`: give the user's server the key that seals its openEO logins on the user's
+    volume, so that device and password logins survive a cull or restart while a copy of the volume reveals
+    nothing. The hub needs `JUPYTER_OPENEO_AUTH_HUB_SECRET` (openssl rand -hex 32) in its environment."""
+    secret = os.environ.get(HUB_SECRET_ENV, "")
+    spawner.environment = {**spawner.environment, STORE_KEY_ENV: store_key(secret, spawner.user.name)}
+
+
 #: What the token service hands out of a user's auth_state: the access token, when it expires, who logged in.
 #: Never the refresh token nor the provider's whole token response (which holds it too).
 HANDED_OUT = ("access_token", "expires_at", "expires_in", "id_token", "scope", "token_type")

@@ -42,7 +42,17 @@ def test_the_values_use_keys_the_chart_and_the_hub_know():
     import importlib
 
     assert callable(importlib.import_module("jupyter_openeo_auth.hub").main)
-    for name, code in hub["extraConfig"].items():
-        compile(code, name, "exec")  # the hub runs it as Python
+    from traitlets.config import Config
+
+    from jupyter_openeo_auth import hub as hub_module
+
+    for name, code in hub["extraConfig"].items():  # the hub runs it as Python, with its config as `c`
+        c = Config()
+        exec(compile(code, name, "exec"), {"c": c})
+    assert c.GenericOAuthenticator.refresh_user_hook is hub_module.refresh_user_hook
+    assert c.KubeSpawner.pre_spawn_hook is hub_module.store_key_hook
     assert "refresh_user_hook" in hub["extraConfig"]["openeo-auth"]
+    # Sealed logins: the spawner's hook, and the hub's secret from a Kubernetes secret.
+    assert "c.KubeSpawner.pre_spawn_hook = store_key_hook" in hub["extraConfig"]["openeo-auth"]
+    assert set(hub["extraEnv"]["JUPYTER_OPENEO_AUTH_HUB_SECRET"]["valueFrom"]["secretKeyRef"]) == {"name", "key"}
     assert values["singleuser"]["extraEnv"]["OPENEO_BACKEND"].startswith("https://")

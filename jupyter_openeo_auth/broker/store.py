@@ -217,9 +217,10 @@ def _current_keyring(timeout: float):
 
 def make_store(
     persist: str, log: logging.Logger, backend=None, timeout: float = 5.0, trusted: str = "",
-    current: Callable[[float], object] = _current_keyring,
+    current: Callable[[float], object] = _current_keyring, sealed_key: Optional[str] = None,
 ) -> MemoryStore:
-    """The store for a `persist` setting (auto | always | never); warns once when falling back to memory."""
+    """The store for a `persist` setting (auto | always | never): a trusted keyring, else the sealed file when
+    the hub gave its key (`sealed_key`, see broker/sealed.py), else memory, with one warning."""
     if persist == "never":
         return MemoryStore()
     if backend is None:
@@ -227,6 +228,19 @@ def make_store(
     if backend is not None and keyring_is_safe(backend, trusted):
         log.info("openEO logins persist in the keyring (%s).", type(backend).__name__)
         return KeyringStore(backend, log, timeout)
+    if sealed_key:
+        from .sealed import SealedFileKeyring
+
+        try:
+            sealed = SealedFileKeyring(sealed_key)
+        except (ValueError, TypeError):
+            log.error("The key JupyterHub gave for sealing openEO logins is not a valid key; they are kept in "
+                      "memory only.")
+        except ImportError:
+            log.error("Sealing openEO logins needs the cryptography package; they are kept in memory only.")
+        else:
+            log.info("openEO logins persist sealed in %s, under the key JupyterHub gave.", sealed.path)
+            return KeyringStore(sealed, log, timeout)
     level = logging.ERROR if persist == "always" else logging.WARNING
     log.log(
         level,

@@ -10,6 +10,7 @@ from traitlets import Enum, Float, Int, List, Unicode, default
 
 from ..broker import SessionSettings, TokenBroker, make_store
 from ..broker.hub_tokens import HubTokens
+from ..broker.sealed import STORE_KEY_ENV
 from .config import EntryList, checked_urls, service_accounts
 from .handlers import handlers
 from .kernel_key import KernelKey
@@ -76,7 +77,10 @@ class OpenEOAuth(ExtensionApp):
         self.serverapp.event_logger.register_event_schema(Path(__file__).parent / "events" / "session.yaml")
         accounts = service_accounts(self.client_credentials)  # a bad entry stops the extension, with a sentence
         allowed = checked_urls(self.allowed_backends, "allowed_backends")
-        store = make_store(self.persist, self.log, timeout=self.keyring_timeout, trusted=self.trusted_keyring)
+        # The hub's key for sealed logins leaves the environment before any kernel or terminal inherits it.
+        sealed_key = os.environ.pop(STORE_KEY_ENV, None)
+        store = make_store(self.persist, self.log, timeout=self.keyring_timeout, trusted=self.trusted_keyring,
+                           sealed_key=sealed_key)
         for account in accounts:
             account.take_env_secret()  # before any kernel starts and inherits the environment
         self.broker = TokenBroker(
