@@ -20,7 +20,7 @@ import time
 from datetime import datetime
 from typing import Optional
 
-from .kernel.client import NoServer, ServerClient, safe_link
+from .kernel.client import NoServer, ServerClient, login_link
 from .oidc import LoginRequired, NotLoggedIn, OpenEOAuthError
 
 OK, FAILED, NOT_LOGGED_IN, LOG_IN_AGAIN, NO_SERVER = 0, 1, 2, 3, 4
@@ -76,8 +76,7 @@ def login(client: ServerClient, args) -> int:
 def _follow(client: ServerClient, login: dict) -> dict:
     import segno
 
-    on_server = login.get("through_server") is True
-    link = safe_link(login.get("verification_uri_complete"), on_server) or safe_link(login.get("verification_uri"), on_server)
+    link = login_link(login)
     if link is None:
         client.cancel(login["id"])
         return {"state": "failed", "message": "The provider sent a login link that is not a web address. Start a new login."}

@@ -37,6 +37,12 @@ def safe_link(uri: Optional[str], on_server: bool = False) -> Optional[str]:
     return None
 
 
+def login_link(login: dict) -> Optional[str]:
+    """The link a pending login's JSON offers (the complete one first), fit to show; None when it has none."""
+    on_server = login.get("through_server") is True
+    return safe_link(login.get("verification_uri_complete"), on_server) or safe_link(login.get("verification_uri"), on_server)
+
+
 def _runtime_dir(runtime_dir: Optional[str]) -> Path:
     if runtime_dir is None:
         from jupyter_core.paths import jupyter_runtime_dir

@@ -8,12 +8,11 @@ import html
 import threading
 import time
 from typing import Callable, List, Optional
-from urllib.parse import urlsplit
 
 import ipywidgets as w
 
 from ..oidc import InvalidBackendUrl, OpenEOAuthError, normalize_url
-from .client import ServerClient, safe_link, server
+from .client import ServerClient, login_link, server
 
 POLL_SECONDS = 1.0
 #: A widget offering "Log in" watches for a login made elsewhere (the JupyterLab dialog, another notebook)
@@ -99,8 +98,7 @@ class LoginWidget(w.VBox):
         self._show(status=status, buttons=[self.logout_button])
 
     def _show_code(self, login: dict) -> bool:
-        on_server = login.get("through_server") is True
-        link = safe_link(login.get("verification_uri_complete"), on_server) or safe_link(login.get("verification_uri"), on_server)
+        link = login_link(login)
         if link is None:
             self.state, self.message = "failed", (
                 "The OpenID provider sent a verification address that is not an http(s) link; it is not shown. "
