@@ -42,6 +42,31 @@ def repository_files(to: Path) -> None:
             shutil.copy2(source, to / name)
 
 
+def approve_in_the_browser(login, code: str, server: str) -> None:
+    """The visitor at the provider's pages, reached through the notebook server: the code, the provider's login
+    (unless its session cookie is still there), the consent, then "Signed in"."""
+    login.wait_for_load_state()
+    assert login.url.startswith(f"{server}proxy/absolute/")
+    field = login.locator("input[name=user_code]")
+    if field.count() and not field.input_value():
+        field.fill(code)
+    heading = login.get_by_role("heading")
+    for _ in range(6):
+        text = heading.inner_text()
+        if text == "Signed in":
+            return
+        if "Local demo provider" in text:
+            login.get_by_label("User").fill("alice")
+            login.get_by_label("Password").fill("alice-password")
+            login.get_by_role("button", name="Log in").click()
+        elif text == "Allow access":
+            login.get_by_role("button", name="Allow").click()
+        else:  # the code's page, then (when the provider asks) a confirmation of the code
+            login.get_by_role("button", name="Continue").click()
+        expect(heading).not_to_have_text(text, timeout=15000)  # the next page
+    expect(heading).to_have_text("Signed in", timeout=15000)
+
+
 def test_binder_logs_in_through_the_notebook_server_alone(tmp_path):
     repo, venv = tmp_path / "repo", tmp_path / "venv"
     repository_files(repo)
@@ -85,6 +110,7 @@ def test_binder_logs_in_through_the_notebook_server_alone(tmp_path):
             raise AssertionError((tmp_path / "start.log").read_text())
         started = (tmp_path / "start.log").read_text()
         assert f"{BASE_URL}proxy/absolute/" in started, started
+        backend = re.search(r"openEO back-end:\s+(\S+)", started).group(1)
         assert (repo / "openeo-login-demo.ipynb").is_file()
 
         with sync_playwright() as p:
@@ -113,25 +139,7 @@ def test_binder_logs_in_through_the_notebook_server_alone(tmp_path):
 
             with context.expect_page() as opened:
                 opener.click()
-            login = opened.value
-            login.wait_for_load_state()
-            assert login.url.startswith(f"{server}proxy/absolute/")
-            field = login.locator("input[name=user_code]")
-            if field.count() and not field.input_value():
-                field.fill(code)
-            heading = login.get_by_role("heading")
-            for _ in range(2):  # the code's page, then (when the provider asks) a confirmation of the code
-                if "Local demo provider" in heading.inner_text():
-                    break
-                login.get_by_role("button", name="Continue").click()
-                login.wait_for_load_state()
-            expect(heading).to_contain_text("Local demo provider", timeout=15000)
-            login.get_by_label("User").fill("alice")
-            login.get_by_label("Password").fill("alice-password")
-            login.get_by_role("button", name="Log in").click()
-            login.get_by_role("button", name="Allow").click()
-            expect(login.get_by_role("heading")).to_have_text("Signed in", timeout=15000)
-
+            approve_in_the_browser(opened.value, code, server)
             expect(widget).to_contain_text("Logged in as Alice Liddell", timeout=30000)
             expect(page.locator(".jp-OpenEOAuth-status")).to_contain_text("Alice Liddell", timeout=10000)
             page.locator(".jp-Cell").nth(4).click()  # connection.describe_account()
@@ -139,6 +147,24 @@ def test_binder_logs_in_through_the_notebook_server_alone(tmp_path):
             expect(page.locator(".jp-Cell").nth(4).locator(".jp-OutputArea")).to_contain_text("'user_id': 'alice'",
                                                                                              timeout=30000)
             page.screenshot(path=str(tmp_path / "binder.png"))
+
+            # The same through JupyterLab's own login dialog: its "Open the login page" is a path on the server.
+            requests.delete(f"{server}openeo-auth/api/sessions", params={"backend": backend}, timeout=30,
+                            headers={"Authorization": f"token {token}"})
+            status = page.locator(".jp-OpenEOAuth-status")
+            expect(status).to_have_text("openEO: not logged in", timeout=10000)
+            status.click()
+            dialog = page.locator(".jp-Dialog")
+            expect(dialog.locator(".jp-OpenEOAuth-login")).to_be_enabled(timeout=30000)
+            dialog.locator(".jp-OpenEOAuth-login").click()
+            code = dialog.locator(".jp-OpenEOAuth-code")
+            expect(code).to_be_visible(timeout=30000)
+            expect(dialog.locator(".jp-OpenEOAuth-qr svg")).to_have_count(0)  # a phone cannot follow a path
+            with context.expect_page() as opened:
+                dialog.locator(".jp-OpenEOAuth-open").click()
+            approve_in_the_browser(opened.value, code.inner_text().strip(), server)
+            expect(dialog.locator(".jp-OpenEOAuth-success")).to_be_visible(timeout=30000)
+            expect(status).to_contain_text("Alice Liddell", timeout=10000)
             browser.close()
         # Everything the login needed came through the notebook server's base URL; the provider's own port
         # was never asked by the browser.
