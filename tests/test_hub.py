@@ -29,6 +29,7 @@ def hub(tmp_path_factory):
     env = {
         "HUB_STATE_DIR": str(state), "HUB_PORT": str(port), "HUB_API_PORT": str(free_port()),
         "HUB_PROXY_API_PORT": str(free_port()), "HUB_SERVICE_TOKEN": token,
+        "JUPYTER_OPENEO_AUTH_HUB_SECRET": secrets.token_hex(32),
     }
     service = Service(
         "JupyterHub", [sys.executable, "-m", "jupyterhub", "-f", str(HUB_DIR / "jupyterhub_config.py")], port,
@@ -98,12 +99,27 @@ def test_hub_users_log_in_separately_and_kernels_get_tokens(hub, stack):
     kernel = WebSocketKernel(alice_server, alice["Authorization"].split()[1])  # kernels use the key file: allowed
     try:
         out = kernel.run(
-            "import jupyter_openeo_auth as joa\n"
-            f"print(joa.connect({stack.backend.url!r}).describe_account()['user_id'])"
+            "import jupyter_openeo_auth as joa, os\n"
+            f"print(joa.connect({stack.backend.url!r}).describe_account()['user_id'])\n"
+            "print('JUPYTER_OPENEO_AUTH_STORE_KEY' in os.environ)"
         )
-        assert out.strip() == "alice"
+        assert out.split() == ["alice", "False"]  # the hub's sealing key stayed out of the kernel
     finally:
         kernel.close()
+
+    # The hub culls Alice's server and starts it again: her device login was sealed on her volume under the key
+    # the hub gave, and comes back without a click.
+    requests.delete(f"{hub.url}/hub/api/users/alice/server", headers=hub.headers, timeout=120)
+    deadline = time.time() + 60
+    while requests.get(f"{hub.url}/hub/api/users/alice", headers=hub.headers, timeout=30).json().get("servers"):
+        assert time.time() < deadline, "alice's server did not stop"
+        time.sleep(0.5)
+    alice_server = start_server(hub, "alice")
+    [session] = requests.get(f"{alice_server}/openeo-auth/api/sessions", headers=alice, timeout=30).json()["sessions"]
+    assert session["user"]["sub"] == "alice" and session["flow"] == "device"
+    resp = requests.post(f"{alice_server}/openeo-auth/api/token", json={"backend": stack.backend.url}, headers=alice,
+                         timeout=30)
+    assert resp.status_code == 200 and whoami(stack.backend.url, resp.json()["access_token"]) == "alice"
 
 
 @pytest.fixture(scope="module", params=["service", "auth_state"])

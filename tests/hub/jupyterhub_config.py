@@ -45,7 +45,14 @@ else:
     c.Authenticator.allow_all = True
 c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = str(state / "home" / "{username}")
-c.Spawner.args = ["--OpenEOAuth.persist=never"] + (["--allow-root"] if os.geteuid() == 0 else [])
+c.Spawner.args = ["--allow-root"] if os.geteuid() == 0 else []
+if os.environ.get("JUPYTER_OPENEO_AUTH_HUB_SECRET"):
+    # Users' servers seal their logins on the user's volume under a key from the hub: they survive a cull.
+    from jupyter_openeo_auth.hub import store_key_hook
+
+    c.Spawner.pre_spawn_hook = store_key_hook
+else:
+    c.Spawner.args.append("--OpenEOAuth.persist=never")
 c.Spawner.default_url = "/lab"
 spawner_env = {"OPENEO_BACKEND": os.environ["OPENEO_BACKEND"]} if os.environ.get("OPENEO_BACKEND") else {}
 c.Spawner.start_timeout = 120
