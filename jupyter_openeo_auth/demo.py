@@ -122,8 +122,8 @@ def start_services(base_url: Optional[str] = None) -> int:
         print(f"The demo's services need {', '.join(missing)}: "
               "pip install 'jupyter-openeo-auth[demo]' jupyter-server-proxy", file=sys.stderr)
         return 1
-    base_url = "/" + (base_url or os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "/").strip("/") + "/"
-    base_url = base_url.replace("//", "/")
+    inner = (base_url or os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "").strip("/")
+    base_url = f"/{inner}/" if inner else "/"
     try:
         stack = DevStack(
             access_token_ttl=300, device_interval=2, provider_folder=install_provider(),

@@ -20,6 +20,7 @@ from playwright.sync_api import expect, sync_playwright
 from jupyter_openeo_auth.devstack import free_port
 
 from conftest import CHROMIUM, CHROMIUM_ARGS
+from test_labextension import log_in_through_the_dialog
 
 REPO = Path(__file__).resolve().parents[1]
 BASE_URL = "/user/binder-visitor/"
@@ -153,16 +154,10 @@ def test_binder_logs_in_through_the_notebook_server_alone(tmp_path):
                             headers={"Authorization": f"token {token}"})
             status = page.locator(".jp-OpenEOAuth-status")
             expect(status).to_have_text("openEO: not logged in", timeout=10000)
-            status.click()
-            dialog = page.locator(".jp-Dialog")
-            expect(dialog.locator(".jp-OpenEOAuth-login")).to_be_enabled(timeout=30000)
-            dialog.locator(".jp-OpenEOAuth-login").click()
-            code = dialog.locator(".jp-OpenEOAuth-code")
-            expect(code).to_be_visible(timeout=30000)
-            expect(dialog.locator(".jp-OpenEOAuth-qr svg")).to_have_count(0)  # a phone cannot follow a path
+            dialog, dialog_code = log_in_through_the_dialog(page, status, qr=False)  # a phone cannot follow a path
             with context.expect_page() as opened:
                 dialog.locator(".jp-OpenEOAuth-open").click()
-            approve_in_the_browser(opened.value, code.inner_text().strip(), server)
+            approve_in_the_browser(opened.value, dialog_code, server)
             expect(dialog.locator(".jp-OpenEOAuth-success")).to_be_visible(timeout=30000)
             expect(status).to_contain_text("Alice Liddell", timeout=10000)
             browser.close()

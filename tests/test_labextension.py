@@ -67,14 +67,19 @@ def open_lab(page, lab):
     return status
 
 
-def log_in_through_the_dialog(page, status, user="alice"):
+def log_in_through_the_dialog(page, status, qr=True):
+    """Open the dialog from the status bar and start a login; returns the dialog and the code it shows. The QR
+    code is there for a web address, absent for a path on the server (`qr=False`)."""
     status.click()
     dialog = page.locator(".jp-Dialog")
     expect(dialog.locator(".jp-OpenEOAuth-login")).to_be_enabled(timeout=30000)
     dialog.locator(".jp-OpenEOAuth-login").click()
     code = dialog.locator(".jp-OpenEOAuth-code")
     expect(code).to_be_visible(timeout=30000)
-    expect(dialog.locator(".jp-OpenEOAuth-qr svg")).to_be_visible()
+    if qr:
+        expect(dialog.locator(".jp-OpenEOAuth-qr svg")).to_be_visible()
+    else:
+        expect(dialog.locator(".jp-OpenEOAuth-qr svg")).to_have_count(0)
     expect(dialog.locator(".jp-OpenEOAuth-countdown")).to_contain_text(re.compile(r"expires in \d+:\d\d"))
     return dialog, code.inner_text().strip()
 
