@@ -243,8 +243,9 @@ def test_notebook_7_has_the_menu_and_the_dialog(stack, tmp_path, page):
         service.cleanup()
 
 
-def test_the_source_is_formatted_as_the_extension_template_formats_it():
-    """Prettier with the extension template's settings (labextension/package.json), installed by `npm ci`."""
+def test_the_source_is_formatted_and_linted_as_the_extension_template_does_it():
+    """Prettier and ESLint with the extension template's settings (labextension/package.json and
+    eslint.config.mjs), installed by `npm ci`; no warning allowed."""
     import subprocess
 
     folder = Path(__file__).resolve().parents[1] / "labextension"

@@ -11,6 +11,7 @@ from urllib.parse import quote_plus
 import openeo
 import pytest
 
+import jupyter_openeo_auth
 from jupyter_openeo_auth.devstack.user import ProviderUser
 from jupyter_openeo_auth.oidc import HttpClient, LoginRequired, issuer_cache
 
@@ -250,6 +251,7 @@ async def test_backend_without_oidc(backend_without_oidc, api):
 async def test_openapi_document_lists_every_route(api):
     code, doc = await api.get("openapi.json")
     assert code == 200 and doc["openapi"].startswith("3.")
+    assert doc["info"]["version"] == jupyter_openeo_auth.__version__  # the package's one version
     assert set(doc["paths"]) == {
         f"/openeo-auth/api/{p}"
         for p in ("providers", "settings", "logins", "logins/{id}", "sessions", "token", "openapi.json")

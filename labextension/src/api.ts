@@ -68,7 +68,7 @@ export async function requestAPI<T>(
   let response: Response;
   try {
     response = await ServerConnection.makeRequest(url, init, settings);
-  } catch (error) {
+  } catch {
     throw new OpenEOAuthError(
       'The Jupyter server cannot be reached. Check that it is running.',
       'network',

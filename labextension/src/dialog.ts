@@ -26,6 +26,7 @@ function safeLink(
   url: string | undefined,
   onServer: boolean
 ): string | undefined {
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
   if (!url || /[\s\\\x00-\x1f]/.test(url)) {
     return undefined;
   }

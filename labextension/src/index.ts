@@ -8,8 +8,9 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 import { Widget } from '@lumino/widgets';
 
 import { ILogin } from './api';
-import { showLoginDialog } from './dialog';
 import { OpenEOAuthModel } from './model';
+// The status bar item is registered at activation, so it is needed at once.
+// eslint-disable-next-line jupyter/prefer-lazy-imports
 import { sessionLine, StatusItem } from './status';
 import { IOpenEOAuth } from './tokens';
 
@@ -23,6 +24,18 @@ namespace CommandIDs {
   export const logout = 'openeo-auth:logout';
   export const sessions = 'openeo-auth:sessions';
 }
+
+/** The arguments of the login and logout commands (all optional: without them, the dialog asks / every session). */
+const BACKEND_ARGS = {
+  type: 'object' as const,
+  properties: {
+    backend: { type: 'string' as const, description: 'openEO back-end URL' },
+    provider_id: {
+      type: 'string' as const,
+      description: "The back-end's OpenID provider id (logout only)"
+    }
+  }
+};
 
 /** A dialog body of plain text lines (escaped: textContent). */
 function textBody(lines: string[]): Widget {
@@ -61,6 +74,7 @@ const plugin: JupyterFrontEndPlugin<IOpenEOAuth> = {
           () => ''
         );
       }
+      const { showLoginDialog } = await import('./dialog');
       return showLoginDialog(model, chosen, remember);
     };
     const model = new OpenEOAuthModel(
@@ -73,6 +87,7 @@ const plugin: JupyterFrontEndPlugin<IOpenEOAuth> = {
       label: 'Log in to openEO…',
       caption:
         'Log in to an openEO back-end; the Jupyter server keeps the login for every notebook',
+      describedBy: { args: BACKEND_ARGS },
       execute: args => openDialog(args.backend as string | undefined)
     });
     app.commands.addCommand(CommandIDs.logout, {
@@ -80,6 +95,7 @@ const plugin: JupyterFrontEndPlugin<IOpenEOAuth> = {
         args.backend ? `Log out of ${args.backend}` : 'Log out of openEO',
       caption:
         'Log out of an openEO back-end: the server forgets and revokes the login',
+      describedBy: { args: BACKEND_ARGS },
       execute: async args => {
         await model.refresh();
         let targets = model.current;
@@ -116,6 +132,7 @@ const plugin: JupyterFrontEndPlugin<IOpenEOAuth> = {
     app.commands.addCommand(CommandIDs.sessions, {
       label: 'Show openEO sessions',
       caption: 'Which openEO back-ends this Jupyter server is logged in to',
+      describedBy: { args: { type: 'object', properties: {} } },
       execute: async () => {
         await model.refresh();
         const lines = model.error
