@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import secrets
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import requests
 
+from jupyter_openeo_auth.broker.sealed import SealedFileKeyring
+from jupyter_openeo_auth.broker.store import KeyringStore
 from jupyter_openeo_auth.devstack import jupyter_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
 from jupyter_openeo_auth.hub import STORE_KEY_ENV, store_key, store_key_hook
@@ -92,3 +95,41 @@ def test_the_hub_hook_gives_each_user_their_own_key(monkeypatch):
     monkeypatch.setenv("JUPYTER_OPENEO_AUTH_HUB_SECRET", "too-short")
     with pytest.raises(ValueError, match="openssl rand -hex 32"):
         store_key_hook(spawners[0])
+
+
+def _save_many(path: str, lock_dir: str, key: str, names: list) -> None:
+    """In its own process: another server of the same user, saving logins to the same sealed file."""
+    import asyncio
+    import logging
+
+    store = KeyringStore(SealedFileKeyring(key, Path(path)), logging.getLogger("other"), lock_dir=Path(lock_dir))
+
+    async def main():
+        await asyncio.gather(*(store.save(n, {"name": n}) for n in names))
+
+    asyncio.run(main())
+
+
+async def test_two_servers_of_one_user_saving_at_once_lose_no_login(tmp_path):
+    """Two servers of one user on one volume (named servers), each with two keyring threads, save logins at
+    the same moment: every login and the index that lists them survive (the file is read, changed and
+    written back, so writers take turns)."""
+    import asyncio
+    import logging
+    import multiprocessing
+
+    from cryptography.fernet import Fernet
+
+    key, path = Fernet.generate_key().decode(), tmp_path / "sessions.sealed"
+    other = multiprocessing.get_context("spawn").Process(
+        target=_save_many, args=(str(path), str(tmp_path), key, [f"other-{i}" for i in range(40)]))
+    other.start()
+    store = KeyringStore(SealedFileKeyring(key, path), logging.getLogger("this"), lock_dir=tmp_path)
+    await asyncio.gather(*(store.save(f"this-{i}", {"name": f"this-{i}"}) for i in range(40)))
+    await asyncio.get_running_loop().run_in_executor(None, other.join, 60)
+    assert other.exitcode == 0 and store.persistent
+    again = KeyringStore(SealedFileKeyring(key, path), logging.getLogger("later"), lock_dir=tmp_path)
+    names = sorted(r["name"] for r in await again.load())
+    assert names == sorted([f"this-{i}" for i in range(40)] + [f"other-{i}" for i in range(40)])
+    await asyncio.gather(*(again.delete(f"this-{i}") for i in range(40)))
+    assert sorted(r["name"] for r in await store.load()) == sorted(f"other-{i}" for i in range(40))

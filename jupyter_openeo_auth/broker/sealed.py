@@ -10,10 +10,13 @@ import json
 import logging
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Dict, Optional
 
 from keyring.backend import KeyringBackend
+
+from .store import file_lock
 
 #: The environment variable that brings the key (set by jupyter_openeo_auth.hub.store_key_hook); the server
 #: takes it out of its environment at start, so kernels and terminals do not inherit it.
@@ -43,6 +46,12 @@ class SealedFileKeyring(KeyringBackend):
         self._fernet = Fernet(key.encode() if isinstance(key, str) else key)  # ValueError for a bad key
         self.path = Path(path) if path else sealed_file_path()
         self._warned = False
+        self._thread_lock = threading.Lock()
+
+    def _locked(self):
+        """Every entry lives in one file that is read, changed and written back: one writer at a time, in
+        this process and in any other server of this user on the same volume."""
+        return file_lock(self.path.with_name(self.path.name + ".lock"), self._thread_lock)
 
     def __repr__(self) -> str:
         return f"<SealedFileKeyring {self.path}>"
@@ -91,11 +100,14 @@ class SealedFileKeyring(KeyringBackend):
             return None
 
     def set_password(self, service: str, username: str, password: str) -> None:
-        data = self._read()
-        data[self._name(service, username)] = self._fernet.encrypt(password.encode()).decode()
-        self._write(data)
+        sealed = self._fernet.encrypt(password.encode()).decode()
+        with self._locked():
+            data = self._read()
+            data[self._name(service, username)] = sealed
+            self._write(data)
 
     def delete_password(self, service: str, username: str) -> None:
-        data = self._read()
-        if data.pop(self._name(service, username), None) is not None:
-            self._write(data)
+        with self._locked():
+            data = self._read()
+            if data.pop(self._name(service, username), None) is not None:
+                self._write(data)

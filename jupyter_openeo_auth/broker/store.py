@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Callable, List, Optional
@@ -36,6 +37,22 @@ SAFE_BACKENDS = (
 #: Keyring calls (and reads of service secrets) run here, never in the event loop's default pool: a keyring
 #: that hangs waiting for a desktop prompt holds these two threads at most.
 KEYRING_POOL = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="openeo-auth-keyring")
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, thread_lock: threading.Lock):
+    """Hold `thread_lock` and an exclusive flock on `path` (created 0600, never through a symlink): one
+    read-modify-write of a shared entry at a time, across the keyring pool's threads and this user's
+    processes. Blocking, so it runs in the keyring pool, whose timeout bounds the wait."""
+    with thread_lock:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # and with it the flock
 
 
 def backend_name(backend) -> str:
@@ -101,6 +118,7 @@ class KeyringStore(MemoryStore):
         self.log = log
         self.timeout = timeout
         self.lock_dir = Path(lock_dir) if lock_dir else _default_lock_dir()
+        self._index_lock = threading.Lock()
 
     @staticmethod
     def entry_name(key) -> str:
@@ -133,18 +151,24 @@ class KeyringStore(MemoryStore):
         if len(text) > MAX_ENTRY:
             raise EntryTooLarge()
         self.backend.set_password(SERVICE, name, text)
-        index = self._index()
-        if name not in index:
-            self.backend.set_password(SERVICE, INDEX, json.dumps(index + [name]))
+        with self._locked_index():
+            index = self._index()
+            if name not in index:
+                self.backend.set_password(SERVICE, INDEX, json.dumps(index + [name]))
 
     def _delete(self, name: str) -> None:
-        index = self._index()
-        if name in index:
-            self.backend.set_password(SERVICE, INDEX, json.dumps([n for n in index if n != name]))
+        with self._locked_index():
+            index = self._index()
+            if name in index:
+                self.backend.set_password(SERVICE, INDEX, json.dumps([n for n in index if n != name]))
         try:
             self.backend.delete_password(SERVICE, name)
         except Exception:  # keyring.errors.PasswordDeleteError: already gone
             pass
+
+    def _locked_index(self):
+        """The index is read, changed and written back: one writer at a time (two servers of one user)."""
+        return file_lock(self.lock_dir / "jupyter-openeo-auth-index.lock", self._index_lock)
 
     def _load_one(self, name: str) -> Optional[dict]:
         raw = self.backend.get_password(SERVICE, name)
