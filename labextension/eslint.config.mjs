@@ -1,5 +1,6 @@
 // The extension template's ESLint setup (jupyterlab/extension-template, eslint.config.mjs), with one rule off:
-// the extension is English only (no language pack ships for it), so its strings are not wrapped in trans.__().
+// the extension is English only, as are the server's sentences it shows (errors, login outcomes), so its own
+// strings are not wrapped in trans.__() (no language pack ships for it).
 import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
