@@ -84,7 +84,8 @@ async def refresh_user_hook(authenticator, user, auth_state: Optional[dict]):
 
 #: The hub's secret from which each user's key for sealed logins is derived (64 hex digits).
 HUB_SECRET_ENV = "JUPYTER_OPENEO_AUTH_HUB_SECRET"
-#: Where the user's server finds that key (jupyter_openeo_auth.broker.sealed reads it, then drops it).
+#: Where the user's server finds that key; the server takes it out of its environment at start (kernels and
+#: terminals do not inherit it) and seals logins with it (jupyter_openeo_auth.broker.sealed).
 STORE_KEY_ENV = "JUPYTER_OPENEO_AUTH_STORE_KEY"
 
 

@@ -18,10 +18,6 @@ from keyring.backend import KeyringBackend
 
 from .store import file_lock
 
-#: The environment variable that brings the key (set by jupyter_openeo_auth.hub.store_key_hook); the server
-#: takes it out of its environment at start, so kernels and terminals do not inherit it.
-STORE_KEY_ENV = "JUPYTER_OPENEO_AUTH_STORE_KEY"
-
 log = logging.getLogger(__name__)
 
 

@@ -330,6 +330,11 @@ class TokenBroker:
         lists (matched by the id token's `iss`); None when there is no hub, no such login, or no match."""
         if self.hub is None:
             return None
+        for session in self.sessions.values():  # already made, and still good: no need to ask the hub again
+            key = session.key
+            if (key.flow == HUB_FLOW and key.api_url == info.api_url and key.owner == self.owner
+                    and provider_id in (None, key.provider_id) and session.usable):
+                return session
         try:
             tokens = await self.hub.tokens()
         except OpenEOAuthError as e:

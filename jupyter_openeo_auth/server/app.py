@@ -10,7 +10,7 @@ from traitlets import Enum, Float, Int, List, Unicode, default
 
 from ..broker import SessionSettings, TokenBroker, make_store
 from ..broker.hub_tokens import HubTokens
-from ..broker.sealed import STORE_KEY_ENV
+from ..hub import STORE_KEY_ENV
 from .config import EntryList, checked_urls, service_accounts
 from .handlers import handlers
 from .kernel_key import KernelKey
