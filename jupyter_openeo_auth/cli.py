@@ -45,8 +45,10 @@ def status(client: ServerClient, args) -> int:
         renewed = datetime.fromtimestamp(expiry).strftime("%H:%M:%S") if expiry else "no expiry"
         state = " — log in again" if s.get("login_required") else (
             f" — {s['account_problem']}" if s.get("account_problem") else "")
+        others = [b for b in s.get("serves") or () if b != s["backend"]]
+        shared = f" — one login with {', '.join(others)}" if others else ""
         print(f"{s['backend']} ({s['provider_id']}): {_who(s.get('user'))}, {s['flow']} login, "
-              f"token renewed before {renewed}{state}")
+              f"token renewed before {renewed}{shared}{state}")
     if not sessions:
         print("Not logged in to openEO.")
     return OK if sessions else NOT_LOGGED_IN

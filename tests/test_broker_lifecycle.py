@@ -47,7 +47,7 @@ class TestPersistence:
         # A new broker over the same keyring: what the server builds when it starts again.
         restarted = TokenBroker(store=KeyringStore(test_keyring, logging.getLogger("test")))
         assert await restarted.restore() == 1
-        session, tokens = await restarted.token(stack.backend.url)
+        session, _, tokens = await restarted.token(stack.backend.url)
         assert session.user["sub"] == "alice"
         assert await asyncio.to_thread(whoami, stack.backend.url, tokens.access_token) == "alice"
         # The keyring holds the newest (rotated) refresh token, stored before the access token was handed out.
@@ -115,7 +115,7 @@ async def test_requests_while_the_sessions_are_restored_wait_for_them(stack, tmp
     restoring = asyncio.ensure_future(restarted.restore())
     await asyncio.sleep(0)
     assert [s["user"]["sub"] for s in await restarted.session_list()] == ["alice"]
-    session, tokens = await restarted.token(stack.backend.url)
+    session, _, tokens = await restarted.token(stack.backend.url)
     assert await asyncio.to_thread(whoami, stack.backend.url, tokens.access_token) == "alice"
     assert await restoring == 1
     restarted.stop()

@@ -175,11 +175,11 @@ async def test_two_servers_on_one_keyring_share_a_rotating_login(stack, tmp_path
     await log_in(lab, stack.backend.url, alice)
     code = TokenBroker(store=KeyringStore(ring, logging.getLogger("test"), lock_dir=tmp_path))
     assert await code.restore() == 1
-    lab_session, _ = await lab.token(stack.backend.url)
+    lab_session, _, _ = await lab.token(stack.backend.url)
     await lab_session.refresh()  # rotates: the refresh token the second server read is spent
-    _, code_tokens = await code.token(stack.backend.url)
+    _, _, code_tokens = await code.token(stack.backend.url)
     await lab_session.refresh()  # and rotates again: the lab's own copy is stale now
-    _, lab_tokens = await lab.token(stack.backend.url)
+    _, _, lab_tokens = await lab.token(stack.backend.url)
     for tokens in (code_tokens, lab_tokens):
         assert await asyncio.to_thread(whoami, stack.backend.url, tokens.access_token) == "alice"
     lab.stop()

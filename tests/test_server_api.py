@@ -147,7 +147,7 @@ async def test_logout_revokes_and_forgets(stack, api, alice, broker):
     session = next(iter(broker.sessions.values()))
     tokens = session.tokens
     code, data = await api.delete("sessions", backend=stack.backend.url, provider_id="local")
-    assert code == 200 and data == {"logged_out": 1, "revoked": True}
+    assert code == 200 and data == {"logged_out": 1, "revoked": True, "backends": [stack.backend.url]}
     with pytest.raises(LoginRequired):
         await session.client.refresh(tokens)  # revoked at the provider
     code, data = await api.post("token", backend=stack.backend.url)

@@ -8,7 +8,7 @@ import time
 
 from ..oidc import AsyncHttpClient, OpenEOAuthError, TokenSet
 from ..oidc.transport import get
-from .sessions import Session
+from .sessions import Served, Session
 
 #: Re-ask the back-end about a refused account at most this often (seconds).
 ACCOUNT_RECHECK = 60.0
@@ -20,25 +20,29 @@ class AccountRefused(OpenEOAuthError):
     reason = "account_refused"
 
 
-async def check_account(http: AsyncHttpClient, session: Session, tokens: TokenSet, log: logging.Logger) -> None:
-    """Ask the back-end `GET /me` with the session's token. A refusal (401, 403) marks the session with the
-    back-end's sentence and what to do; acceptance clears the mark; trouble reaching the back-end marks nothing."""
+async def check_account(
+    http: AsyncHttpClient, session: Session, tokens: TokenSet, log: logging.Logger, served: Served | None = None
+) -> None:
+    """Ask a back-end the login serves (default: its own) `GET /me` with the session's token. A refusal (401,
+    403) marks that back-end with its sentence and what to do; acceptance clears the mark; trouble reaching the
+    back-end marks nothing."""
     if session.key.flow == "client_credentials":
         return
-    session.account_checked_at = time.monotonic()
-    bearer = f"Bearer oidc/{session.key.provider_id}/{tokens.access_token}"
+    served = served or session.own
+    served.account_checked_at = time.monotonic()
+    bearer = f"Bearer oidc/{served.provider_id}/{tokens.access_token}"
     try:
-        status, body = await http.send(get(session.key.api_url + "/me", {"Authorization": bearer}))
+        status, body = await http.send(get(served.api_url + "/me", {"Authorization": bearer}))
     except OpenEOAuthError as e:
         status, body = getattr(e, "status", 0), {}
     if status not in (401, 403):
-        session.account_problem = None
+        served.account_problem = None
         return
     said = str(body.get("message") or f"HTTP {status}")[:300]
-    session.account_problem = (
-        f"You are logged in at the provider, but {session.backend_url} does not accept this account yet "
+    served.account_problem = (
+        f"You are logged in at the provider, but {served.backend_url} does not accept this account yet "
         f"({said}). Join the back-end's virtual organization or link your account as its documentation "
         "describes (openEO Platform: enrol in the vo.openeo.cloud virtual organization at EGI Check-in), "
         "then try again."
     )
-    log.info("openEO back-end %s refused the account of %s: %s", session.backend_url, session.who, said)
+    log.info("openEO back-end %s refused the account of %s: %s", served.backend_url, session.who, said)

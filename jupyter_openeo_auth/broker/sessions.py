@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import hashlib
 from dataclasses import dataclass
-from typing import AsyncContextManager, Awaitable, Callable, NamedTuple, Optional
+from typing import AsyncContextManager, Awaitable, Callable, Dict, List, NamedTuple, Optional
 
 from ..oidc import LoginRequired, OidcClient, OpenEOAuthError, TokenSet
 
@@ -49,6 +50,18 @@ class SessionSettings:
         return min(self.refresh_margin, tokens.lifetime / 3)
 
 
+@dataclass
+class Served:
+    """One back-end a login serves: how the user names it, its id for the login's provider, and whether it
+    accepts the account (`GET /me`), which each back-end decides for itself."""
+
+    api_url: str
+    backend_url: str
+    provider_id: str
+    account_problem: Optional[str] = None
+    account_checked_at: float = float("-inf")
+
+
 class Keeper:
     """What a session needs from persistence; this one keeps nothing (memory only). The broker's keeper
     stores the newest refresh token, and reads what another process may have stored."""
@@ -88,9 +101,9 @@ class Session:
         self.login_required: Optional[str] = None
         #: Set by logout: nothing may write this session back or renew it any more.
         self.ended = False
-        #: The back-end refused the account (GET /me): its sentence and what to do, else None.
-        self.account_problem: Optional[str] = None
-        self.account_checked_at = float("-inf")
+        #: The back-ends this login serves, by API URL: its own first, then every back-end that lists the same
+        #: issuer and client (one login per account at a provider, as the openeo client's refresh-token store).
+        self.served: Dict[str, Served] = {key.api_url: Served(key.api_url, backend_url, key.provider_id)}
         self._renew = renew
         self._settings = settings
         self._log = log
@@ -117,18 +130,44 @@ class Session:
         """For log lines: the user's sub, or the client id of a service account."""
         return self.user.get("sub", "an unnamed user")
 
-    def summary(self) -> dict:
-        """The public description (`GET sessions`): never a token."""
-        return {
-            "backend": self.backend_url,
-            "provider_id": self.key.provider_id,
-            "flow": self.key.flow,
-            "user": self.user,
-            "access_expires_at": self.tokens.expires_at,
-            "refreshable": self.renewable,
-            "login_required": self.login_required is not None,
-            "account_problem": self.account_problem,
-        }
+    @property
+    def own(self) -> Served:
+        """The back-end this login was made for."""
+        return self.served[self.key.api_url]
+
+    @property
+    def account_problem(self) -> Optional[str]:
+        """What the login's own back-end says against the account (`GET /me`), else None."""
+        return self.own.account_problem
+
+    def serve(self, api_url: str, backend_url: str, provider_id: str) -> Served:
+        """Let this login serve one more back-end (same issuer, same client)."""
+        return self.served.setdefault(api_url, Served(api_url, backend_url, provider_id))
+
+    @property
+    def login_id(self) -> str:
+        """A stable, non-secret name of this login, the same for every back-end it serves."""
+        return hashlib.sha256(repr(tuple(self.key)).encode()).hexdigest()[:12]
+
+    def summaries(self) -> List[dict]:
+        """The public description (`GET sessions`), one per back-end served: never a token."""
+        serves = [s.backend_url for s in self.served.values()]
+        return [
+            {
+                "backend": served.backend_url,
+                "provider_id": served.provider_id,
+                "flow": self.key.flow,
+                "user": self.user,
+                "access_expires_at": self.tokens.expires_at,
+                "refreshable": self.renewable,
+                "login_required": self.login_required is not None,
+                "account_problem": served.account_problem,
+                "login": self.login_id,
+                "issuer": self.client.metadata.issuer,
+                "serves": serves,
+            }
+            for served in self.served.values()
+        ]
 
     @property
     def renewable(self) -> bool:

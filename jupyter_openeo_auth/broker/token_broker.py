@@ -7,7 +7,7 @@ import dataclasses
 import logging
 import os
 import time
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from ..oidc import (
     AsyncHttpClient,
@@ -26,7 +26,8 @@ from .backends import Backends
 from .keeper import StoreKeeper
 from .logins import Login, LoginState
 from .service_accounts import ServiceAccount, ServiceAccountNotConfigured, find_account
-from .sessions import Session, SessionKey, SessionSettings
+from .sessions import Served, Session, SessionKey, SessionSettings
+from .sharing import can_serve, same_issuer
 from .store import MemoryStore, in_keyring_pool
 
 FLOWS = ("device", "client_credentials", "password")
@@ -42,6 +43,14 @@ class LoginNotFound(OpenEOAuthError):
 
 class TooManyLogins(OpenEOAuthError):
     reason = "too_many_logins"
+
+
+class Grant(NamedTuple):
+    """What `TokenBroker.token` hands out: fresh tokens, and the session and back-end they are for."""
+
+    session: Session
+    served: Served
+    tokens: TokenSet
 
 
 class TokenBroker:
@@ -147,16 +156,17 @@ class TokenBroker:
         info = await self.backend(backend)
         provider_id = info.provider(provider_id).id
         key = SessionKey(info.api_url, provider_id, flow, self.owner)
-        session = self.sessions.get(key)
-        if session is not None and session.usable:
-            return self._login_done(self._new_login(key, info.url), session)
+        reusable = (flow, HUB_FLOW) if flow == "device" else (flow,)
+        found = next(((s, v) for s, v in self._serving(info, provider_id) if s.usable and s.key.flow in reusable), None)
+        if found is None and flow == "device":  # the same account's login at this provider and client serves too
+            found = await self._shared(info, provider_id, client_id) or await self._hub_session(info, provider_id)
+        if found is not None:
+            session, served = found
+            done = self._new_login(key._replace(flow=session.key.flow), info.url)
+            return self._login_done(done, session, served)
         for login in self.logins.values():
             if login.key == key and login.pending:
                 return login
-        if flow == "device":
-            hub = await self._hub_session(info, provider_id)
-            if hub is not None and hub.usable:
-                return self._login_done(self._new_login(hub.key, info.url), hub)
         self._forget_old_logins()
         if flow == "device":
             pending = sum(1 for login in self.logins.values() if login.pending)
@@ -202,8 +212,8 @@ class TokenBroker:
         self.logins[login.id] = login
         return self._login_done(login, await self._new_session(login, client, tokens))
 
-    def _login_done(self, login: Login, session: Session) -> Login:
-        login.finish(LoginState.LOGGED_IN, session.account_problem, user=session.user)
+    def _login_done(self, login: Login, session: Session, served: Optional[Served] = None) -> Login:
+        login.finish(LoginState.LOGGED_IN, (served or session.own).account_problem, user=session.user)
         self.logins.setdefault(login.id, login)
         return login
 
@@ -304,20 +314,49 @@ class TokenBroker:
         if self._restoring is not None:
             await asyncio.shield(self._restoring)
 
-    async def find_session(self, backend: str, provider_id: Optional[str] = None) -> Session:
-        """The session for a back-end (and provider); `NotLoggedIn` when there is none."""
+    def _serving(self, info: BackendInfo, provider_id: Optional[str]) -> List[Tuple[Session, Served]]:
+        """This owner's logins that already serve a back-end (through a provider, when named)."""
+        found = []
+        for session in self.sessions.values():
+            served = session.served.get(info.api_url)
+            if served is not None and session.key.owner == self.owner and provider_id in (None, served.provider_id):
+                found.append((session, served))
+        return found
+
+    async def _shared(self, info: BackendInfo, provider_id: Optional[str] = None, client_id: Optional[str] = None,
+                      flows: Tuple[str, ...] = ("device", "password", HUB_FLOW)) -> Optional[Tuple[Session, Served]]:
+        """A usable login of this owner made for another back-end that lists the same issuer with the same
+        client (see `sharing`), now serving this one too; None when there is none. This back-end's account
+        check is its own."""
+        for provider in info.providers:
+            if provider_id not in (None, provider.id):
+                continue
+            for session in list(self.sessions.values()):
+                if (session.key.owner != self.owner or session.key.flow not in flows or info.api_url in session.served
+                        or not can_serve(session, provider, client_id)):
+                    continue
+                served = session.serve(info.api_url, info.url, provider.id)
+                self.log.info("The openEO login of %s to %s serves %s too (same issuer and client).", session.who,
+                              session.backend_url, info.url)
+                try:
+                    await check_account(self.http, session, await session.access_token(), self.log, served)
+                except OpenEOAuthError:
+                    pass  # the token request that follows says what is wrong
+                self._announce("session_shared", session.key, info.url, user=session.user)
+                return session, served
+        return None
+
+    async def find_session(self, backend: str, provider_id: Optional[str] = None) -> Tuple[Session, Served]:
+        """The login serving a back-end (and provider), and that back-end as it serves it: one made for it, else
+        one of the same account at the same provider and client, else JupyterHub's; `NotLoggedIn` when none."""
         await self._restored()
         info = await self.backend(backend)
-        candidates = [
-            s for s in self.sessions.values()
-            if s.key.api_url == info.api_url and s.key.owner == self.owner
-            and (provider_id is None or s.key.provider_id == provider_id)
-        ]
+        candidates = self._serving(info, provider_id)
         default = info.providers[0].id
-        candidates.sort(key=lambda s: (not s.usable, s.key.provider_id != default))
-        if not any(s.usable for s in candidates):
-            hub = await self._hub_session(info, provider_id)
-            candidates = [hub] if hub is not None else candidates
+        candidates.sort(key=lambda found: (not found[0].usable, found[1].provider_id != default))
+        if not any(session.usable for session, _ in candidates):
+            found = await self._shared(info, provider_id) or await self._hub_session(info, provider_id)
+            candidates = [found] if found is not None else candidates
         if not candidates:
             raise NotLoggedIn(
                 f"Not logged in to {info.url}. Log in first: %openeo_login {info.url} "
@@ -325,78 +364,89 @@ class TokenBroker:
             )
         return candidates[0]
 
-    async def _hub_session(self, info: BackendInfo, provider_id: Optional[str] = None) -> Optional[Session]:
+    async def _hub_session(self, info: BackendInfo, provider_id: Optional[str] = None) -> Optional[Tuple[Session, Served]]:
         """A session from JupyterHub's own login, when the hub logged the user in at an issuer this back-end
-        lists (matched by the id token's `iss`); None when there is no hub, no such login, or no match."""
+        lists (matched by the id token's `iss`, as shared logins are); None when there is no hub, no such
+        login, or no match."""
         if self.hub is None:
             return None
-        for session in self.sessions.values():  # already made, and still good: no need to ask the hub again
-            key = session.key
-            if (key.flow == HUB_FLOW and key.api_url == info.api_url and key.owner == self.owner
-                    and provider_id in (None, key.provider_id) and session.usable):
-                return session
+        for session, served in self._serving(info, provider_id):  # already made, and still good
+            if session.key.flow == HUB_FLOW and session.usable:
+                return session, served
+        found = await self._shared(info, provider_id, flows=(HUB_FLOW,))
+        if found is not None:
+            return found
         try:
             tokens = await self.hub.tokens()
         except OpenEOAuthError as e:
             self.log.debug("No openEO login from JupyterHub for %s: %s", info.url, e)
             return None
-        issuer = str(tokens.id_claims.get("iss", "")).rstrip("/")
-        provider = next((p for p in info.providers if p.issuer == issuer and provider_id in (None, p.id)), None)
+        issuer = str(tokens.id_claims.get("iss", ""))
+        provider = next((p for p in info.providers if same_issuer(p.issuer, issuer) and provider_id in (None, p.id)), None)
         if provider is None:
             return None
         key = SessionKey(info.api_url, provider.id, HUB_FLOW, self.owner)
-        client = OidcClient(IssuerMetadata(issuer=issuer, token_endpoint=""), "jupyterhub", http=self.http)
+        client = OidcClient(IssuerMetadata(issuer=issuer.rstrip("/"), token_endpoint=""), "jupyterhub", http=self.http)
         session = Session(key, info.url, client, tokens, self.hub.tokens, self.settings, self.log, self.keeper,
                           self._session_event)
         self.sessions[key] = session
         self.log.info("openEO login to %s through JupyterHub as %s.", info.url, session.who)
         await check_account(self.http, session, tokens, self.log)
-        return session
+        return session, session.own
 
-    async def token(self, backend: str, provider_id: Optional[str] = None, min_valid: Optional[float] = None):
-        """(session, tokens) with an access token valid for at least `min_valid` seconds."""
-        session = await self.find_session(backend, provider_id)
+    async def token(self, backend: str, provider_id: Optional[str] = None, min_valid: Optional[float] = None) -> Grant:
+        """Tokens valid for at least `min_valid` seconds, with the session and back-end they serve."""
+        session, served = await self.find_session(backend, provider_id)
         tokens = await session.access_token(min_valid)
-        if session.account_problem:
-            if time.monotonic() - session.account_checked_at > ACCOUNT_RECHECK:
-                await check_account(self.http, session, tokens, self.log)
-            if session.account_problem:
-                raise AccountRefused(session.account_problem)
-        return session, tokens
+        if served.account_problem:
+            if time.monotonic() - served.account_checked_at > ACCOUNT_RECHECK:
+                await check_account(self.http, session, tokens, self.log, served)
+            if served.account_problem:
+                raise AccountRefused(served.account_problem)
+        return Grant(session, served, tokens)
 
-    async def session_list(self) -> List[dict]:
-        """Summaries of this owner's sessions: no tokens. On a hub whose login serves the default back-end,
-        that session is listed before anyone asked for a token."""
+    async def session_list(self, backend: Optional[str] = None) -> List[dict]:
+        """Summaries of this owner's sessions, one per back-end a login serves: no tokens. With `backend`, a
+        login that can serve it (same account at the same provider, or the hub's) is listed for it too; on a hub
+        whose login serves the default back-end, that session is listed before anyone asked for a token."""
         await self._restored()
         if self.hub is not None and self.default_backend and not any(k.flow == HUB_FLOW for k in self.sessions):
             try:
                 await self._hub_session(await self.backend(self.default_backend))
             except OpenEOAuthError:
                 pass
-        return [s.summary() for s in self.sessions.values() if s.key.owner == self.owner]
+        if backend:
+            try:
+                await self.find_session(backend)
+            except OpenEOAuthError:
+                pass  # not logged in there, or the back-end does not answer: the list says what there is
+        return [summary for s in self.sessions.values() if s.key.owner == self.owner for summary in s.summaries()]
 
     async def logout(self, backend: str, provider_id: Optional[str] = None) -> dict:
-        """Forget the sessions for a back-end (and provider), delete what was persisted, and revoke their
-        refresh tokens: `{"logged_out": N, "revoked": bool, "message"?}`, saying so when revocation failed."""
+        """End the logins serving a back-end (and provider) — for every back-end each serves —, delete what was
+        persisted and revoke their refresh tokens: `{"logged_out": N, "revoked": bool, "backends": [...],
+        "message"?}`; the message says which other back-ends shared the login, and when revocation failed."""
         await self._restored()
         info = await self.backend(backend)
-        gone = [
-            k for k in self.sessions
-            if k.api_url == info.api_url and k.owner == self.owner and provider_id in (None, k.provider_id)
-        ]
-        problems = []
-        for key in gone:
-            session = self.sessions.pop(key)
+        gone = [session for session, _ in self._serving(info, provider_id)]
+        problems, backends = [], []
+        for session in gone:
+            self.sessions.pop(session.key, None)
             session.end()  # first: a refresh that finishes later writes nothing back
-            await self.keeper.forget(key)
+            await self.keeper.forget(session.key)
             problem = await session.revoke()
             if problem:
                 problems.append(problem)
-            self.log.info("Logged out of %s (provider %s) as %s.", info.url, key.provider_id, session.who)
-            self._announce("session_ended", key, session.backend_url, state="logged_out", user=session.user)
-        result = {"logged_out": len(gone), "revoked": bool(gone) and not problems}
-        if problems:
-            result["message"] = " ".join(dict.fromkeys(problems))
+            for served in session.served.values():
+                backends.append(served.backend_url)
+                self.log.info("Logged out of %s (provider %s) as %s.", served.backend_url, served.provider_id, session.who)
+                self._announce("session_ended", session.key, served.backend_url, state="logged_out", user=session.user)
+        backends = list(dict.fromkeys(backends))
+        result: dict = {"logged_out": len(gone), "revoked": bool(gone) and not problems, "backends": backends}
+        others = [b for b in backends if b != info.url]
+        notes = [f"Logged out of {info.url} and of {', '.join(others)}, which shared the login."] if others else []
+        if problems or notes:
+            result["message"] = " ".join(dict.fromkeys(notes + problems))
         return result
 
     def stop(self) -> None:

@@ -190,8 +190,10 @@ class ServerClient:
     def providers(self, backend: str) -> dict:
         return self.call("GET", "providers", params={"backend": backend})
 
-    def sessions(self) -> list:
-        return self.call("GET", "sessions")["sessions"]
+    def sessions(self, backend: Optional[str] = None) -> list:
+        """GET sessions, one per back-end a login serves; with `backend`, a login that can serve it is listed
+        for it too (the same account at the same provider and client, or JupyterHub's)."""
+        return self.call("GET", "sessions", params={"backend": backend} if backend else None)["sessions"]
 
     def logout(self, backend: str, provider_id: Optional[str] = None) -> dict:
         params = {"backend": backend, **({"provider_id": provider_id} if provider_id else {})}

@@ -126,7 +126,7 @@ class LoginWidget(w.VBox):
 
     def _session(self) -> Optional[dict]:
         """The server's session for this back-end (and provider), if it has one."""
-        for session in self.client.sessions():
+        for session in self.client.sessions(self.backend):
             if _same_backend(session["backend"], self.backend) and self.provider_id in (None, session["provider_id"]):
                 return session
         return None

@@ -217,7 +217,8 @@ class SessionsHandler(OpenEOAuthHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self):
-        self.finish({"sessions": await self.broker.session_list()})
+        backend: Optional[str] = self.get_query_argument("backend", None) or None
+        self.finish({"sessions": await self.broker.session_list(backend)})
 
     @tornado.web.authenticated
     @authorized
@@ -237,17 +238,17 @@ class TokenHandler(OpenEOAuthHandler):
         min_valid = data.get("min_valid")
         if min_valid is not None and not isinstance(min_valid, (int, float)):
             self.fail(400, "bad_parameter", "min_valid must be a number of seconds.")
-        session, tokens = await self.broker.token(
+        grant = await self.broker.token(
             self.required(data.get("backend"), "backend"), data.get("provider_id") or None, min_valid
         )
-        pid = session.key.provider_id
+        pid, tokens = grant.served.provider_id, grant.tokens  # this back-end's id for the login's provider
         self.finish(
             {
                 "access_token": tokens.access_token,
                 "expires_at": tokens.expires_at,
                 "provider_id": pid,
                 "bearer": f"oidc/{pid}/{tokens.access_token}",
-                "user": session.user,
+                "user": grant.session.user,
             }
         )
 

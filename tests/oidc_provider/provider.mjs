@@ -4,7 +4,8 @@
 //   - S256 PKCE is required on the device authorization grant (stock oidc-provider ignores it there);
 //   - the device authorization answer carries an `interval`, and a poll faster than it gets `slow_down`
 //     (which adds 5 s to that device code's interval, RFC 8628 section 3.5);
-//   - `GET /_test/stats` counts token requests per grant type, so tests can count refreshes;
+//   - `GET /_test/stats` counts token requests per grant type (and device authorizations as
+//     `device_authorization`), so tests can count refreshes and device logins;
 //   - the client `openeo-service-post` must authenticate with client_secret_post, never HTTP Basic;
 //   - with RECORD_TOKENS=1 (tests only, never the demo), `GET /_test/issued` lists every access token,
 //     refresh token and device code it issued: canaries for tests that scan notebooks and logs.
@@ -412,8 +413,8 @@ const server = http.createServer(async (req, res) => {
       await interaction(req, res, path, body);
       return;
     }
-    if (path === '/token') {
-      const key = body.grant_type || 'none';
+    if (path === '/token' || path === '/device/auth') {
+      const key = path === '/token' ? body.grant_type || 'none' : 'device_authorization';
       stats[key] = (stats[key] || 0) + 1;
     }
     if (checkDeviceRequest(path, body, res) || refuseBasicAuth(req, res)) return;

@@ -1,0 +1,46 @@
+"""One login per account at a provider, not per back-end. A refresh token belongs to an issuer and the client
+it was issued to: every back-end whose `/credentials/oidc` lists that issuer, and would use that client, can be
+served by the same login (the openeo client keys its refresh-token store the same way). JupyterHub's login is
+the hub's own client, so it serves every back-end that lists its issuer."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from ..oidc import InvalidBackendUrl, OidcProviderInfo, OpenEOAuthError, normalize_url
+from .hub_tokens import FLOW as HUB_FLOW
+from .sessions import Session
+
+#: The flows whose logins are the user's own account, and so may serve other back-ends. A service account
+#: is configured for one back-end and stays there.
+SHARED_FLOWS = ("device", "password", HUB_FLOW)
+
+
+def same_issuer(a: str, b: str) -> bool:
+    """Do two issuer URLs name the same provider (case of the host, default port, trailing slash aside)?"""
+    try:
+        return normalize_url(a) == normalize_url(b)
+    except InvalidBackendUrl:
+        return a.rstrip("/") == b.rstrip("/")
+
+
+def client_for(provider: OidcProviderInfo, flow: str, client_id: Optional[str] = None) -> Optional[str]:
+    """The client a back-end's provider entry would use for a flow (the one asked for, else its default client
+    for the flow); None when it lists none."""
+    if client_id:
+        return client_id
+    try:
+        return provider.choose_client(flow)[0]
+    except OpenEOAuthError:
+        return None
+
+
+def can_serve(session: Session, provider: OidcProviderInfo, client_id: Optional[str] = None) -> bool:
+    """May this login serve a back-end through this provider entry: same issuer and, except for JupyterHub's
+    login, the same client the back-end would use?"""
+    flow = session.key.flow
+    if flow not in SHARED_FLOWS or not session.usable:
+        return False
+    if not same_issuer(session.client.metadata.issuer, provider.issuer):
+        return False
+    return flow == HUB_FLOW or client_for(provider, flow, client_id) == session.client.client_id

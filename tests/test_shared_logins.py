@@ -1,0 +1,72 @@
+"""One login per account at a provider: back-ends that list the same issuer and client share it (real
+provider, three real openeo-driver back-ends)."""
+
+from __future__ import annotations
+
+import pytest
+
+from jupyter_openeo_auth.devstack import backend_service
+
+DEVICE_PKCE = "urn:ietf:params:oauth:grant-type:device_code+pkce"
+
+
+@pytest.fixture(scope="module")
+def other_client_backend(stack):
+    """A back-end that trusts the same provider but uses another client id."""
+    service = backend_service(
+        stack.provider.url, no_user_cache=True,
+        default_clients=[{"id": "openeo-norotate", "grant_types": [DEVICE_PKCE, "refresh_token"]}],
+    ).start()
+    yield service
+    service.cleanup()
+
+
+async def test_a_second_backend_of_the_same_provider_uses_the_login(stack, second_backend, api, alice, provider_stats):
+    await api.login(stack.backend.url, alice)
+    authorizations = provider_stats().get("device_authorization", 0)
+
+    code, token = await api.post("token", backend=second_backend.url)
+    assert code == 200 and token["provider_id"] == "local" and token["user"]["sub"] == "alice"
+    code, login = await api.post("logins", backend=second_backend.url)  # the dialog, the widget, the CLI
+    assert code == 200 and login["state"] == "logged_in" and login["backend"] == second_backend.url
+    assert provider_stats().get("device_authorization", 0) == authorizations  # no new device login
+
+    _, listed = await api.get("sessions")
+    by_backend = {s["backend"]: s for s in listed["sessions"]}
+    assert set(by_backend) == {stack.backend.url, second_backend.url}
+    assert by_backend[second_backend.url]["serves"] == [stack.backend.url, second_backend.url]
+    assert by_backend[stack.backend.url]["login"] == by_backend[second_backend.url]["login"]
+
+    code, out = await api.delete("sessions", backend=second_backend.url)
+    assert code == 200 and out["logged_out"] == 1 and out["revoked"] is True
+    assert out["backends"] == [stack.backend.url, second_backend.url]
+    assert stack.backend.url in out["message"] and "shared the login" in out["message"]
+    for url in (stack.backend.url, second_backend.url):
+        code, data = await api.post("token", backend=url)
+        assert code == 404 and data["reason"] == "not_logged_in"
+    assert (await api.get("sessions"))[1] == {"sessions": []}
+
+
+async def test_sessions_for_a_backend_list_the_login_that_serves_it(stack, second_backend, api, alice):
+    await api.login(stack.backend.url, alice)
+    _, before = await api.get("sessions")
+    assert [s["backend"] for s in before["sessions"]] == [stack.backend.url]
+    _, listed = await api.get("sessions", backend=second_backend.url)  # what the widget asks
+    assert [s["backend"] for s in listed["sessions"]] == [stack.backend.url, second_backend.url]
+
+
+async def test_another_client_at_the_same_provider_needs_its_own_login(stack, other_client_backend, api, alice, provider_stats):
+    await api.login(stack.backend.url, alice)
+    code, data = await api.post("token", backend=other_client_backend.url)
+    assert code == 404 and data["reason"] == "not_logged_in"
+    authorizations = provider_stats().get("device_authorization", 0)
+    code, login = await api.post("logins", backend=other_client_backend.url)
+    assert code == 202 and login["state"] == "pending"
+    assert provider_stats()["device_authorization"] == authorizations + 1
+    await api.delete(f"logins/{login['id']}")
+
+
+async def test_a_login_asked_with_another_client_id_is_not_shared(stack, second_backend, api, alice):
+    await api.login(stack.backend.url, alice, client_id="openeo-norotate")
+    code, data = await api.post("token", backend=second_backend.url)  # its default client is openeo-public
+    assert code == 404 and data["reason"] == "not_logged_in"
