@@ -27,10 +27,20 @@ def _jupyter_labextension_paths():
 
 
 def load_ipython_extension(ipython):
-    """`%load_ext jupyter_openeo_auth`: registers `%openeo_login`."""
+    """`%load_ext jupyter_openeo_auth`: registers `%openeo_login`, and lets the openeo client's own
+    `authenticate_oidc()` and friends use the server's login (see `kernel.openeo_client`)."""
+    from .kernel import openeo_client
     from .kernel.magic import OpenEOMagics
 
     ipython.register_magics(OpenEOMagics)
+    openeo_client.install()
+
+
+def unload_ipython_extension(ipython):
+    """`%unload_ext jupyter_openeo_auth`: the openeo client logs in on its own again."""
+    from .kernel import openeo_client
+
+    openeo_client.uninstall()
 
 
 def login(backend=None, provider_id=None):

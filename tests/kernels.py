@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 
+from jupyter_client.manager import AsyncKernelManager
+
 
 class KernelError(AssertionError):
     pass
@@ -77,3 +79,18 @@ async def kernel(serverapp):
         yield k
     finally:
         await k.stop()
+
+
+class RunningKernel(AsyncKernelManager):
+    """A kernel manager for a kernel the server already runs: nbclient uses it, does not start one."""
+
+    @property
+    def has_kernel(self):
+        return True
+
+
+def manager_of(serverapp, k: Kernel) -> RunningKernel:
+    """What nbclient needs to run a notebook in kernel `k` of the server (as JupyterLab's "Run All" does)."""
+    km = RunningKernel(connection_file=serverapp.kernel_manager.get_kernel(k.kernel_id).connection_file)
+    km.load_connection_file()
+    return km

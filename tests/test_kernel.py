@@ -6,13 +6,12 @@ import asyncio
 
 import nbformat
 import pytest
-from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 
 from jupyter_openeo_auth.devstack.user import ProviderUser
 
 from conftest import SERVICE_SECRET
-from kernels import kernel
+from kernels import kernel, manager_of
 
 
 async def approve_pending(broker, user, deny=False) -> None:
@@ -54,19 +53,10 @@ async def test_second_notebook_reuses_the_login(stack, jp_serverapp, broker, ali
     assert len(broker.logins) == logins_before  # no new login was started
 
 
-class _RunningKernel(AsyncKernelManager):
-    """A kernel manager for a kernel the server already runs: nbclient uses it, does not start one."""
-
-    @property
-    def has_kernel(self):
-        return True
-
-
 async def test_headless_notebook_on_a_server_kernel_reuses_the_login(stack, jp_serverapp, broker, alice, tmp_path, issued_secrets):
     async with kernel(jp_serverapp) as k:
         await widget_login(k, stack.backend.url, broker, alice)
-        km = _RunningKernel(connection_file=jp_serverapp.kernel_manager.get_kernel(k.kernel_id).connection_file)
-        km.load_connection_file()
+        km = manager_of(jp_serverapp, k)
         nb = nbformat.v4.new_notebook(cells=[
             nbformat.v4.new_code_cell("%load_ext jupyter_openeo_auth"),
             nbformat.v4.new_code_cell(f"%openeo_login {stack.backend.url} --var con"),
@@ -137,12 +127,9 @@ async def test_magic_without_a_backend_uses_the_servers_default(stack, jp_server
 async def test_magic_binds_the_variable_after_a_fresh_login(stack, jp_serverapp, broker):
     async with kernel(jp_serverapp) as k:
         out = await k.run(f"%load_ext jupyter_openeo_auth\n%openeo_login {stack.backend.url}")
-        assert "LoginWidget" in out and "connection" not in (await k.run("print(list(globals()))"))
+        assert "LoginWidget" in out and "connection" in (await k.run("print(list(globals()))"))  # bound at once
         await approve_pending(broker, ProviderUser("bob"))
-        out = await k.run(
-            "import time\nfor _ in range(100):\n    if 'connection' in globals(): break\n    time.sleep(0.1)\n"
-            "print(connection.describe_account()['user_id'])"
-        )
+        out = await k.run("print(connection.describe_account()['user_id'])")  # waits for the login, if need be
         assert out.strip().endswith("bob")
 
 

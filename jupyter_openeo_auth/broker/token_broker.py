@@ -314,12 +314,13 @@ class TokenBroker:
         if self._restoring is not None:
             await asyncio.shield(self._restoring)
 
-    def _serving(self, info: BackendInfo, provider_id: Optional[str]) -> List[Tuple[Session, Served]]:
-        """This owner's logins that already serve a back-end (through a provider, when named)."""
+    def _serving(self, info: BackendInfo, provider_id: Optional[str], flow: Optional[str] = None) -> List[Tuple[Session, Served]]:
+        """This owner's logins that already serve a back-end (through a provider, with a flow, when named)."""
         found = []
         for session in self.sessions.values():
             served = session.served.get(info.api_url)
-            if served is not None and session.key.owner == self.owner and provider_id in (None, served.provider_id):
+            if (served is not None and session.key.owner == self.owner and provider_id in (None, served.provider_id)
+                    and flow in (None, session.key.flow)):
                 found.append((session, served))
         return found
 
@@ -346,16 +347,21 @@ class TokenBroker:
                 return session, served
         return None
 
-    async def find_session(self, backend: str, provider_id: Optional[str] = None) -> Tuple[Session, Served]:
-        """The login serving a back-end (and provider), and that back-end as it serves it: one made for it, else
-        one of the same account at the same provider and client, else JupyterHub's; `NotLoggedIn` when none."""
+    async def find_session(self, backend: str, provider_id: Optional[str] = None,
+                           flow: Optional[str] = None) -> Tuple[Session, Served]:
+        """The login serving a back-end (and provider, and flow when named), and that back-end as it serves it:
+        one made for it, else one of the same account at the same provider and client, else JupyterHub's;
+        `NotLoggedIn` when none."""
         await self._restored()
         info = await self.backend(backend)
-        candidates = self._serving(info, provider_id)
+        candidates = self._serving(info, provider_id, flow)
         default = info.providers[0].id
         candidates.sort(key=lambda found: (not found[0].usable, found[1].provider_id != default))
-        if not any(session.usable for session, _ in candidates):
-            found = await self._shared(info, provider_id) or await self._hub_session(info, provider_id)
+        if flow in (None, "device", "password", HUB_FLOW) and not any(session.usable for session, _ in candidates):
+            flows = (flow,) if flow else ("device", "password", HUB_FLOW)
+            found = await self._shared(info, provider_id, flows=flows)
+            if found is None and flow in (None, HUB_FLOW):
+                found = await self._hub_session(info, provider_id)
             candidates = [found] if found is not None else candidates
         if not candidates:
             raise NotLoggedIn(
@@ -394,9 +400,11 @@ class TokenBroker:
         await check_account(self.http, session, tokens, self.log)
         return session, session.own
 
-    async def token(self, backend: str, provider_id: Optional[str] = None, min_valid: Optional[float] = None) -> Grant:
-        """Tokens valid for at least `min_valid` seconds, with the session and back-end they serve."""
-        session, served = await self.find_session(backend, provider_id)
+    async def token(self, backend: str, provider_id: Optional[str] = None, min_valid: Optional[float] = None,
+                    flow: Optional[str] = None) -> Grant:
+        """Tokens valid for at least `min_valid` seconds (from a login of that flow, when named), with the
+        session and back-end they serve."""
+        session, served = await self.find_session(backend, provider_id, flow)
         tokens = await session.access_token(min_valid)
         if served.account_problem:
             if time.monotonic() - served.account_checked_at > ACCOUNT_RECHECK:

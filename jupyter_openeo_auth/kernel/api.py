@@ -14,13 +14,25 @@ def get_token(backend: str, provider_id: Optional[str] = None, min_valid: float 
     return fetch_token(server(), backend, provider_id, min_valid)
 
 
-def connect(backend: str, provider_id: Optional[str] = None, min_valid: float = 60):
+def connect(backend: str, provider_id: Optional[str] = None, min_valid: float = 60, flow: Optional[str] = None):
     """An `openeo.Connection` whose every request carries a token from the server valid for at least
     `min_valid` seconds. Raises `NotLoggedIn` (saying how to log in) when the server has no login."""
+    auth = ServerTokenAuth(server(), backend, provider_id, min_valid, flow)
+    auth.token()  # fail now, with a sentence, rather than at the first request
+    return _connection(backend, auth)
+
+
+def connect_when_logged_in(widget: LoginWidget, min_valid: float = 60):
+    """An `openeo.Connection` for a widget's login that may still be pending: its first request waits until
+    the login ends, then proceeds, or raises the login's sentence (`LoginEnded`). So "Run All" goes on past
+    the login cell while the user approves."""
+    auth = ServerTokenAuth(widget.client, widget.backend, widget.provider_id, min_valid, before_first=widget.outcome)
+    return _connection(widget.backend, auth)
+
+
+def _connection(backend: str, auth: ServerTokenAuth):
     import openeo
 
-    auth = ServerTokenAuth(server(), backend, provider_id, min_valid)
-    auth.token()  # fail now, with a sentence, rather than at the first request
     connection = openeo.connect(backend)
     connection.auth = auth
     return connection

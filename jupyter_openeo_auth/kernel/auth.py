@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 import requests
 
+from ..oidc import LoginEnded, NotLoggedIn
 from .client import ServerClient
 
 
@@ -48,13 +49,18 @@ class AccessToken:
 
 class ServerTokenAuth(requests.auth.AuthBase):
     """Adds `Authorization: Bearer oidc/PID/TOKEN` with a token valid for at least `min_valid` seconds,
-    asking the server only when the cached one would not last that long."""
+    asking the server only when the cached one would not last that long. `before_first` (a pending login's
+    wait, so that "Run All" can go on while the user approves) runs before the first token is asked: it returns
+    None once logged in, else the login's sentence, raised when the server has no login after all."""
 
-    def __init__(self, client: ServerClient, backend: str, provider_id: Optional[str] = None, min_valid: float = 60):
+    def __init__(self, client: ServerClient, backend: str, provider_id: Optional[str] = None, min_valid: float = 60,
+                 flow: Optional[str] = None, before_first: Optional[Callable[[], Optional[str]]] = None):
         self.client = client
         self.backend = backend
         self.provider_id = provider_id
         self.min_valid = min_valid
+        self.flow = flow
+        self._before_first = before_first
         self._token: Optional[AccessToken] = None
         self._lock = threading.Lock()
 
@@ -64,8 +70,16 @@ class ServerTokenAuth(requests.auth.AuthBase):
     def token(self) -> AccessToken:
         """The cached token while it is valid long enough, else a fresh one from the server."""
         with self._lock:
+            problem = self._before_first() if self._before_first is not None else None
+            if problem is None:
+                self._before_first = None
             if self._token is None or self._token.remaining() < self.min_valid:
-                self._token = fetch_token(self.client, self.backend, self.provider_id, self.min_valid)
+                try:
+                    self._token = fetch_token(self.client, self.backend, self.provider_id, self.min_valid, self.flow)
+                except NotLoggedIn:
+                    if problem:  # the login this connection waited for ended, and no other one serves
+                        raise LoginEnded(problem) from None
+                    raise
             return self._token
 
     def __call__(self, request):
@@ -73,7 +87,8 @@ class ServerTokenAuth(requests.auth.AuthBase):
         return request
 
 
-def fetch_token(client: ServerClient, backend: str, provider_id: Optional[str], min_valid: float) -> AccessToken:
+def fetch_token(client: ServerClient, backend: str, provider_id: Optional[str], min_valid: float,
+                flow: Optional[str] = None) -> AccessToken:
     """Ask the server for a token (raises NotLoggedIn / LoginRequired)."""
-    data = client.token(backend, provider_id, min_valid)
+    data = client.token(backend, provider_id, min_valid, flow)
     return AccessToken(data["access_token"], data.get("expires_at"), data["provider_id"], data.get("user"))

@@ -173,9 +173,15 @@ class ServerClient:
             raise error
         return data
 
-    def token(self, backend: str, provider_id: Optional[str] = None, min_valid: float = 60) -> dict:
-        """POST token: {access_token, expires_at, provider_id, bearer, user}."""
-        return self.call("POST", "token", {"backend": backend, "provider_id": provider_id, "min_valid": min_valid})
+    def token(self, backend: str, provider_id: Optional[str] = None, min_valid: float = 60,
+              flow: Optional[str] = None) -> dict:
+        """POST token: {access_token, expires_at, provider_id, bearer, user} (from a login of `flow`, if named)."""
+        body = {"backend": backend, "provider_id": provider_id, "min_valid": min_valid, **({"flow": flow} if flow else {})}
+        return self.call("POST", "token", body)
+
+    def settings(self) -> dict:
+        """GET settings: the default back-end and the back-ends with a service account (never a secret)."""
+        return self.call("GET", "settings")
 
     def start_login(self, backend: str, provider_id: Optional[str] = None, **extra) -> dict:
         """POST logins."""

@@ -9,7 +9,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 
 from ..oidc import OpenEOAuthError
-from .api import connect, default_backend
+from .api import connect, connect_when_logged_in, default_backend
 from .client import server
 from .widget import LoginWidget
 
@@ -29,8 +29,8 @@ class OpenEOMagics(Magics):
         args = parse_argstring(self.openeo_login, line)
         backend = args.backend or default_backend()
 
-        def bind(_login=None) -> str:
-            self.shell.user_ns[args.var] = connect(backend, args.provider)
+        def bind(flow=None) -> str:
+            self.shell.user_ns[args.var] = connect(backend, args.provider, flow=flow)
             return f"`{args.var}` is an authenticated openeo.Connection to {backend}."
 
         if args.client_credentials or args.password:
@@ -43,16 +43,22 @@ class OpenEOMagics(Magics):
             except OpenEOAuthError as e:
                 print(f"Login failed: {e.message}")
                 return None
-            print(f"Logged in: {bind()}")
+            print(f"Logged in: {bind(extra['flow'])}")
             return None
 
-        widget = LoginWidget(backend, args.provider)
+        widget = LoginWidget(backend, args.provider, client_id=args.client_id)
         if widget.state == "logged_in":
             print(f"Logged in: {bind()}")  # in this cell's output, not a later one's
+            display(widget)
+            return None
+        widget.start()
+        try:
+            # Bound at once, so that "Run All" goes on: the connection's first request waits for the login.
+            self.shell.user_ns[args.var] = connect_when_logged_in(widget)
+        except Exception as e:  # noqa: BLE001 - openeo.connect could not reach the back-end: say so, bind nothing
+            print(f"Could not connect to {backend}: {e}")
         else:
-            # Bound from the widget's thread once logged in; printing there would land in whatever cell
-            # runs then, so the widget shows the note instead.
-            widget.on_login(bind)
-            widget.start()
+            # The widget shows the note once logged in; printing from its thread would land in another cell.
+            widget.on_login(lambda _login: f"`{args.var}` is an authenticated openeo.Connection to {backend}.")
         display(widget)
         return None

@@ -11,7 +11,7 @@ from typing import Callable, List, Optional
 
 import ipywidgets as w
 
-from ..oidc import InvalidBackendUrl, OpenEOAuthError, normalize_url
+from ..oidc import InvalidBackendUrl, LoginEnded, OpenEOAuthError, normalize_url
 from .client import ServerClient, login_link, server
 
 POLL_SECONDS = 1.0
@@ -39,10 +39,12 @@ class LoginWidget(w.VBox):
     """`LoginWidget(backend)`; `.start()` (or the button) logs in. `on_login(callback)` is called with the
     login's JSON once logged in. `.state` is pending / logged_in / denied / expired / failed / cancelled."""
 
-    def __init__(self, backend: str, provider_id: Optional[str] = None, client: Optional[ServerClient] = None):
+    def __init__(self, backend: str, provider_id: Optional[str] = None, client: Optional[ServerClient] = None,
+                 client_id: Optional[str] = None):
         super().__init__()
         self.backend = backend
         self.provider_id = provider_id
+        self.client_id = client_id
         self.client = client or server()
         self.state = "new"
         self.message: Optional[str] = None
@@ -181,7 +183,8 @@ class LoginWidget(w.VBox):
         if self.picker.options:
             self.provider_id = self.picker.value
         try:
-            login = self.client.start_login(self.backend, self.provider_id)
+            login = self.client.start_login(self.backend, self.provider_id,
+                                            **({"client_id": self.client_id} if self.client_id else {}))
         except OpenEOAuthError as e:
             self.state, self.message = "failed", e.message
             self._show_error(e.message)
@@ -221,6 +224,21 @@ class LoginWidget(w.VBox):
         while self.state == "pending" and time.time() < deadline:
             time.sleep(0.2)
         return self.state
+
+    def outcome(self, timeout: float = 600) -> Optional[str]:
+        """Wait until the login ends: None when logged in, else the sentence of how it ended. A login nobody
+        approved within `timeout` seconds is cancelled."""
+        if self.wait(timeout) == "pending":
+            self.cancel()
+            return f"Nobody approved the openEO login within {timeout:g} s, so it was cancelled. Log in again."
+        return None if self.state == "logged_in" else self.message or f"The login ended: {self.state}."
+
+    def result(self, timeout: float = 600) -> dict:
+        """Wait until the login ends: who logged in, else `LoginEnded` with the login's sentence."""
+        problem = self.outcome(timeout)
+        if problem is not None:
+            raise LoginEnded(problem, self.state)
+        return self.user or {}
 
     def cancel(self) -> None:
         """Cancel the pending login."""

@@ -13,6 +13,7 @@ from .errors import (
     NoOidcProviders,
     NoSuitableClient,
     NotAnOpenEOBackend,
+    LoginEnded,
     NotLoggedIn,
     OpenEOAuthError,
     ProviderUnavailable,
@@ -26,7 +27,7 @@ from .transport import AsyncHttpClient, HttpClient, ResponseTooLarge
 __all__ = [
     "AsyncHttpClient", "BackendInfo", "ExpiringCache", "MalformedTokenResponse", "ResponseTooLarge", "BackendUnavailable", "BadResponse", "DeviceAuthorization", "DeviceCodeExpired",
     "FlowNotSupported", "Freshness", "HttpClient", "InvalidBackendUrl", "IssuerCache", "IssuerMetadata",
-    "LoginDenied", "LoginRequired", "NoOidcProviders", "NoSuitableClient", "NotAnOpenEOBackend", "NotLoggedIn", "OidcClient",
+    "LoginDenied", "LoginEnded", "LoginRequired", "NoOidcProviders", "NoSuitableClient", "NotAnOpenEOBackend", "NotLoggedIn", "OidcClient",
     "OidcProviderInfo", "OpenEOAuthError", "ProviderUnavailable", "TokenRequestFailed", "TokenSet",
     "UnknownProvider", "discover_backend", "issuer_cache", "normalize_url", "pkce_pair",
 ]

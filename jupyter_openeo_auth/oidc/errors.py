@@ -102,3 +102,12 @@ class NotLoggedIn(OpenEOAuthError):
     """There is no login for that back-end (yet, or any more); the message says how to log in."""
 
     reason = "not_logged_in"
+
+
+class LoginEnded(OpenEOAuthError):
+    """A login that code was waiting for ended without success (denied, expired, cancelled, failed, or nobody
+    approved in time); `reason` is how it ended, the message the login's own sentence."""
+
+    def __init__(self, message: str, reason: str = "failed"):
+        super().__init__(message)
+        self.reason = reason

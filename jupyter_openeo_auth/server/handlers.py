@@ -13,6 +13,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from ..broker import TokenBroker
+from ..broker.token_broker import FLOWS
 from ..oidc import OpenEOAuthError
 from .kernel_key import KERNEL_USER, SCHEME, KernelAuthorizer
 from .openapi import openapi_document
@@ -238,8 +239,11 @@ class TokenHandler(OpenEOAuthHandler):
         min_valid = data.get("min_valid")
         if min_valid is not None and not isinstance(min_valid, (int, float)):
             self.fail(400, "bad_parameter", "min_valid must be a number of seconds.")
+        flow = data.get("flow") or None
+        if flow is not None and flow not in (*FLOWS, "hub"):
+            self.fail(400, "bad_parameter", f"flow must be one of: {', '.join((*FLOWS, 'hub'))}.")
         grant = await self.broker.token(
-            self.required(data.get("backend"), "backend"), data.get("provider_id") or None, min_valid
+            self.required(data.get("backend"), "backend"), data.get("provider_id") or None, min_valid, flow
         )
         pid, tokens = grant.served.provider_id, grant.tokens  # this back-end's id for the login's provider
         self.finish(

@@ -47,12 +47,21 @@ SCHEMAS = {
     ),
     "Sessions": _obj({"sessions": {"type": "array", "items": _obj(
         {"backend": S, "provider_id": S, "flow": S, "user": _obj({"sub": S, "name": S, "email": S}),
-         "access_expires_at": {"type": ["number", "null"]}, "refreshable": B, "login_required": B})}}, ["sessions"]),
+         "access_expires_at": {"type": ["number", "null"]}, "refreshable": B, "login_required": B,
+         "account_problem": {"type": ["string", "null"]},
+         "login": {"type": "string", "description": "names the login; the same for every back-end it serves"},
+         "issuer": S, "serves": {"type": "array", "items": S,
+                                 "description": "every back-end this login serves (same issuer and client)"}})}},
+        ["sessions"]),
     "Settings": _obj({"default_backend": S, "service_account_backends": {"type": "array", "items": S},
                       "allowed_backends": {"type": "array", "items": S}}, ["default_backend"]),
-    "Logout": _obj({"logged_out": {"type": "integer"}, "revoked": B, "message": S}, ["logged_out", "revoked"]),
-    "TokenRequest": _obj({"backend": S, "provider_id": S, "min_valid": N}, ["backend"]),
-    "Token": _obj({"access_token": S, "expires_at": {"type": ["number", "null"]}, "provider_id": S, "bearer": S},
+    "Logout": _obj({"logged_out": {"type": "integer"}, "revoked": B, "message": S,
+                    "backends": {"type": "array", "items": S, "description": "every back-end the ended logins served"}},
+                   ["logged_out", "revoked"]),
+    "TokenRequest": _obj({"backend": S, "provider_id": S, "min_valid": N,
+                          "flow": {"enum": ["device", "client_credentials", "password", "hub"]}}, ["backend"]),
+    "Token": _obj({"access_token": S, "expires_at": {"type": ["number", "null"]}, "provider_id": S, "bearer": S,
+                   "user": _obj({"sub": S, "name": S, "email": S})},
                   ["access_token", "expires_at", "provider_id", "bearer"]),
 }
 
@@ -76,7 +85,9 @@ def openapi_document() -> dict:
             "delete": {"summary": "Cancel a pending login", "responses": {"200": _json("login", "Login"), "404": ERROR}},
         },
         "/openeo-auth/api/sessions": {
-            "get": {"summary": "The sessions (never a token)", "responses": {"200": _json("sessions", "Sessions")}},
+            "get": {"summary": "The sessions, one per back-end a login serves (never a token); with backend, a login "
+                               "that can serve it (same issuer and client, or the hub's) is listed for it too",
+                    "parameters": [_q("backend", False)], "responses": {"200": _json("sessions", "Sessions")}},
             "delete": {"summary": "Log out: forget, revoke and unpersist", "parameters": [_q("backend"), _q("provider_id", False)],
                        "responses": {"200": _json("logged out; revoked says whether the provider revoked the login",
                                                   "Logout"), "400": ERROR}},

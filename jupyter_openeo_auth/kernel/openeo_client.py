@@ -1,0 +1,186 @@
+"""The openeo client's own login calls, answered by the Jupyter server's login.
+
+Every openEO tutorial says `openeo.connect(url).authenticate_oidc()`. In a kernel where this package is loaded
+(`%load_ext jupyter_openeo_auth`), that call, `authenticate_oidc_device()`, `authenticate_oidc_refresh_token()`
+without a refresh token and `authenticate_oidc_client_credentials()` without a client id or secret use the
+server's login instead of running a device flow in the kernel and writing a refresh token to a plain file.
+
+Why a patch: the openeo client has no plug-in point for where its tokens come from, so the few methods are
+replaced on `openeo.rest.connection.Connection`, in the kernel process only, when that module is imported. What
+the user spelled out (a secret, a refresh token, an access token, basic auth, `OPENEO_AUTH_METHOD`) goes to the
+openeo client untouched; so does every call when no Jupyter server with this extension can be reached. A client
+whose signatures this module does not know keeps its own behaviour, with one warning.
+Off switch: `JUPYTER_OPENEO_AUTH_OPENEO_CLIENT=off` in the kernel's environment, or `uninstall()`.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.abc
+import inspect
+import os
+import sys
+import warnings
+from typing import Any, Callable, Dict, Optional
+
+from ..oidc import LoginRequired, NotLoggedIn, normalize_url
+from .client import NoServer
+
+MODULE = "openeo.rest.connection"
+SWITCH = "JUPYTER_OPENEO_AUTH_OPENEO_CLIENT"
+#: The methods taken over and the parameters this module knows them by (openeo 0.30 … 0.5x).
+KNOWN: Dict[str, tuple] = {
+    "authenticate_oidc": ("self", "provider_id", "client_id", "client_secret", "store_refresh_token", "use_pkce",
+                          "display", "max_poll_time"),
+    "authenticate_oidc_device": ("self", "client_id", "client_secret", "provider_id", "store_refresh_token",
+                                 "use_pkce", "max_poll_time", "kwargs"),
+    "authenticate_oidc_refresh_token": ("self", "client_id", "refresh_token", "client_secret", "provider_id",
+                                        "store_refresh_token"),
+    "authenticate_oidc_client_credentials": ("self", "client_id", "client_secret", "provider_id"),
+}
+_originals: Dict[str, Callable] = {}
+
+
+def enabled() -> bool:
+    """Is the take-over switched on (the default)?"""
+    return os.environ.get(SWITCH, "").strip().lower() not in ("0", "off", "false", "no")
+
+
+def install(connection_class: Any = None) -> None:
+    """Take over the openeo client's login calls now, or as soon as `openeo.rest.connection` is imported."""
+    if not enabled():
+        return
+    if connection_class is None and MODULE not in sys.modules:
+        if not any(isinstance(f, _PatchOnImport) for f in sys.meta_path):
+            sys.meta_path.insert(0, _PatchOnImport())
+        return
+    cls = connection_class or sys.modules[MODULE].Connection
+    for name, params in KNOWN.items():
+        original = getattr(cls, name, None)
+        if original is None or getattr(original, "_joa_original", None) is not None:
+            continue
+        if tuple(inspect.signature(original).parameters) != params:
+            warnings.warn(f"jupyter-openeo-auth does not know this openeo client's Connection.{name}(); it keeps "
+                          "its own login there instead of using the Jupyter server's.", stacklevel=2)
+            continue
+        setattr(cls, name, _take_over(name, original))
+
+
+def uninstall(connection_class: Any = None) -> None:
+    """Give the openeo client its own login calls back."""
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _PatchOnImport)]
+    cls = connection_class or getattr(sys.modules.get(MODULE), "Connection", None)
+    for name in KNOWN:
+        original = getattr(getattr(cls, name, None), "_joa_original", None)
+        if original is not None:
+            setattr(cls, name, original)
+
+
+class _PatchOnImport(importlib.abc.MetaPathFinder):
+    """Patches `openeo.rest.connection` right after it is imported (importing openeo takes a second, which a
+    kernel that never uses it should not pay)."""
+
+    def find_spec(self, name, path, target=None):
+        if name != MODULE:
+            return None
+        for finder in sys.meta_path:
+            spec = None if finder is self else getattr(finder, "find_spec", lambda *a: None)(name, path, target)
+            if spec is not None and spec.loader is not None:
+                spec.loader = _Loader(spec.loader)
+                return spec
+        return None
+
+
+class _Loader(importlib.abc.Loader):
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        install(module.Connection)
+
+
+def _take_over(name: str, original: Callable) -> Callable:
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def method(*args, **kwargs):
+        try:
+            call = signature.bind(*args, **kwargs)
+        except TypeError:  # the openeo client says what is wrong with the call
+            return original(*args, **kwargs)
+        call.apply_defaults()
+        given = call.arguments
+        if _spelled_out(name, given) or not enabled():
+            return original(*args, **kwargs)
+        try:
+            connection = _use_server(given["self"], name, given)
+        except NoServer:  # a kernel started elsewhere, or a plain script
+            connection = None
+        return original(*args, **kwargs) if connection is None else connection
+
+    method._joa_original = original  # type: ignore[attr-defined]
+    return method
+
+
+def _spelled_out(name: str, given: dict) -> bool:
+    """Did the user name a secret, a token or an auth method of their own? Then it is theirs to use."""
+    if given.get("client_secret") or given.get("refresh_token"):
+        return True
+    if name == "authenticate_oidc":
+        return bool(os.environ.get("OPENEO_AUTH_METHOD"))
+    if name == "authenticate_oidc_client_credentials":
+        return bool(given.get("client_id") or "OPENEO_AUTH_CLIENT_ID" in os.environ)
+    return False
+
+
+def _backend(connection) -> str:
+    return getattr(connection, "_orig_url", None) or connection.root_url
+
+
+def _use_server(connection, name: str, given: dict):
+    """The connection, authenticated through the server's login; None to leave the call to the openeo client."""
+    from .auth import ServerTokenAuth
+    from .client import server
+
+    client = server()  # raises NoServer when there is none
+    backend, provider_id = _backend(connection), given.get("provider_id")
+    if name == "authenticate_oidc_client_credentials":
+        configured = client.settings().get("service_account_backends") or []
+        if normalize_url(backend) not in configured:
+            return None  # no service account on the server: the openeo client's own flow and its message
+        client.start_login(backend, provider_id, flow="client_credentials")
+        return _authenticated(connection, ServerTokenAuth(client, backend, provider_id, flow="client_credentials"))
+    auth = ServerTokenAuth(client, backend, provider_id)
+    try:
+        auth.token()
+    except (NotLoggedIn, LoginRequired):
+        _log_in_on_the_server(client, backend, provider_id, given.get("client_id"), given.get("max_poll_time") or 300)
+    return _authenticated(connection, auth)
+
+
+def _log_in_on_the_server(client, backend: str, provider_id: Optional[str], client_id: Optional[str],
+                          max_poll_time: float) -> None:
+    """Start the login on the server, show the login widget in this cell, and wait as the openeo client would."""
+    from IPython.display import display
+
+    from .widget import LoginWidget
+
+    widget = LoginWidget(backend, provider_id, client=client, client_id=client_id)
+    if widget.state != "logged_in":
+        widget.start()
+    display(widget)
+    widget.result(max_poll_time)  # raises LoginEnded with the login's sentence
+
+
+def _authenticated(connection, auth):
+    token = auth.token()
+    connection.auth = auth
+    user = token.user or {}
+    who = user.get("name") or user.get("sub") or "an unnamed user"
+    print(f"Authenticated as {who} with the Jupyter server's openEO login (jupyter-openeo-auth).")
+    return connection
+

@@ -1,0 +1,206 @@
+"""Existing openEO notebooks, unchanged: the openeo client's own `authenticate_oidc()` and friends use the
+server's login, and "Run All" on a notebook with `%openeo_login` works (real provider, back-end, kernels)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from jupyter_openeo_auth.demo import demo_notebook
+from jupyter_openeo_auth.devstack.user import ProviderUser
+from jupyter_openeo_auth.kernel import openeo_client
+
+from conftest import SERVICE_SECRET
+from kernels import kernel, manager_of
+from test_kernel import approve_pending
+
+#: The one line of IPython kernel configuration the README shows.
+KERNEL_CONFIG = 'c.IPKernelApp.extensions = ["jupyter_openeo_auth"]\n'
+
+
+@pytest.fixture
+def kernel_env(tmp_path, monkeypatch):
+    """Kernels that load the extension through IPython kernel configuration (not the notebook), and an openeo
+    client data folder to check: the folder where the openeo client would write its refresh tokens."""
+    profile = tmp_path / "ipython" / "profile_default"
+    profile.mkdir(parents=True)
+    (profile / "ipython_kernel_config.py").write_text(KERNEL_CONFIG)
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    return tmp_path / "data" / "openeo-python-client" / "refresh-tokens.json"
+
+
+def tutorial(url: str) -> nbformat.NotebookNode:
+    """A notebook as the openEO tutorials write it: nothing of this package in it."""
+    return nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(f"import openeo\n\nconnection = openeo.connect({url!r}).authenticate_oidc()"),
+        nbformat.v4.new_code_cell("connection.describe_account()['user_id']"),
+    ])
+
+
+def own_refresh_token(client, user) -> str:
+    """A refresh token the user got on their own (their laptop's openeo client, say), not through the server."""
+    auth = client.start_device_authorization()
+    user.approve(auth.verification_uri_complete, auth.user_code)
+    while True:
+        time.sleep(auth.seconds_to_next_poll())
+        tokens = auth.poll()
+        if tokens:
+            return tokens.refresh_token
+
+
+def text(cell) -> str:
+    return "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in cell.outputs)
+
+
+async def test_a_tutorial_notebook_uses_the_servers_login(stack, jp_serverapp, broker, api, alice, kernel_env, provider_stats):
+    await api.login(stack.backend.url, alice)
+    authorizations = provider_stats()["device_authorization"]
+    async with kernel(jp_serverapp) as k:
+        nb = tutorial(stack.backend.url)
+        await NotebookClient(nb, km=manager_of(jp_serverapp, k), timeout=60).async_execute()
+    assert text(nb.cells[1]) == "'alice'"
+    assert "Authenticated as Alice Liddell with the Jupyter server's openEO login" in text(nb.cells[0])
+    assert provider_stats()["device_authorization"] == authorizations  # no device flow in the kernel
+    assert not kernel_env.exists()  # no refresh-token file
+
+
+async def test_a_tutorial_notebook_waits_for_the_servers_login(stack, jp_serverapp, broker, api, kernel_env, provider_stats):
+    async with kernel(jp_serverapp) as k:
+        nb = tutorial(stack.backend.url)
+        run = NotebookClient(nb, km=manager_of(jp_serverapp, k), timeout=60).async_execute()
+        await asyncio.gather(run, approve_pending(broker, ProviderUser("bob")))
+    assert text(nb.cells[1]) == "'bob'"
+    shown = [o for o in nb.cells[0].outputs if o["output_type"] == "display_data"]
+    assert "LoginWidget" in shown[0]["data"]["text/plain"]  # the product's widget, not openeo's printed link
+    _, listed = await api.get("sessions")
+    assert [(s["backend"], s["user"]["sub"]) for s in listed["sessions"]] == [(stack.backend.url, "bob")]
+    assert not kernel_env.exists()
+
+
+async def test_a_login_cancelled_in_jupyterlab_ends_the_waiting_call(stack, jp_serverapp, broker, api, kernel_env):
+    async with kernel(jp_serverapp) as k:
+        waiting = asyncio.ensure_future(k.execute(
+            f"import openeo\nopeneo.connect({stack.backend.url!r}).authenticate_oidc_device(provider_id='local')"))
+        for _ in range(100):
+            pending = [login for login in broker.logins.values() if login.pending]
+            if pending:
+                break
+            await asyncio.sleep(0.1)
+        await api.delete(f"logins/{pending[0].id}")  # the JupyterLab dialog's Cancel
+        error = await waiting
+    assert error["ename"] == "LoginEnded" and error["evalue"] == "The login was cancelled."
+
+
+async def test_max_poll_time_is_honoured(stack, jp_serverapp, broker, kernel_env):
+    async with kernel(jp_serverapp) as k:
+        error = await k.execute(
+            f"import openeo\nopeneo.connect({stack.backend.url!r}).authenticate_oidc(max_poll_time=2)")
+    assert error["ename"] == "LoginEnded" and "Nobody approved the openEO login within 2 s" in error["evalue"]
+    assert not any(login.pending for login in broker.logins.values())  # cancelled on the server too
+
+
+async def test_client_credentials_without_a_secret_use_the_servers_service_account(stack, jp_serverapp, broker, kernel_env):
+    async with kernel(jp_serverapp) as k:
+        out = await k.run(f"import openeo\ncon = openeo.connect({stack.backend.url!r}).authenticate_oidc_client_credentials()\n"
+                          "print(type(con.auth).__name__, con.auth.flow, con.auth.token().user['sub'])")
+    assert out.split("\n")[-2] == "ServerTokenAuth client_credentials openeo-service" and SERVICE_SECRET not in out
+
+
+async def test_what_the_user_spelled_out_goes_to_the_openeo_client(stack, jp_serverapp, broker, api, alice, kernel_env,
+                                                                   oidc_client, provider_stats):
+    await api.login(stack.backend.url, alice)
+    refresh_token = await asyncio.to_thread(own_refresh_token, oidc_client("openeo-norotate"), alice)
+    async with kernel(jp_serverapp) as k:
+        refreshes = provider_stats()["refresh_token"]
+        out = await k.run(textwrap.dedent(f"""\
+            import openeo
+            con = openeo.connect({stack.backend.url!r})
+            con.authenticate_oidc_refresh_token(client_id="openeo-norotate", refresh_token={refresh_token!r},
+                                                provider_id="local")
+            print(type(con.auth).__name__, con.describe_account()['user_id'])
+            token = con.auth.bearer.split("/")[-1]
+            other = openeo.connect({stack.backend.url!r}).authenticate_oidc_access_token(token, provider_id="local")
+            print(type(other.auth).__name__, other.describe_account()['user_id'])
+            svc = openeo.connect({stack.backend.url!r}).authenticate_oidc_client_credentials(
+                client_id="openeo-service", client_secret={SERVICE_SECRET!r}, provider_id="local")
+            print(type(svc.auth).__name__)
+        """))
+        assert out.split("\n")[-4:] == ["OidcBearerAuth alice", "OidcBearerAuth alice", "OidcBearerAuth", ""]
+        assert provider_stats()["refresh_token"] == refreshes + 1  # the openeo client's own refresh
+
+
+async def test_the_switch_turns_the_take_over_off(stack, jp_serverapp, broker, api, alice, kernel_env):
+    await api.login(stack.backend.url, alice)
+    async with kernel(jp_serverapp) as k:
+        error = await k.execute(f"import os, openeo\nos.environ['JUPYTER_OPENEO_AUTH_OPENEO_CLIENT'] = 'off'\n"
+                                f"openeo.connect({stack.backend.url!r}).authenticate_oidc_refresh_token()")
+    assert error["ename"] == "OpenEoClientException" and "No refresh token" in error["evalue"]
+
+
+def test_without_a_server_the_openeo_client_behaves_as_before(stack, tmp_path):
+    script = textwrap.dedent(f"""\
+        import jupyter_openeo_auth.kernel.openeo_client as joa
+        joa.install()
+        import openeo
+        try:
+            openeo.connect({stack.backend.url!r}).authenticate_oidc_refresh_token()
+        except Exception as e:
+            print(type(e).__name__, e)
+    """)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+           "XDG_DATA_HOME": str(tmp_path / "data")}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert out.stdout.startswith("OpenEoClientException") and "No refresh token" in out.stdout, out
+
+
+def test_an_unknown_openeo_client_keeps_its_own_login():
+    class Connection:  # a future openeo client whose authenticate_oidc has another signature
+        def authenticate_oidc(self, provider_id=None, *, new_option=None):
+            return "its own"
+
+        def authenticate_oidc_device(self, client_id=None, client_secret=None, provider_id=None, *,
+                                     store_refresh_token=False, use_pkce=None, max_poll_time=300, **kwargs):
+            return "its own device flow"
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        openeo_client.install(Connection)
+        openeo_client.install(Connection)  # loaded twice: no second patch, no second warning for the patched one
+    try:
+        assert Connection().authenticate_oidc() == "its own"
+        assert Connection.authenticate_oidc_device._joa_original is not None
+        about = [str(w.message) for w in caught]
+        assert len([m for m in about if "authenticate_oidc()" in m]) == 2 and len(about) == 2
+    finally:
+        openeo_client.uninstall(Connection)
+    assert not hasattr(Connection.authenticate_oidc_device, "_joa_original")
+
+
+async def test_run_all_on_the_demo_notebook_waits_for_the_login(stack, jp_serverapp, broker):
+    async with kernel(jp_serverapp) as k:
+        nb = demo_notebook(stack.backend.url)
+        run = NotebookClient(nb, km=manager_of(jp_serverapp, k), timeout=60).async_execute()
+        await asyncio.gather(run, approve_pending(broker, ProviderUser("alice")))
+    account = [c for c in nb.cells if c.cell_type == "code"][-1]
+    assert "'user_id': 'alice'" in text(account)
+
+
+async def test_run_all_without_approval_stops_with_the_logins_sentence(stack, jp_serverapp, broker):
+    nb = demo_notebook(stack.backend.url)
+    login = next(c for c in nb.cells if "%openeo_login" in c.source)
+    login.source += " --client-id openeo-shortcode"  # device codes that expire after 3 s
+    async with kernel(jp_serverapp) as k:
+        with pytest.raises(CellExecutionError) as stopped:
+            await NotebookClient(nb, km=manager_of(jp_serverapp, k), timeout=60).async_execute()
+    assert "LoginEnded" in str(stopped.value) and "expired" in str(stopped.value)
+    assert "NameError" not in str(stopped.value)
