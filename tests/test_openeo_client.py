@@ -19,7 +19,7 @@ from jupyter_openeo_auth.demo import demo_notebook
 from jupyter_openeo_auth.devstack.user import ProviderUser
 from jupyter_openeo_auth.kernel import openeo_client
 
-from conftest import SERVICE_SECRET
+from conftest import SERVICE_SECRET, server_config
 from kernels import kernel, manager_of
 from test_kernel import approve_pending
 
@@ -29,12 +29,7 @@ KERNEL_CONFIG = 'c.IPKernelApp.extensions = ["jupyter_openeo_auth"]\n'
 
 @pytest.fixture
 def kernel_env(tmp_path, monkeypatch):
-    """Kernels that load the extension through IPython kernel configuration (not the notebook), and an openeo
-    client data folder to check: the folder where the openeo client would write its refresh tokens."""
-    profile = tmp_path / "ipython" / "profile_default"
-    profile.mkdir(parents=True)
-    (profile / "ipython_kernel_config.py").write_text(KERNEL_CONFIG)
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    """The folder where the openeo client would write its refresh tokens, for kernels started from now on."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     return tmp_path / "data" / "openeo-python-client" / "refresh-tokens.json"
 
@@ -62,7 +57,7 @@ def text(cell) -> str:
     return "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in cell.outputs)
 
 
-async def test_a_tutorial_notebook_uses_the_servers_login(stack, jp_serverapp, broker, api, alice, kernel_env, provider_stats):
+async def test_a_tutorial_notebook_uses_the_servers_login_with_nothing_to_load(stack, jp_serverapp, broker, api, alice, kernel_env, provider_stats):
     await api.login(stack.backend.url, alice)
     authorizations = provider_stats()["device_authorization"]
     async with kernel(jp_serverapp) as k:
@@ -204,3 +199,45 @@ async def test_run_all_without_approval_stops_with_the_logins_sentence(stack, jp
             await NotebookClient(nb, km=manager_of(jp_serverapp, k), timeout=60).async_execute()
     assert "LoginEnded" in str(stopped.value) and "expired" in str(stopped.value)
     assert "NameError" not in str(stopped.value)
+
+
+class TestWithoutLoadingIntoKernels:
+    """A server with `load_in_kernels = False`: kernels load the extension themselves, or do without."""
+
+    @pytest.fixture
+    def jp_server_config(self, stack, monkeypatch, tmp_path):
+        monkeypatch.setenv("JOA_TEST_SERVICE_SECRET", SERVICE_SECRET)
+        users_startup = tmp_path / "startup.py"
+        users_startup.write_text("users_startup_ran = True\n")
+        monkeypatch.setenv("PYTHONSTARTUP", str(users_startup))
+        return server_config(stack, load_in_kernels=False)
+
+    async def test_the_one_line_of_kernel_configuration_loads_it(self, stack, jp_serverapp, broker, api, alice,
+                                                                 kernel_env, tmp_path, monkeypatch):
+        await api.login(stack.backend.url, alice)
+        async with kernel(jp_serverapp) as k:  # nothing loaded: the openeo client as it was
+            error = await k.execute(f"import openeo\nopeneo.connect({stack.backend.url!r}).authenticate_oidc_refresh_token()")
+            assert error["ename"] == "OpenEoClientException" and "No refresh token" in error["evalue"]
+            assert (await k.run("print(users_startup_ran)")).strip() == "True"
+        profile = tmp_path / "ipython" / "profile_default"
+        profile.mkdir(parents=True)
+        (profile / "ipython_kernel_config.py").write_text(KERNEL_CONFIG)
+        monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+        async with kernel(jp_serverapp) as k:
+            out = await k.run(f"import openeo\ncon = openeo.connect({stack.backend.url!r}).authenticate_oidc_refresh_token()\n"
+                              "print(con.describe_account()['user_id'])")
+            assert out.split("\n")[-2] == "alice"
+
+
+class TestUsersOwnStartupFile:
+    @pytest.fixture
+    def jp_server_config(self, stack, monkeypatch, tmp_path):
+        users_startup = tmp_path / "startup.py"
+        users_startup.write_text("users_startup_ran = 'yes'\n")
+        monkeypatch.setenv("PYTHONSTARTUP", str(users_startup))  # the user's, before the server starts
+        return server_config(stack)
+
+    async def test_it_still_runs_after_ours(self, stack, jp_serverapp, broker, tmp_path):
+        async with kernel(jp_serverapp) as k:
+            out = await k.run("print(users_startup_ran, 'openeo_login' in get_ipython().magics_manager.magics['line'])")
+        assert out.split() == ["yes", "True"]

@@ -70,3 +70,18 @@ async def test_a_login_asked_with_another_client_id_is_not_shared(stack, second_
     await api.login(stack.backend.url, alice, client_id="openeo-norotate")
     code, data = await api.post("token", backend=second_backend.url)  # its default client is openeo-public
     assert code == 404 and data["reason"] == "not_logged_in"
+
+
+async def test_sharing_and_the_shared_logout_are_announced(stack, second_backend, api, alice, broker, jp_ws_fetch):
+    from test_events import next_events
+
+    await api.login(stack.backend.url, alice)
+    ws = await jp_ws_fetch("api", "events", "subscribe")
+    await api.post("token", backend=second_backend.url)
+    [shared] = await next_events(ws, 1)
+    assert shared["action"] == "session_shared" and shared["backend"] == second_backend.url
+    await api.delete("sessions", backend=stack.backend.url)
+    ended = await next_events(ws, 2)
+    assert [(e["action"], e["backend"]) for e in ended] == [
+        ("session_ended", stack.backend.url), ("session_ended", second_backend.url)]
+    ws.close()

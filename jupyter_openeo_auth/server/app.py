@@ -6,11 +6,12 @@ import os
 from pathlib import Path
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Enum, Float, Int, List, Unicode, default
+from traitlets import Bool, Enum, Float, Int, List, Unicode, default
 
 from ..broker import SessionSettings, TokenBroker, make_store
 from ..broker.hub_tokens import HubTokens
 from ..hub import STORE_KEY_ENV
+from ..kernel.autoload import set_kernel_startup
 from .config import EntryList, checked_urls, service_accounts
 from .handlers import handlers
 from .kernel_key import KernelKey
@@ -68,6 +69,15 @@ class OpenEOAuth(ExtensionApp):
         20, help="Device logins that may wait for approval at once on this server; more get HTTP 429."
     ).tag(config=True)
 
+    load_in_kernels = Bool(
+        True,
+        help=(
+            "Load the kernel side (%openeo_login, and the openeo client's authenticate_oidc() using this server's "
+            "login) into the IPython kernels this server starts, through their PYTHONSTARTUP. Off: kernels load "
+            "it with %load_ext jupyter_openeo_auth."
+        ),
+    ).tag(config=True)
+
     @default("default_backend")
     def _default_backend(self):
         return os.environ.get("OPENEO_BACKEND") or "https://openeo.cloud"
@@ -83,6 +93,7 @@ class OpenEOAuth(ExtensionApp):
                            sealed_key=sealed_key)
         for account in accounts:
             account.take_env_secret()  # before any kernel starts and inherits the environment
+        self._undo_kernel_startup = set_kernel_startup() if self.load_in_kernels else (lambda: None)  # kernels inherit it
         self.broker = TokenBroker(
             settings=SessionSettings(min_valid=self.min_valid, refresh_margin=self.refresh_margin),
             http_timeout=self.http_timeout,
@@ -118,4 +129,5 @@ class OpenEOAuth(ExtensionApp):
     async def stop_extension(self):
         """Stop background refreshes and pending logins; kernels can no longer find the server."""
         self.kernel_key.remove()
+        self._undo_kernel_startup()
         await self.broker.aclose()

@@ -1,0 +1,53 @@
+"""Loading the kernel side into every IPython kernel a server with this extension starts, without touching the
+user's IPython profile: the server puts `pythonstartup.py` in the PYTHONSTARTUP its kernels inherit (and keeps
+the user's own PYTHONSTARTUP, which runs after it). IPython runs that file at kernel start; a plain `python`
+prompt in a terminal runs it too and gets nothing but the user's own file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, MutableMapping
+
+#: Where the server keeps a PYTHONSTARTUP the user had, to run after ours.
+USERS_STARTUP = "JUPYTER_OPENEO_AUTH_PYTHONSTARTUP"
+STARTUP_FILE = str(Path(__file__).with_name("pythonstartup.py"))
+
+
+def set_kernel_startup(environ: MutableMapping[str, str] = os.environ) -> Callable[[], None]:
+    """Name our startup file in PYTHONSTARTUP (the server calls this before any kernel starts). Returns what
+    puts the environment back as it was (the server calls it when it stops)."""
+    before = {name: environ.get(name) for name in ("PYTHONSTARTUP", USERS_STARTUP)}
+    current = environ.get("PYTHONSTARTUP")
+    if current and current != STARTUP_FILE:
+        environ[USERS_STARTUP] = current
+    environ["PYTHONSTARTUP"] = STARTUP_FILE
+
+    def undo() -> None:
+        for name, value in before.items():
+            if value is None:
+                environ.pop(name, None)
+            else:
+                environ[name] = value
+
+    return undo
+
+
+def run(namespace: dict) -> None:
+    """In an IPython kernel: `%load_ext jupyter_openeo_auth`, quietly (a notebook's own `%load_ext` then does
+    the same again, without "already loaded"). Then the user's own PYTHONSTARTUP, in their namespace."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
+            from .. import load_ipython_extension
+
+            load_ipython_extension(shell)
+    except Exception as e:  # noqa: BLE001 - a kernel must start whatever goes wrong here
+        print(f"jupyter-openeo-auth could not load into this kernel ({type(e).__name__}: {e}); "
+              "%load_ext jupyter_openeo_auth may say why.")
+    users = os.environ.get(USERS_STARTUP)
+    if users and os.path.isfile(users):
+        with open(users, encoding="utf-8") as f:
+            exec(compile(f.read(), users, "exec"), namespace)  # noqa: S102 - what Python itself does with it
