@@ -202,3 +202,22 @@ def test_a_notebook_run_with_nbclient_from_a_terminal_uses_the_servers_login(sta
         env=shell_env(server), capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip() == "alice"
+
+
+def test_a_login_serves_the_other_backends_of_its_provider_in_the_terminal(stack, second_backend, server):
+    import requests
+
+    env = shell_env(server)
+    headers = {"Authorization": f"token {server.token}"}
+    login = requests.post(f"{server.url}/openeo-auth/api/logins", json={"backend": stack.backend.url},
+                          headers=headers, timeout=30).json()
+    ProviderUser("alice").approve(login["verification_uri_complete"], login["user_code"])
+    wait_logged_in(server, login["id"])
+    second = cli(env, "login", second_backend.url)  # no device flow: the same account at the same provider
+    assert second.returncode == 0 and f"Logged in to {second_backend.url} as Alice Liddell" in second.stdout
+    status = cli(env, "status")
+    lines = status.stdout.splitlines()
+    assert f"{second_backend.url} (local): Alice Liddell" in lines[2] and f"one login with {stack.backend.url}" in lines[2]
+    out = cli(env, "logout", second_backend.url)
+    assert out.returncode == 0 and f"and of {stack.backend.url}, which shared the login" in out.stdout
+    assert cli(env, "status").returncode == 2

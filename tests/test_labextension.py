@@ -225,6 +225,19 @@ def test_a_refused_account_and_a_hostile_user_name_in_the_status_bar(stack, lab,
     assert page.evaluate("() => window.__pwned") is None
 
 
+def test_the_status_bar_says_which_backends_share_a_login(stack, second_backend, lab, page):
+    status = open_lab(page, lab)
+    code, login = lab.api("POST", "logins", json={"backend": stack.backend.url})
+    ProviderUser("alice").approve(login["verification_uri_complete"], login["user_code"])
+    expect(status).to_have_text(re.compile("openEO: Alice Liddell @"), timeout=30000)
+    assert lab.api("POST", "token", json={"backend": second_backend.url})[0] == 200  # a notebook of the second
+    page.keyboard.press("Escape")
+    expect(status).to_have_text("openEO: Alice Liddell +1", timeout=30000)  # the event updates the status bar
+    title = status.get_attribute("title")
+    host = second_backend.url.split("//")[1]
+    assert f"{stack.backend.url} (local): Alice Liddell, device login" in title and f"one login with {host}" in title
+
+
 def test_notebook_7_has_the_menu_and_the_dialog(stack, tmp_path, page):
     token = secrets.token_hex(16)
     service = jupyter_service(tmp_path, token, app="notebook",

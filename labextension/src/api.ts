@@ -1,7 +1,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-/** A session as `GET openeo-auth/api/sessions` lists it: never a token. */
+/** A session as `GET openeo-auth/api/sessions` lists it, one per back-end a login serves: never a token. */
 export interface ISession {
   backend: string;
   provider_id: string;
@@ -12,6 +12,11 @@ export interface ISession {
   login_required: boolean;
   /** The back-end refused the account (not in its virtual organization): its sentence, else null. */
   account_problem: string | null;
+  /** Names the login: the same for every back-end it serves. */
+  login?: string;
+  issuer?: string;
+  /** Every back-end this login serves (same issuer and client), its own first. */
+  serves?: string[];
 }
 
 /** A login as `POST logins` and `GET logins/ID` answer it. */
@@ -45,6 +50,7 @@ export interface IToken {
   expires_at: number | null;
   provider_id: string;
   bearer: string;
+  user?: { sub?: string; name?: string; email?: string };
 }
 
 /** An error answer of the REST API: `message` is a sentence for the user. */

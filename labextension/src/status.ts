@@ -51,7 +51,11 @@ export function sessionLine(session: ISession): string {
       : '';
   const how =
     session.flow === 'hub' ? 'through JupyterHub' : `${session.flow} login`;
-  return `${session.backend} (${session.provider_id}): ${who(session)}, ${how}, ${renewed}${state}`;
+  const others = (session.serves ?? []).filter(b => b !== session.backend);
+  const shared = others.length
+    ? ` — one login with ${others.map(host).join(', ')}`
+    : '';
+  return `${session.backend} (${session.provider_id}): ${who(session)}, ${how}, ${renewed}${shared}${state}`;
 }
 
 /** The status bar item: renders the model; a click opens the login dialog. */
