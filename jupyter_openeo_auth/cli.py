@@ -42,13 +42,13 @@ def status(client: ServerClient, args) -> int:
     sessions = client.sessions()
     for s in sessions:
         expiry = s.get("access_expires_at")
-        renewed = datetime.fromtimestamp(expiry).strftime("%H:%M:%S") if expiry else "no expiry"
+        valid = f"token valid until {datetime.fromtimestamp(expiry):%H:%M}" if expiry else "token without expiry"
         state = " — log in again" if s.get("login_required") else (
             f" — {s['account_problem']}" if s.get("account_problem") else "")
         others = [b for b in s.get("serves") or () if b != s["backend"]]
         shared = f" — one login with {', '.join(others)}" if others else ""
         print(f"{s['backend']} ({s['provider_id']}): {_who(s.get('user'))}, {s['flow']} login, "
-              f"token renewed before {renewed}{shared}{state}")
+              f"{valid} (renewed automatically){shared}{state}")
     if not sessions:
         print("Not logged in to openEO.")
     return OK if sessions else NOT_LOGGED_IN

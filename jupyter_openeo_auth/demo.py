@@ -1,5 +1,6 @@
 """`jupyter openeo-auth demo`: a local OpenID provider, the openEO dummy back-end and JupyterLab with a demo
-notebook, in one command. Ctrl-C stops all three and removes what the demo created."""
+notebook, in one command. Ctrl-C stops all three and removes what the demo created for itself; the notebooks
+stay, in ./openeo-auth-demo."""
 
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ from .devstack import DEMO_USERS, DevStack, DevStackError, check_port_free, inst
 NOTEBOOK = "openeo-login-demo.ipynb"
 
 
-def demo_notebook(backend_url: str) -> nbformat.NotebookNode:
-    """The notebook a newcomer runs: log in through the server, then use the connection."""
+def demo_notebook(backend_url: Optional[str]) -> nbformat.NotebookNode:
+    """The notebook a newcomer runs: log in through the server, then use the connection. Without a back-end URL,
+    `%openeo_login` uses the server's default back-end (the demo's, whatever port it has this time)."""
     cells = [
         nbformat.v4.new_markdown_cell(
             "# Log in to openEO once per Jupyter server\n\n"
@@ -34,7 +36,7 @@ def demo_notebook(backend_url: str) -> nbformat.NotebookNode:
             "The server keeps the login and renews it; every notebook and kernel of this server reuses it."
         ),
         nbformat.v4.new_code_cell("%load_ext jupyter_openeo_auth"),
-        nbformat.v4.new_code_cell(f"%openeo_login {backend_url}"),
+        nbformat.v4.new_code_cell(f"%openeo_login {backend_url}" if backend_url else "%openeo_login"),
         nbformat.v4.new_markdown_cell("Once logged in, `connection` is an authenticated `openeo.Connection`:"),
         nbformat.v4.new_code_cell("connection.describe_account()"),
         nbformat.v4.new_markdown_cell(
@@ -46,67 +48,142 @@ def demo_notebook(backend_url: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernelspec})
 
 
+#: The folder of the current directory where the demo keeps its notebooks; kept when the demo stops.
+WORKDIR = "openeo-auth-demo"
+
+
+class _Output:
+    """The demo's printing: a closed pipe (`demo | tee log`, then Ctrl-C ends tee) must not stop the clean-up."""
+
+    def __init__(self):
+        self.broken = False
+
+    def say(self, text: str, err: bool = False) -> None:
+        if self.broken:
+            return
+        try:
+            print(text, file=sys.stderr if err else sys.stdout, flush=True)
+        except OSError:  # BrokenPipeError, or a closed terminal (SIGHUP)
+            self.broken = True
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            for stream in (sys.stdout, sys.stderr):  # so that the interpreter's last flush does not fail either
+                try:
+                    os.dup2(devnull, stream.fileno())
+                except (OSError, ValueError):
+                    pass
+
+
+class _JupyterState:
+    """Jupyter's own files for the demo's JupyterLab and kernels (settings, workspaces, the kernels' IPython
+    profile and history, notebook signatures, the cookie secret) in a temporary folder, removed at the end:
+    the user's next JupyterLab sees nothing of the demo. The runtime folder stays the user's, so that
+    `jupyter openeo-auth` in any shell finds the demo's server; folders the server had to create for it are
+    removed again when empty."""
+
+    def __init__(self):
+        from jupyter_core.paths import jupyter_runtime_dir
+
+        self.folder = Path(tempfile.mkdtemp(prefix="openeo-auth-demo-jupyter-"))
+        self.runtime = Path(jupyter_runtime_dir())
+        self.made = [p for p in (self.runtime, *self.runtime.parents) if not p.exists()]
+
+    def env(self) -> dict:
+        names = {"JUPYTERLAB_SETTINGS_DIR": "lab-settings", "JUPYTERLAB_WORKSPACES_DIR": "lab-workspaces",
+                 "JUPYTER_DATA_DIR": "data", "IPYTHONDIR": "ipython"}
+        return {**{k: str(self.folder / v) for k, v in names.items()}, "JUPYTER_RUNTIME_DIR": str(self.runtime)}
+
+    def config(self) -> dict:
+        # jupyter-lsp asks `npm prefix -g` at start, and npm leaves a log in ~/.npm: the demo needs no LSP.
+        return {"ServerApp": {"cookie_secret_file": str(self.folder / "cookie_secret"),
+                              "jpserver_extensions": {"jupyter_lsp": False}}}
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        for folder in self.made:  # innermost first
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+
+
+def _notebook_folder() -> Path:
+    """./openeo-auth-demo with the demo notebook; a notebook there already (the user's, maybe changed) is kept."""
+    folder = Path.cwd() / WORKDIR
+    folder.mkdir(exist_ok=True)
+    if not (folder / NOTEBOOK).exists():
+        nbformat.write(demo_notebook(None), folder / NOTEBOOK)
+    return folder
+
+
 def run_demo(port: int, open_browser: bool) -> int:
-    """Start everything, print how to log in, wait for Ctrl-C, clean up. Returns the exit status."""
+    """Start everything, print how to log in, wait for Ctrl-C (or SIGTERM, SIGHUP), clean up. Returns the exit
+    status. Every child ends with the demo, even when the demo is killed."""
+    out = _Output()
     missing = [m for m in ("openeo_driver", "jupyterlab") if importlib.util.find_spec(m) is None]
     if missing:
-        print(f"The demo needs {', '.join(missing)}: pip install 'jupyter-openeo-auth[demo]'", file=sys.stderr)
+        out.say(f"The demo needs {', '.join(missing)}: pip install 'jupyter-openeo-auth[demo]'", err=True)
         return 1
     try:
         check_port_free(port)
     except DevStackError:
-        print(f"Cannot start the demo: port {port} on 127.0.0.1 is taken. Choose another with --port.", file=sys.stderr)
+        out.say(f"Cannot start the demo: port {port} on 127.0.0.1 is taken. Choose another with --port.", err=True)
         return 1
     try:
         stack = DevStack(access_token_ttl=300, device_interval=2, provider_folder=install_provider())
     except DevStackError as e:
-        print(f"Cannot start the demo: {e}", file=sys.stderr)
+        out.say(f"Cannot start the demo: {e}", err=True)
         return 1
-    workdir = Path(tempfile.mkdtemp(prefix="openeo-auth-demo-"))
-    lab = None
     stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stop.set())
+    state, lab = _JupyterState(), None
     try:
+        workdir = _notebook_folder()
+        for service in (stack.provider, stack.backend):
+            service.die_with_parent = True
         stack.start()
-        nbformat.write(demo_notebook(stack.backend.url), workdir / NOTEBOOK)
         token = secrets.token_hex(24)
         # Assigned before starting, so that a failed start still removes its config file (it holds the token).
         lab = jupyter_service(
-            workdir, token, port=port, app="lab",
-            config={"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}},
+            workdir, token, port=port, app="lab", env=state.env(),
+            config={"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}, **state.config()},
         )
+        lab.die_with_parent = True
         lab.start(timeout=120)
         url = f"{lab.url}/lab/tree/{NOTEBOOK}?token={token}"
-        user, (password, name, _) = next(iter(DEMO_USERS.items()))
-        print(
-            f"\nopenEO login demo is running.\n"
-            f"  JupyterLab:       {url}\n"
-            f"  openEO back-end:  {stack.backend.url}   (pid {stack.backend.process.pid})\n"
-            f"  OpenID provider:  {stack.provider.url}   (pid {stack.provider.process.pid})\n"
-            f"  JupyterLab pid:   {lab.process.pid}\n"
-            f"  Notebook folder:  {workdir}\n"
-            f"On the provider's login page, log in as user `{user}` with password `{password}` ({name}).\n"
-            f"Press Ctrl-C to stop the demo.\n",
-            flush=True,
-        )
+        out.say(_banner(url, stack, lab, workdir))
         if open_browser:
             webbrowser.open(url)
         while not stop.wait(0.5):
             if not (lab.running and stack.provider.running and stack.backend.running):
-                print("A demo service stopped on its own; shutting the demo down.", file=sys.stderr)
+                out.say("A demo service stopped on its own; shutting the demo down.", err=True)
                 return 1
         return 0
     except DevStackError as e:
-        print(f"Cannot start the demo: {e}", file=sys.stderr)
+        out.say(f"Cannot start the demo: {e}", err=True)
         return 1
     finally:
-        print("Stopping the demo ...", flush=True)
+        out.say("Stopping the demo ...")
         if lab is not None:
             lab.cleanup()
         stack.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-        print("Demo stopped; its files are removed.", flush=True)
+        state.remove()
+        out.say(f"Demo stopped. Your notebooks are kept in {Path.cwd() / WORKDIR}.")
+
+
+def _banner(url: str, stack: DevStack, lab, workdir: Path) -> str:
+    user, (password, name, _) = next(iter(DEMO_USERS.items()))
+    return (
+        f"\nopenEO login demo is running.\n"
+        f"  JupyterLab:       {url}\n"
+        f"  openEO back-end:  {stack.backend.url}   (pid {stack.backend.process.pid})\n"
+        f"  OpenID provider:  {stack.provider.url}   (pid {stack.provider.process.pid})\n"
+        f"  JupyterLab pid:   {lab.process.pid}\n"
+        f"  Notebook folder:  {workdir}   (yours: kept when the demo stops)\n"
+        f"On the provider's login page, log in as user `{user}` with password `{password}` ({name}).\n"
+        f"`jupyter openeo-auth status` in any shell of yours finds this server.\n"
+        f"Press Ctrl-C to stop the demo; it removes the provider, the back-end and JupyterLab's settings.\n"
+    )
 
 
 def start_services(base_url: Optional[str] = None) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import secrets
 import subprocess
 import sys
@@ -134,7 +135,20 @@ def test_which_server_a_shell_uses(stack, server, tmp_path):
     assert nothing.returncode == 4 and "No running Jupyter server" in nothing.stderr
 
 
-def test_in_a_jupyterlab_terminal(stack, server, tmp_path):
+@pytest.fixture
+def server_of_a_new_user(stack, tmp_path):
+    """A server whose user has a home of their own (no profile that finds this environment) and bash."""
+    (tmp_path / "root").mkdir()
+    (tmp_path / "home").mkdir()
+    token = secrets.token_hex(16)
+    service = jupyter_service(tmp_path / "root", token, env={"HOME": str(tmp_path / "home"), "SHELL": "/bin/bash"},
+                              config={"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}}).start()
+    service.token = token
+    yield service
+    service.cleanup()
+
+
+def test_in_a_jupyterlab_terminal(stack, server_of_a_new_user, tmp_path):
     """A terminal opened through the server's terminal API, as JupyterLab opens one: the command finds its
     server through the terminal's environment."""
     import json
@@ -143,6 +157,7 @@ def test_in_a_jupyterlab_terminal(stack, server, tmp_path):
     import requests
     import websocket
 
+    server = server_of_a_new_user
     token = server.token
     headers = {"Authorization": f"token {token}"}
     name = requests.post(f"{server.url}/api/terminals", headers=headers, timeout=30).json()["name"]
@@ -162,10 +177,10 @@ def test_in_a_jupyterlab_terminal(stack, server, tmp_path):
             assert until in out, out
             return out
 
-        # A terminal runs a login shell when the server's output is not a terminal, and a login shell's
-        # profile may reset PATH (Debian's does with SHELL unset): put this environment first, as activating it
-        # in the profile would.
-        run(f'export PATH="{sysconfig.get_path("scripts")}:$PATH"; echo path=ok', "path=ok")
+        # A terminal runs a login shell when the server's output is not a terminal, and a login shell's profile
+        # may reset PATH (Debian's does): the server puts its environment first again.
+        out = run("command -v jupyter; echo path=$?", "path=0")
+        assert sysconfig.get_path("scripts") + "/jupyter" in out
         run("jupyter openeo-auth status; echo exit=$?", "exit=2")
         login = requests.post(f"{server.url}/openeo-auth/api/logins", json={"backend": stack.backend.url},
                                       headers=headers, timeout=30).json()
@@ -218,6 +233,7 @@ def test_a_login_serves_the_other_backends_of_its_provider_in_the_terminal(stack
     status = cli(env, "status")
     lines = status.stdout.splitlines()
     assert f"{second_backend.url} (local): Alice Liddell" in lines[2] and f"one login with {stack.backend.url}" in lines[2]
+    assert re.search(r"token valid until \d\d:\d\d \(renewed automatically\)", lines[2])  # as the status bar says
     out = cli(env, "logout", second_backend.url)
     assert out.returncode == 0 and f"and of {stack.backend.url}, which shared the login" in out.stdout
     assert cli(env, "status").returncode == 2

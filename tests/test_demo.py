@@ -10,6 +10,8 @@ import sys
 import time
 from urllib.parse import parse_qs, urlsplit
 
+import nbformat
+import pytest
 import requests
 
 from jupyter_openeo_auth.devstack import free_port
@@ -42,31 +44,82 @@ def alive(pid: int) -> bool:
         return False
 
 
-def test_demo_logs_in_and_stops_cleanly_on_ctrl_c(tmp_path):
-    port = free_port()
-    log_path = tmp_path / "demo.log"
-    with open(log_path, "w") as log:
-        demo = subprocess.Popen(
-            [sys.executable, "-m", "jupyter", "openeo-auth", "demo", "--no-browser", "--port", str(port)],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
+class Demo:
+    """`jupyter openeo-auth demo` run as a user would, from a folder outside a home folder of its own (HOME and
+    TMPDIR are the test's, so that what it leaves there can be checked)."""
+
+    def __init__(self, tmp_path, stdout=None):
+        self.home, self.cwd, self.tmp = tmp_path / "home", tmp_path / "work", tmp_path / "tmp"
+        for folder in (self.home, self.cwd, self.tmp):
+            folder.mkdir()
+        (self.home / ".bashrc").write_text("# the user's\n")
+        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "JPY", "IPYTHON"))},
+                    "HOME": str(self.home), "TMPDIR": str(self.tmp)}
+        self.log_path = tmp_path / "demo.log"
+        self.port = free_port()
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "jupyter", "openeo-auth", "demo", "--no-browser", "--port", str(self.port)],
+                stdout=stdout or log, stderr=log if stdout else subprocess.STDOUT, cwd=self.cwd, env=self.env,
+            )
+        self.home_before = listing(self.home)
+
+    def banner(self) -> str:
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            text = self.log_path.read_text() if self.process.stdout is None else self.read_pipe()
+            if "Press Ctrl-C" in text:
+                self.text = text
+                self.pids = [int(p) for p in re.findall(r"pid:?\s+(\d+)", text)]
+                return text
+            assert self.process.poll() is None, f"the demo exited early:\n{text}"
+            time.sleep(0.5)
+        raise AssertionError(f"the demo did not start in time:\n{self.log_path.read_text()}")
+
+    def read_pipe(self) -> str:
+        self.piped = getattr(self, "piped", "") + os.read(self.process.stdout.fileno(), 65536).decode()
+        return self.piped
+
+    def stop(self, signum=signal.SIGINT) -> None:
+        self.process.send_signal(signum)
+        self.process.wait(60)
+
+    def children_gone(self) -> bool:
+        deadline = time.time() + 15
+        while any(alive(p) for p in self.pids) and time.time() < deadline:
+            time.sleep(0.2)
+        return not any(alive(p) for p in self.pids)
+
+
+def listing(folder) -> list:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_demo_logs_in_keeps_the_users_work_and_leaves_nothing_else(tmp_path):
+    demo = Demo(tmp_path)
     try:
-        banner = read_banner(demo, log_path)
+        banner = demo.banner()
         lab_url = re.search(r"JupyterLab:\s+(\S+)", banner).group(1)
         backend = re.search(r"openEO back-end:\s+(\S+)", banner).group(1)
         provider = re.search(r"OpenID provider:\s+(\S+)", banner).group(1)
-        pids = [int(p) for p in re.findall(r"pid:?\s+(\d+)", banner)]
         workdir = re.search(r"Notebook folder:\s+(\S+)", banner).group(1)
         user, password = re.search(r"log in as user `(\w+)` with password `([^`]+)`", banner).groups()
-        assert len(pids) == 3 and lab_url.startswith(f"http://127.0.0.1:{port}/lab/tree/openeo-login-demo.ipynb")
+        assert len(demo.pids) == 3 and lab_url.startswith(f"http://127.0.0.1:{demo.port}/lab/tree/openeo-login-demo.ipynb")
+        assert workdir == str(demo.cwd / "openeo-auth-demo") and "kept when the demo stops" in banner
         token = parse_qs(urlsplit(lab_url).query)["token"][0]
-        server = f"http://127.0.0.1:{port}"
+        server = f"http://127.0.0.1:{demo.port}"
         headers = {"Authorization": f"token {token}"}
         assert requests.get(f"{provider}/.well-known/openid-configuration", timeout=5).status_code == 200
         assert requests.get(f"{backend}/.well-known/openeo", timeout=5).status_code == 200
         notebook = requests.get(f"{server}/api/contents/openeo-login-demo.ipynb", headers=headers, timeout=10).json()
         cells = [c["source"] for c in notebook["content"]["cells"] if c["cell_type"] == "code"]
-        assert cells[:2] == ["%load_ext jupyter_openeo_auth", f"%openeo_login {backend}"]
+        assert cells[:2] == ["%load_ext jupyter_openeo_auth", "%openeo_login"]  # the server's default: the demo's
+
+        # Another shell of the same user, with no Jupyter variables, finds the demo's server.
+        plain = {"HOME": str(demo.home), "PATH": demo.env["PATH"]}
+        status = subprocess.run([sys.executable, "-m", "jupyter_openeo_auth.cli", "status"], env=plain, cwd=tmp_path,
+                                capture_output=True, text=True, timeout=60)
+        assert status.returncode == 2 and f"Jupyter server: {server}" in status.stdout, status
 
         kernel = WebSocketKernel(server, token)
         try:
@@ -76,23 +129,43 @@ def test_demo_logs_in_and_stops_cleanly_on_ctrl_c(tmp_path):
             login = requests.post(f"{server}/openeo-auth/api/logins", json={"backend": backend}, headers=headers, timeout=10).json()
             assert login["state"] == "pending"
             ProviderUser(user, password).approve(login["verification_uri_complete"], login["user_code"])
-            out = kernel.run(
-                "import time\nfor _ in range(300):\n    if 'connection' in globals(): break\n    time.sleep(0.1)\n"
-                + cells[2]
-            )
-            assert "'user_id': 'alice'" in out
+            assert "'user_id': 'alice'" in kernel.run(cells[2])  # waits for the login
         finally:
             kernel.close()
+        mine = {"type": "notebook", "content": nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])}
+        assert requests.put(f"{server}/api/contents/mine.ipynb", json=mine, headers=headers, timeout=10).status_code == 201
     finally:
-        demo.send_signal(signal.SIGINT)
-        demo.wait(60)
-    assert demo.returncode == 0
-    assert "Demo stopped" in log_path.read_text()
-    deadline = time.time() + 10
-    while any(alive(p) for p in pids) and time.time() < deadline:
-        time.sleep(0.2)
-    assert not any(alive(p) for p in pids)
-    assert not os.path.exists(workdir)
+        demo.stop()
+    assert demo.process.returncode == 0 and "Demo stopped" in demo.log_path.read_text()
+    assert demo.children_gone()
+    assert {"mine.ipynb", "openeo-login-demo.ipynb"} <= set(os.listdir(workdir))  # the user's work is kept
+    assert listing(demo.home) == demo.home_before  # no settings, workspaces, history or secrets in HOME
+    assert list(demo.tmp.iterdir()) == []
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP", "closed pipe"])
+def test_every_way_of_stopping_the_demo_stops_everything(tmp_path, how):
+    demo = Demo(tmp_path, stdout=subprocess.PIPE if how == "closed pipe" else None)
+    try:
+        demo.banner()
+    finally:
+        if how == "closed pipe":  # `demo | tee log`, then Ctrl-C: tee is gone before the demo prints again
+            demo.process.stdout.close()
+            demo.stop(signal.SIGINT)
+        else:
+            demo.stop(getattr(signal, how))
+    assert demo.children_gone()
+    assert list(demo.tmp.iterdir()) == []  # the config file with the server's token, logs, Jupyter's state
+    assert listing(demo.home) == demo.home_before
+
+
+def test_a_killed_demo_takes_its_children_with_it(tmp_path):
+    demo = Demo(tmp_path)
+    try:
+        demo.banner()
+    finally:
+        demo.stop(signal.SIGKILL)
+    assert demo.children_gone()
 
 
 def test_example_notebook_is_the_demo_notebook_for_openeo_cloud():
@@ -102,7 +175,7 @@ def test_example_notebook_is_the_demo_notebook_for_openeo_cloud():
     from jupyter_openeo_auth.demo import demo_notebook
 
     example = nbformat.read(os.path.join(os.path.dirname(__file__), "..", "examples", "openeo-login.ipynb"), 4)
-    expected = demo_notebook("https://openeo.cloud")
+    expected = demo_notebook("https://openeo.cloud")  # the demo's own names no URL: the server's default
     assert [c.source for c in example.cells] == [c.source for c in expected.cells]
     assert "%openeo_login https://openeo.cloud" in [c.source for c in example.cells]
 

@@ -131,6 +131,11 @@ async def test_magic_binds_the_variable_after_a_fresh_login(stack, jp_serverapp,
         await approve_pending(broker, ProviderUser("bob"))
         out = await k.run("print(connection.describe_account()['user_id'])")  # waits for the login, if need be
         assert out.strip().endswith("bob")
+        shown = await k.run(  # the widget the magic displayed
+            "import gc, time\nfrom jupyter_openeo_auth.kernel import LoginWidget\n"
+            "w = [o for o in gc.get_objects() if isinstance(o, LoginWidget)][-1]\n"
+            "for _ in range(50):\n    if 'Logged in' in w.status.value: break\n    time.sleep(0.1)\nprint(w.status.value)")
+        assert "<code>connection</code> is an authenticated openeo.Connection" in shown and "`" not in shown
 
 
 async def test_magic_with_the_servers_service_account(stack, jp_serverapp, broker):

@@ -236,6 +236,44 @@ def test_the_status_bar_says_which_backends_share_a_login(stack, second_backend,
     title = status.get_attribute("title")
     host = second_backend.url.split("//")[1]
     assert f"{stack.backend.url} (local): Alice Liddell, device login" in title and f"one login with {host}" in title
+    assert re.search(r"token valid until \d\d:\d\d \(renewed automatically\)", title)  # as the CLI says it
+
+
+def test_the_dialogs_layout(stack, lab, page):
+    """One provider: no provider list and no empty row where it would be. A back-end that cannot be reached:
+    its sentence and Retry, no empty lists and no Log in button."""
+    status = open_lab(page, lab)
+    status.click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog.locator(".jp-OpenEOAuth-login")).to_be_enabled(timeout=30000)
+    expect(dialog.locator(".jp-OpenEOAuth-provider")).to_be_hidden()
+    box = {name: dialog.locator(f".jp-OpenEOAuth-{name}").bounding_box() for name in ("backend", "flow")}
+    gap = box["flow"]["y"] - (box["backend"]["y"] + box["backend"]["height"])
+    assert gap < 20, f"{gap:.0f} px between the back-end field and the way to log in"
+    url = dialog.locator(".jp-OpenEOAuth-backend")
+    url.fill("http://127.0.0.1:9")  # nothing listens there
+    url.dispatch_event("change")
+    expect(dialog.locator(".jp-OpenEOAuth-retry")).to_be_visible(timeout=30000)
+    expect(dialog.locator(".jp-OpenEOAuth-message")).to_contain_text("127.0.0.1:9")
+    for part in ("provider", "flow", "login"):
+        expect(dialog.locator(f".jp-OpenEOAuth-{part}")).to_be_hidden()
+    url.fill(stack.backend.url)
+    dialog.locator(".jp-OpenEOAuth-retry").click()
+    expect(dialog.locator(".jp-OpenEOAuth-login")).to_be_enabled(timeout=30000)
+    expect(dialog.locator(".jp-OpenEOAuth-retry")).to_be_hidden()
+
+
+def test_a_remembered_backend_that_no_longer_answers_gives_way_to_the_default(stack, lab, page):
+    remembered = Path(lab.settings_dir) / "jupyter-openeo-auth" / "plugin.jupyterlab-settings"
+    remembered.parent.mkdir(parents=True, exist_ok=True)
+    remembered.write_text(json.dumps({"lastBackend": "http://127.0.0.1:9"}))  # an ended demo's back-end
+    status = open_lab(page, lab)
+    status.click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog.locator(".jp-OpenEOAuth-login")).to_be_enabled(timeout=30000)
+    assert dialog.locator(".jp-OpenEOAuth-backend").input_value() == stack.backend.url
+    expect(dialog.locator(".jp-OpenEOAuth-message")).to_contain_text(
+        "http://127.0.0.1:9, the back-end you used last, does not answer")
 
 
 def test_notebook_7_has_the_menu_and_the_dialog(stack, tmp_path, page):

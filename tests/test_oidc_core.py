@@ -130,7 +130,8 @@ def test_denied_login_reports_denied(oidc_client):
     from jupyter_openeo_auth.devstack.user import ProviderUser
 
     auth = oidc_client().start_device_authorization()
-    ProviderUser("bob").deny(auth.verification_uri_complete, auth.user_code)
+    page = ProviderUser("bob").deny(auth.verification_uri_complete, auth.user_code)
+    assert "You denied the login" in page and "not valid" not in page  # the provider's page says what happened
     with pytest.raises(LoginDenied, match="denied"):
         wait_for_tokens(auth)
 

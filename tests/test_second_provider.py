@@ -84,7 +84,7 @@ async def test_device_login_refresh_and_logout_at_another_provider(dot, api, bro
     assert code == 200 and session.tokens.refresh_token != first.refresh_token  # rotated
     assert await asyncio.to_thread(whoami, backend.url, token["access_token"]) == done["user"]["sub"]
     code, out = await api.delete("sessions", backend=backend.url)
-    assert code == 200 and out == {"logged_out": 1, "revoked": True}  # revocation found in RFC 8414 metadata
+    assert code == 200 and out == {"logged_out": 1, "revoked": True, "backends": [backend.url]}  # RFC 8414 metadata
     with pytest.raises(LoginRequired):  # revoked at the provider
         OidcClient(session.client.metadata, "dot-device").refresh(session.tokens)
 

@@ -59,6 +59,13 @@ def check_port_free(port: int) -> None:
             raise DevStackError(f"Port {port} on 127.0.0.1 is already taken. Stop what uses it or pick another port.") from None
 
 
+def _die_with_parent() -> None:
+    """In the child, before it runs: ask Linux to send it SIGTERM when its parent dies (PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+
+
 class Service:
     """One child process serving HTTP on 127.0.0.1:port; its output goes to a log file."""
 
@@ -77,6 +84,8 @@ class Service:
         #: Files and folders this service created, removed by `cleanup()`.
         self.created: List[Path] = [self.log_path]
         self.process: Optional[subprocess.Popen] = None
+        #: End the process when the process that started it dies, even by SIGKILL (Linux; the demo sets it).
+        self.die_with_parent = False
 
     def __repr__(self) -> str:
         return f"<Service {self.name} {self.url}>"
@@ -86,7 +95,8 @@ class Service:
         check_port_free(self.port)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                self.argv, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                self.argv, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_die_with_parent if self.die_with_parent and sys.platform == "linux" else None,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -5,6 +5,7 @@ It holds no token: the server keeps them; the widget only shows the user code an
 from __future__ import annotations
 
 import html
+import re
 import threading
 import time
 from typing import Callable, List, Optional
@@ -28,6 +29,11 @@ def _same_backend(a: str, b: str) -> bool:
         return normalize_url(a) == normalize_url(b)
     except InvalidBackendUrl:
         return a == b
+
+
+def _code_spans(text: str) -> str:
+    """A note as HTML: escaped, with `names` in backticks shown as code (as Markdown would)."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
 
 def _countdown(expires_at: float) -> str:
@@ -92,7 +98,7 @@ class LoginWidget(w.VBox):
         self.state, self.user = "logged_in", user or {}
         who = html.escape(self.user.get("name") or self.user.get("sub") or "an unnamed user")
         email = f" ({html.escape(self.user['email'])})" if self.user.get("email") else ""
-        extra = "".join(f"<br>{html.escape(n)}" for n in notes if n)
+        extra = "".join(f"<br>{_code_spans(n)}" for n in notes if n)
         how = "through JupyterHub" if flow == "hub" else "renewed automatically"
         status = f"Logged in as <b>{who}</b>{email} — {how}{extra}"
         if problem:  # the provider said yes, the back-end says no: not a green "Logged in"

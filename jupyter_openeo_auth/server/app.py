@@ -15,6 +15,7 @@ from ..kernel.autoload import set_kernel_startup
 from .config import EntryList, checked_urls, service_accounts
 from .handlers import handlers
 from .kernel_key import KernelKey
+from .terminals import keep_environment_first
 
 BROKER = "openeo_auth_broker"
 EVENT_SCHEMA = "https://events.jupyter.org/jupyter_openeo_auth/session/v1"
@@ -124,6 +125,9 @@ class OpenEOAuth(ExtensionApp):
         # Kernels run on this machine: loopback reaches the server whatever --ip says.
         self.kernel_key.write(f"{scheme}://127.0.0.1:{serverapp.port}{serverapp.base_url}", self.default_backend,
                               os.path.abspath(serverapp.root_dir))
+        terminals = serverapp.web_app.settings.get("terminal_manager")
+        if terminals is not None and keep_environment_first(terminals):
+            self.log.debug("Terminals start with %s first on PATH.", terminals.shell_command[-1])
         await self.broker.restore()
 
     async def stop_extension(self):

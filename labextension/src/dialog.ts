@@ -51,7 +51,8 @@ export class LoginPanel extends Widget {
     private readonly model: OpenEOAuthModel,
     private readonly backend: string,
     private readonly remember: (backend: string) => void,
-    private readonly done: (login: ILogin | null) => void
+    private readonly done: (login: ILogin | null) => void,
+    private readonly remembered = false
   ) {
     super();
     this.addClass('jp-OpenEOAuth-dialog');
@@ -91,8 +92,10 @@ export class LoginPanel extends Widget {
       'Log in',
       'jp-mod-styled jp-mod-accept jp-OpenEOAuth-login'
     );
+    const retry = el('button', 'Retry', 'jp-mod-styled jp-OpenEOAuth-retry');
     let providers: IProvider[] = [];
     let serviceBackends: string[] = [];
+    let fallBack = this.remembered;
 
     const showFlows = () => {
       const chosen = providers.find(p => p.id === provider.value);
@@ -106,28 +109,51 @@ export class LoginPanel extends Widget {
       flow.replaceChildren(...flows.map(f => new Option(FLOW_LABELS[f], f)));
       credentials.hidden = true;
     };
-    const load = async () => {
-      status.textContent = 'Asking the back-end how to log in…';
-      button.disabled = true;
-      try {
-        const [answer, settings] = await Promise.all([
-          this.model.providers(url.value.trim()),
-          this.model.settings()
-        ]);
-        providers = answer.providers;
-        serviceBackends = settings.service_account_backends;
-        provider.replaceChildren(
-          ...providers.map(p => new Option(p.title, p.id))
-        );
-        provider.hidden = providers.length < 2;
-        showFlows();
-        status.textContent =
-          providers.length === 1 ? `Provider: ${providers[0].title}` : '';
-        button.disabled = false;
-      } catch (error) {
-        status.textContent = (error as Error).message;
+    const showOnly = (...shown: HTMLElement[]) => {
+      for (const part of [provider, flow, credentials, button, retry]) {
+        part.hidden = !shown.includes(part);
+        // The dialog wraps each <select> in a div with the dropdown arrow: that row goes with it.
+        const wrapper = part.parentElement;
+        if (wrapper?.classList.contains('jp-select-wrapper')) {
+          wrapper.hidden = part.hidden;
+        }
       }
     };
+    const load = async (): Promise<void> => {
+      status.textContent = 'Asking the back-end how to log in…';
+      status.className = 'jp-OpenEOAuth-message';
+      showOnly(flow, button);
+      button.disabled = true;
+      const settings = await this.model.settings().catch(() => null);
+      serviceBackends = settings?.service_account_backends ?? [];
+      const asked = url.value.trim();
+      try {
+        providers = (await this.model.providers(asked)).providers;
+      } catch (error) {
+        const fallback = settings?.default_backend ?? '';
+        if (fallBack && fallback && fallback !== asked) {
+          // The back-end used last no longer answers (a demo that ended, say): offer the server's default.
+          fallBack = false;
+          url.value = fallback;
+          await load();
+          status.textContent = `${asked}, the back-end you used last, does not answer; here is this server's default back-end. ${status.textContent}`;
+          return;
+        }
+        status.textContent = (error as Error).message;
+        status.className = 'jp-OpenEOAuth-message jp-OpenEOAuth-error';
+        showOnly(retry);
+        return;
+      }
+      provider.replaceChildren(
+        ...providers.map(p => new Option(p.title, p.id))
+      );
+      showOnly(...(providers.length > 1 ? [provider] : []), flow, button);
+      showFlows();
+      status.textContent =
+        providers.length === 1 ? `Provider: ${providers[0].title}` : '';
+      button.disabled = false;
+    };
+    retry.addEventListener('click', () => void load());
     url.addEventListener('change', () => void load());
     provider.addEventListener('change', showFlows);
     flow.addEventListener(
@@ -152,10 +178,15 @@ export class LoginPanel extends Widget {
       flow,
       credentials,
       button,
-      status
+      status,
+      retry
     );
-    credentials.hidden = true;
-    void load();
+    void load().then(() => {
+      if (message) {
+        status.textContent = message; // why the last attempt to log in failed
+        status.className = 'jp-OpenEOAuth-message jp-OpenEOAuth-error';
+      }
+    });
   }
 
   /** Stage 2: the link, the code, the QR code and a countdown, while the login is pending. */
@@ -299,16 +330,23 @@ export class LoginPanel extends Widget {
 export function showLoginDialog(
   model: OpenEOAuthModel,
   backend: string,
-  remember: (backend: string) => void
+  remember: (backend: string) => void,
+  remembered = false
 ): Promise<ILogin | null> {
   return new Promise(resolve => {
     let result: ILogin | null = null;
     const dialog = new Dialog({
       title: 'Log in to openEO',
-      body: new LoginPanel(model, backend, remember, login => {
-        result = login;
-        window.setTimeout(() => dialog.resolve(0), 1500);
-      }),
+      body: new LoginPanel(
+        model,
+        backend,
+        remember,
+        login => {
+          result = login;
+          window.setTimeout(() => dialog.resolve(0), 1500);
+        },
+        remembered
+      ),
       buttons: [Dialog.cancelButton({ label: 'Close' })]
     });
     void dialog.launch().then(() => resolve(result));

@@ -66,8 +66,10 @@ const plugin: JupyterFrontEndPlugin<IOpenEOAuth> = {
     const remember = (backend: string) =>
       void settings?.set('lastBackend', backend).catch(() => undefined);
     const openDialog = async (backend?: string): Promise<ILogin | null> => {
-      let chosen =
-        backend || (settings?.get('lastBackend').composite as string) || '';
+      const last = backend
+        ? ''
+        : (settings?.get('lastBackend').composite as string) || '';
+      let chosen = backend || last;
       if (!chosen) {
         chosen = await model.settings().then(
           s => s.default_backend,
@@ -75,7 +77,7 @@ const plugin: JupyterFrontEndPlugin<IOpenEOAuth> = {
         );
       }
       const { showLoginDialog } = await import('./dialog');
-      return showLoginDialog(model, chosen, remember);
+      return showLoginDialog(model, chosen, remember, chosen === last);
     };
     const model = new OpenEOAuthModel(
       app.serviceManager.serverSettings,

@@ -12,6 +12,13 @@ export function host(url: string): string {
   }
 }
 
+/** A time as the command line shows it too: 24-hour HH:MM, local time. */
+export function clock(epochSeconds: number): string {
+  const t = new Date(epochSeconds * 1000);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(t.getHours())}:${pad(t.getMinutes())}`;
+}
+
 /** Who a session belongs to, for people. */
 export function who(session: ISession): string {
   return session.user.name || session.user.sub || 'an unnamed user';
@@ -42,8 +49,8 @@ export function statusText(model: OpenEOAuthModel): string {
 export function sessionLine(session: ISession): string {
   const renewed =
     session.access_expires_at === null
-      ? 'no expiry'
-      : `token renewed before ${new Date(session.access_expires_at * 1000).toLocaleTimeString()}`;
+      ? 'token without expiry'
+      : `token valid until ${clock(session.access_expires_at)} (renewed automatically)`;
   const state = session.login_required
     ? ' — log in again'
     : session.account_problem

@@ -22,7 +22,15 @@ import fs from 'node:fs';
 import http from 'node:http';
 import querystring from 'node:querystring';
 
-import Provider, { errors } from 'oidc-provider';
+// oidc-provider warns "Unsupported runtime. Use Node.js v22.x LTS" on Node.js 20 when it is imported; for
+// this local provider Node.js 20 is enough (the README says so), so say that first.
+if (Number(process.versions.node.split('.')[0]) < 22) {
+  console.warn(
+    `Node.js ${process.versions.node} runs this local test provider fine; the "Unsupported runtime" warning ` +
+      'that follows is oidc-provider\'s advice for production servers.'
+  );
+}
+const { default: Provider, errors } = await import('oidc-provider');
 
 const env = process.env;
 const PORT = Number(env.PORT);
@@ -216,6 +224,12 @@ const configuration = {
     deviceFlow: {
       enabled: true,
       userCodeInputSource: async (ctx, form, out, err) => {
+        if (err && err.name === 'AbortedError') {
+          // Denied (or aborted) by the user: not a wrong code. The notebook or the dialog says what to do next.
+          ctx.body = html('Login denied', '<p class="denied">You denied the login. You may close this page: the notebook or '
+            + 'the login dialog that showed the code says so and offers a new login.</p>');
+          return;
+        }
         const msg = err ? `<p class="error">The code is not valid (${esc(err.name)}).</p>` : '<p>Enter the code shown on your device.</p>';
         ctx.body = html('Device login', `${msg}${form}<button type="submit" form="op.deviceInputForm">Continue</button>`);
       },
