@@ -133,6 +133,14 @@ def test_which_server_a_shell_uses(stack, server, tmp_path):
         second.cleanup()
     nothing = cli({**shell_env(server), "JUPYTER_RUNTIME_DIR": str(tmp_path / "empty")}, "status")
     assert nothing.returncode == 4 and "No running Jupyter server" in nothing.stderr
+    # A server whose key file is not here, named by URL: reached with its own token.
+    elsewhere = {**shell_env(server), "JUPYTER_RUNTIME_DIR": str(tmp_path / "empty"),
+                 "JUPYTER_OPENEO_AUTH_SERVER": server.url}
+    no_token = cli(elsewhere, "status")
+    assert no_token.returncode == 4 and "JUPYTER_TOKEN" in no_token.stderr
+    by_token = cli({**elsewhere, "JUPYTER_TOKEN": server.token}, "status")
+    assert by_token.returncode == 2 and f"Jupyter server: {server.url}" in by_token.stdout
+    assert "Not logged in to openEO." in by_token.stdout
 
 
 @pytest.fixture

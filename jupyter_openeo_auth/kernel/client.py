@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
+import sys
 from pathlib import Path
 from typing import List, Optional
 from urllib.parse import urlsplit
@@ -109,8 +111,7 @@ def find_server(runtime_dir: Optional[str] = None, parent_pid: Optional[str] = N
         if matching:
             return matching[0]
         if chosen:
-            raise NoServer(f"No running Jupyter server with jupyter-openeo-auth at {chosen} "
-                           f"(JUPYTER_OPENEO_AUTH_SERVER). Running: {_names(servers)}.")
+            return _server_by_token(chosen, servers)
     if len(servers) == 1:
         return servers[0]
     here = Path.cwd().resolve()
@@ -128,6 +129,19 @@ def find_server(runtime_dir: Optional[str] = None, parent_pid: Optional[str] = N
     )
 
 
+def _server_by_token(url: str, servers: List[dict]) -> dict:
+    """A server named by URL whose key file is not here (another machine's, a container's, another runtime
+    folder's): reached with the server's own token, from JUPYTER_TOKEN, else asked for at a terminal."""
+    token = os.environ.get("JUPYTER_TOKEN", "")
+    if not token and sys.stdin.isatty():
+        token = getpass.getpass(f"The Jupyter server at {url} has no key file here; its token: ")
+    if not token:
+        raise NoServer(f"No key file of a Jupyter server at {url} (JUPYTER_OPENEO_AUTH_SERVER) is here (running "
+                       f"here: {_names(servers)}). Give that server's token in JUPYTER_TOKEN.")
+    return {"url": url.rstrip("/"), "key": token, "scheme": "token", "default_backend": None, "pid": None,
+            "root_dir": ""}
+
+
 def _names(servers: List[dict]) -> str:
     return ", ".join(f"{s['url']} (root {s['root_dir'] or '?'})" for s in servers) or "none"
 
@@ -138,13 +152,17 @@ class ServerClient:
 
     def __init__(self, url: Optional[str] = None, key: Optional[str] = None, timeout: float = 15.0):
         self.default_backend: Optional[str] = None
+        scheme = SCHEME
         if url is None or key is None:
             found = find_server()
             url, key, self.default_backend = found["url"], found["key"], found["default_backend"]
+            scheme = found.get("scheme", SCHEME)  # "token": the server's own token (JUPYTER_TOKEN)
         self.api = url.rstrip("/") + "/openeo-auth/api/"
-        self._headers = {"Authorization": f"{SCHEME} {key}"}
+        self._headers = {"Authorization": f"{scheme} {key}"}
         self.http = requests.Session()
         self.timeout = timeout
+        if self.default_backend is None and scheme != SCHEME:
+            self.default_backend = self.settings().get("default_backend")
 
     def __repr__(self) -> str:
         return f"<ServerClient {self.api}>"
