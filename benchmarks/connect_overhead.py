@@ -12,10 +12,9 @@ import tempfile
 
 import requests
 from jupyter_client import BlockingKernelClient
+from token_latency import server_login
 
 from jupyter_openeo_auth.devstack import DevStack, jupyter_service
-
-from token_latency import server_login
 
 KERNEL_CODE = """
 import json, statistics, time, openeo
@@ -47,7 +46,9 @@ def run_in_kernel(server, headers, code: str) -> str:
     try:
         client.wait_for_ready(timeout=60)
         reply = client.execute_interactive(
-            code, timeout=600, output_hook=lambda m: out.append(m["content"].get("text", "")) if m["msg_type"] == "stream" else None
+            code,
+            timeout=600,
+            output_hook=lambda m: out.append(m["content"].get("text", "")) if m["msg_type"] == "stream" else None,
         )
         assert reply["content"]["status"] == "ok", reply["content"]
     finally:
@@ -63,7 +64,9 @@ def main(rounds: int = 20) -> dict:
         try:
             headers = {"Authorization": f"token {token}"}
             server_login(f"{server.url}/openeo-auth/api", headers, stack.backend.url)
-            result = json.loads(run_in_kernel(server, headers, KERNEL_CODE.format(url=stack.backend.url, rounds=rounds)))
+            result = json.loads(
+                run_in_kernel(server, headers, KERNEL_CODE.format(url=stack.backend.url, rounds=rounds))
+            )
         finally:
             server.cleanup()
     return {

@@ -1,7 +1,7 @@
 """Run the benchmarks and print each figure next to its in-run reference.
 
-    python benchmarks/run.py            # all
-    python benchmarks/run.py token_latency
+python benchmarks/run.py            # all
+python benchmarks/run.py token_latency
 """
 
 from __future__ import annotations

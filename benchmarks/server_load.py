@@ -18,10 +18,9 @@ from pathlib import Path
 
 import httpx
 import requests
+from token_latency import server_login
 
 from jupyter_openeo_auth.devstack import DevStack, jupyter_service
-
-from token_latency import server_login
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from faults import FaultServer  # noqa: E402 - the tests' loopback fault server: a provider that hangs
@@ -81,11 +80,15 @@ async def measure(stack, server, token: str, runtime_dir: Path) -> dict:
         status = await latencies(client, "GET", f"{server.url}/api/status", 300, headers=user)
         ours = await latencies(client, "POST", f"{api}/token", 300, json=body, headers=user)
         quiet = await latencies(client, "POST", f"{api}/token", 500, json=body, headers=user)  # nothing pending
-        out["POST token p50 ms / GET api/status p50 ms"] = f"{p50(ours):.2f} / {p50(status):.2f} = {p50(ours) / p50(status):.2f}x"
+        out["POST token p50 ms / GET api/status p50 ms"] = (
+            f"{p50(ours):.2f} / {p50(status):.2f} = {p50(ours) / p50(status):.2f}x"
+        )
 
         status_rps = await throughput(client, "GET", f"{server.url}/api/status", 3, 16, headers=user)
         token_rps = await throughput(client, "POST", f"{api}/token", 3, 16, json=body, headers=user)
-        out["16 clients: POST token req/s / api/status req/s"] = f"{token_rps:.0f} / {status_rps:.0f} = {token_rps / status_rps:.2f}x"
+        out["16 clients: POST token req/s / api/status req/s"] = (
+            f"{token_rps:.0f} / {status_rps:.0f} = {token_rps / status_rps:.2f}x"
+        )
 
         before = sum(stats(stack).values())
 
@@ -107,14 +110,19 @@ async def measure(stack, server, token: str, runtime_dir: Path) -> dict:
 
         with FaultServer(hang_seconds=120) as slow:
             pending = await asyncio.gather(
-                *(client.post(f"{api}/logins", json={"backend": f"{slow.url}/be/{i}"}, headers=user) for i in range(100))
+                *(
+                    client.post(f"{api}/logins", json={"backend": f"{slow.url}/be/{i}"}, headers=user)
+                    for i in range(100)
+                )
             )
             assert all(p.status_code == 202 for p in pending), [p.text for p in pending if p.status_code != 202][:1]
             while slow.hits["/hang-token"] < 32:
                 await asyncio.sleep(0.1)
             busy = await latencies(client, "POST", f"{api}/token", 500, json=body, headers=user)
             started = time.perf_counter()
-            resp = await client.get(f"{api}/providers", params={"backend": stack.backend.url + "/openeo/1.2"}, headers=user)
+            resp = await client.get(
+                f"{api}/providers", params={"backend": stack.backend.url + "/openeo/1.2"}, headers=user
+            )
             discovery = time.perf_counter() - started
             assert resp.status_code == 200, resp.text
             out["POST token p95 ms, 100 logins hanging / none pending"] = (

@@ -76,7 +76,9 @@ def main(n: int = 200) -> dict:
             def client_refresh():
                 con = openeo.connect(stack.backend.url)
                 con.authenticate_oidc_refresh_token(
-                    refresh_token=refresh_token, client_id="openeo-norotate", provider_id="local",
+                    refresh_token=refresh_token,
+                    client_id="openeo-norotate",
+                    provider_id="local",
                     store_refresh_token=False,
                 )
 

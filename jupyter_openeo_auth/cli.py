@@ -18,7 +18,6 @@ import getpass
 import sys
 import time
 from datetime import datetime
-from typing import Optional
 
 from .kernel.client import NoServer, ServerClient, login_link
 from .oidc import LoginRequired, NotLoggedIn, OpenEOAuthError
@@ -30,10 +29,15 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr)
 
 
-def _who(user: Optional[dict]) -> str:
+def _who(user: dict | None) -> str:
     user = user or {}
     name = user.get("name") or user.get("sub") or "an unnamed user"
     return f"{name} ({user['email']})" if user.get("email") else name
+
+
+def _backend(client: ServerClient, args) -> str:
+    """The back-end named on the command line, else the server's default one."""
+    return args.backend or client.default_backend or "https://openeo.cloud"
 
 
 def status(client: ServerClient, args) -> int:
@@ -43,12 +47,17 @@ def status(client: ServerClient, args) -> int:
     for s in sessions:
         expiry = s.get("access_expires_at")
         valid = f"token valid until {datetime.fromtimestamp(expiry):%H:%M}" if expiry else "token without expiry"
-        state = " — log in again" if s.get("login_required") else (
-            f" — {s['account_problem']}" if s.get("account_problem") else "")
+        state = (
+            " — log in again"
+            if s.get("login_required")
+            else (f" — {s['account_problem']}" if s.get("account_problem") else "")
+        )
         others = [b for b in s.get("serves") or () if b != s["backend"]]
         shared = f" — one login with {', '.join(others)}" if others else ""
-        print(f"{s['backend']} ({s['provider_id']}): {_who(s.get('user'))}, {s['flow']} login, "
-              f"{valid} (renewed automatically){shared}{state}")
+        print(
+            f"{s['backend']} ({s['provider_id']}): {_who(s.get('user'))}, {s['flow']} login, "
+            f"{valid} (renewed automatically){shared}{state}"
+        )
     if not sessions:
         print("Not logged in to openEO.")
     return OK if sessions else NOT_LOGGED_IN
@@ -56,13 +65,16 @@ def status(client: ServerClient, args) -> int:
 
 def login(client: ServerClient, args) -> int:
     """Log in on the server; for the device flow print the link, the code and a QR code, then wait."""
-    backend = args.backend or client.default_backend
+    backend = _backend(client, args)
     extra = {}
     if args.client_credentials:
         extra["flow"] = "client_credentials"
     elif args.password:
-        extra.update(flow="password", username=args.password,
-                     password=getpass.getpass(f"Password of {args.password} at {backend}: "))
+        extra.update(
+            flow="password",
+            username=args.password,
+            password=getpass.getpass(f"Password of {args.password} at {backend}: "),
+        )
     login = client.start_login(backend, args.provider, **extra)
     if login["state"] == "pending":
         login = _follow(client, login)
@@ -81,7 +93,10 @@ def _follow(client: ServerClient, login: dict) -> dict:
     link = login_link(login)
     if link is None:
         client.cancel(login["id"])
-        return {"state": "failed", "message": "The provider sent a login link that is not a web address. Start a new login."}
+        return {
+            "state": "failed",
+            "message": "The provider sent a login link that is not a web address. Start a new login.",
+        }
     if link.startswith("/"):  # through the server's proxy: the browser's address of this server, then the path
         print(f"Open {link} at the address of this JupyterLab (where you opened this terminal),")
     else:
@@ -104,7 +119,7 @@ def _follow(client: ServerClient, login: dict) -> dict:
 
 def logout(client: ServerClient, args) -> int:
     """Log out on the server: it forgets and revokes the login."""
-    backend = args.backend or client.default_backend
+    backend = _backend(client, args)
     result = client.logout(backend, args.provider)
     if not result.get("logged_out"):
         print(f"Not logged in to {backend}.")
@@ -116,17 +131,20 @@ def logout(client: ServerClient, args) -> int:
 def token(client: ServerClient, args) -> int:
     """Print an access token (or openEO's bearer string) for $(…) and pipes; not to a terminal unless forced."""
     if sys.stdout.isatty() and not args.force:
-        _say("Not printing a token to a terminal, where it would stay in the scrollback. Use it as "
-             '$(jupyter openeo-auth token) or in a pipe, or pass --force.')
+        _say(
+            "Not printing a token to a terminal, where it would stay in the scrollback. Use it as "
+            "$(jupyter openeo-auth token) or in a pipe, or pass --force."
+        )
         return FAILED
-    answer = client.token(args.backend or client.default_backend, args.provider, args.min_valid)
+    answer = client.token(_backend(client, args), args.provider, args.min_valid)
     print(answer["bearer"] if args.bearer else answer["access_token"])
     return OK
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jupyter openeo-auth",
-                                     description="The running Jupyter server's openEO login, from a terminal.")
+    parser = argparse.ArgumentParser(
+        prog="jupyter openeo-auth", description="The running Jupyter server's openEO login, from a terminal."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("status", help="the server and its openEO sessions")
     p = commands.add_parser("login", help="log in on the server (device code: link, code, QR code)")
@@ -147,20 +165,28 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
     p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     p.add_argument(
-        "--services-only", action="store_true",
+        "--services-only",
+        action="store_true",
         help="start only the provider and the back-end, in the background, for a Jupyter server started next "
-             "(Binder's start script): the provider's pages are served through that server's jupyter-server-proxy; "
-             "the demo notebook goes into the current folder; prints the shell line that gives the server its "
-             "settings",
+        "(Binder's start script): the provider's pages are served through that server's jupyter-server-proxy; "
+        "the demo notebook goes into the current folder; prints the shell line that gives the server its "
+        "settings",
     )
-    p.add_argument("--base-url", default=None,
-                   help="with --services-only: the Jupyter server's base URL (default: $JUPYTERHUB_SERVICE_PREFIX or /)")
+    p.add_argument(
+        "--base-url",
+        default=None,
+        help="with --services-only: the Jupyter server's base URL (default: $JUPYTERHUB_SERVICE_PREFIX or /)",
+    )
     return parser
 
 
 #: The exit code of an error a script can test for; any other error is FAILED.
-EXIT_CODES = ((NoServer, NO_SERVER), (NotLoggedIn, NOT_LOGGED_IN), (LoginRequired, LOG_IN_AGAIN),
-              (OpenEOAuthError, FAILED))
+EXIT_CODES = (
+    (NoServer, NO_SERVER),
+    (NotLoggedIn, NOT_LOGGED_IN),
+    (LoginRequired, LOG_IN_AGAIN),
+    (OpenEOAuthError, FAILED),
+)
 
 COMMANDS = {"status": status, "login": login, "logout": logout, "token": token}
 

@@ -16,7 +16,6 @@ import tempfile
 import threading
 import webbrowser
 from pathlib import Path
-from typing import Optional
 
 import nbformat
 
@@ -25,7 +24,7 @@ from .devstack import DEMO_USERS, DevStack, DevStackError, check_port_free, inst
 NOTEBOOK = "openeo-login-demo.ipynb"
 
 
-def demo_notebook(backend_url: Optional[str]) -> nbformat.NotebookNode:
+def demo_notebook(backend_url: str | None) -> nbformat.NotebookNode:
     """The notebook a newcomer runs: log in through the server, then use the connection. Without a back-end URL,
     `%openeo_login` uses the server's default back-end (the demo's, whatever port it has this time)."""
     cells = [
@@ -88,14 +87,22 @@ class _JupyterState:
         self.made = [p for p in (self.runtime, *self.runtime.parents) if not p.exists()]
 
     def env(self) -> dict:
-        names = {"JUPYTERLAB_SETTINGS_DIR": "lab-settings", "JUPYTERLAB_WORKSPACES_DIR": "lab-workspaces",
-                 "JUPYTER_DATA_DIR": "data", "IPYTHONDIR": "ipython"}
+        names = {
+            "JUPYTERLAB_SETTINGS_DIR": "lab-settings",
+            "JUPYTERLAB_WORKSPACES_DIR": "lab-workspaces",
+            "JUPYTER_DATA_DIR": "data",
+            "IPYTHONDIR": "ipython",
+        }
         return {**{k: str(self.folder / v) for k, v in names.items()}, "JUPYTER_RUNTIME_DIR": str(self.runtime)}
 
     def config(self) -> dict:
         # jupyter-lsp asks `npm prefix -g` at start, and npm leaves a log in ~/.npm: the demo needs no LSP.
-        return {"ServerApp": {"cookie_secret_file": str(self.folder / "cookie_secret"),
-                              "jpserver_extensions": {"jupyter_lsp": False}}}
+        return {
+            "ServerApp": {
+                "cookie_secret_file": str(self.folder / "cookie_secret"),
+                "jpserver_extensions": {"jupyter_lsp": False},
+            }
+        }
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -145,7 +152,11 @@ def run_demo(port: int, open_browser: bool) -> int:
         token = secrets.token_hex(24)
         # Assigned before starting, so that a failed start still removes its config file (it holds the token).
         lab = jupyter_service(
-            workdir, token, port=port, app="lab", env=state.env(),
+            workdir,
+            token,
+            port=port,
+            app="lab",
+            env=state.env(),
             config={"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}, **state.config()},
         )
         lab.die_with_parent = True
@@ -176,9 +187,9 @@ def _banner(url: str, stack: DevStack, lab, workdir: Path) -> str:
     return (
         f"\nopenEO login demo is running.\n"
         f"  JupyterLab:       {url}\n"
-        f"  openEO back-end:  {stack.backend.url}   (pid {stack.backend.process.pid})\n"
-        f"  OpenID provider:  {stack.provider.url}   (pid {stack.provider.process.pid})\n"
-        f"  JupyterLab pid:   {lab.process.pid}\n"
+        f"  openEO back-end:  {stack.backend.url}   (pid {stack.backend.pid})\n"
+        f"  OpenID provider:  {stack.provider.url}   (pid {stack.provider.pid})\n"
+        f"  JupyterLab pid:   {lab.pid}\n"
         f"  Notebook folder:  {workdir}   (yours: kept when the demo stops)\n"
         f"On the provider's login page, log in as user `{user}` with password `{password}` ({name}).\n"
         f"`jupyter openeo-auth status` in any shell of yours finds this server.\n"
@@ -186,7 +197,7 @@ def _banner(url: str, stack: DevStack, lab, workdir: Path) -> str:
     )
 
 
-def start_services(base_url: Optional[str] = None) -> int:
+def start_services(base_url: str | None = None) -> int:
     """`demo --services-only`: the provider and the back-end in the background, for a Jupyter server started
     afterwards at `base_url` (Binder's `start`: only that server's address reaches the browser). The provider
     serves its pages under `{base_url}proxy/absolute/PORT/`, the path at which jupyter-server-proxy forwards
@@ -196,14 +207,19 @@ def start_services(base_url: Optional[str] = None) -> int:
     error. The services run until they are killed (the container's end, on Binder)."""
     missing = [m for m in ("openeo_driver", "jupyter_server_proxy") if importlib.util.find_spec(m) is None]
     if missing:
-        print(f"The demo's services need {', '.join(missing)}: "
-              "pip install 'jupyter-openeo-auth[demo]' jupyter-server-proxy", file=sys.stderr)
+        print(
+            f"The demo's services need {', '.join(missing)}: "
+            "pip install 'jupyter-openeo-auth[demo]' jupyter-server-proxy",
+            file=sys.stderr,
+        )
         return 1
     inner = (base_url or os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "").strip("/")
     base_url = f"/{inner}/" if inner else "/"
     try:
         stack = DevStack(
-            access_token_ttl=300, device_interval=2, provider_folder=install_provider(),
+            access_token_ttl=300,
+            device_interval=2,
+            provider_folder=install_provider(),
             provider_base_path=lambda port: f"{base_url}proxy/absolute/{port}",
         ).start()
     except DevStackError as e:
@@ -216,12 +232,13 @@ def start_services(base_url: Optional[str] = None) -> int:
     user, (password, name, _) = next(iter(DEMO_USERS.items()))
     print(
         f"openEO login demo services are running in the background.\n"
-        f"  openEO back-end:  {stack.backend.url}   (pid {stack.backend.process.pid})\n"
-        f"  OpenID provider:  {stack.provider.issuer}   (pid {stack.provider.process.pid}), for the browser at\n"
+        f"  openEO back-end:  {stack.backend.url}   (pid {stack.backend.pid})\n"
+        f"  OpenID provider:  {stack.provider.issuer}   (pid {stack.provider.pid}), for the browser at\n"
         f"                    {base_url}proxy/absolute/{stack.provider.port}/ of the Jupyter server\n"
         f"  Demo notebook:    {Path.cwd() / NOTEBOOK}\n"
         f"On the provider's login page, log in as user `{user}` with password `{password}` ({name}).",
-        file=sys.stderr, flush=True,
+        file=sys.stderr,
+        flush=True,
     )
     path = os.pathsep.join(p for p in (str(config), os.environ.get("JUPYTER_CONFIG_PATH")) if p)
     print(f"export JUPYTER_CONFIG_PATH={shlex.quote(path)}", flush=True)

@@ -27,20 +27,19 @@ import inspect
 import json
 import os
 import time
-from typing import Optional
 from urllib.parse import quote, urlsplit
 
 #: Renew the access token when fewer seconds than this remain (at most half its lifetime).
 REFRESH_MARGIN = 300.0
 
 
-def stamp_expiry(auth_state: dict, received_at: Optional[float] = None) -> dict:
+def stamp_expiry(auth_state: dict, received_at: float | None = None) -> dict:
     """Record in auth_state when the access token expires (`expires_at`, epoch seconds) and how long it lived
     (`expires_in`), from the token response; OAuthenticator keeps only the relative `expires_in`."""
     response = auth_state.get("token_response") or {}
     try:
-        lifetime = float(response.get("expires_in"))
-    except (TypeError, ValueError):
+        lifetime = float(response["expires_in"])
+    except (KeyError, TypeError, ValueError):
         return auth_state
     auth_state["expires_at"] = (time.time() if received_at is None else received_at) + lifetime
     auth_state["expires_in"] = lifetime
@@ -54,7 +53,7 @@ def post_auth_hook(authenticator, handler, authentication: dict) -> dict:
     return authentication
 
 
-async def refresh_user_hook(authenticator, user, auth_state: Optional[dict]):
+async def refresh_user_hook(authenticator, user, auth_state: dict | None):
     """`OAuthenticator.refresh_user_hook`: renew the access token with the refresh token when it expires
     within the margin (a new login is needed when the provider refuses); True while it is fresh enough;
     None (OAuthenticator's own behaviour) when auth_state does not say when it expires."""
@@ -69,10 +68,13 @@ async def refresh_user_hook(authenticator, user, auth_state: Optional[dict]):
         return False if left <= 0 else True
     received_at = time.time()
     try:
-        token_info = await authenticator.get_token_info(None, authenticator.build_refresh_token_request_params(refresh_token))
+        token_info = await authenticator.get_token_info(
+            None, authenticator.build_refresh_token_request_params(refresh_token)
+        )
     except Exception as e:  # noqa: BLE001 - whatever the provider said: the user logs in again
-        authenticator.log.info("Renewing the openEO login of %s failed (%s); a new login is needed.", user.name,
-                               type(e).__name__)
+        authenticator.log.info(
+            "Renewing the openEO login of %s failed (%s); a new login is needed.", user.name, type(e).__name__
+        )
         return False
     if not token_info.get("refresh_token"):  # providers that do not rotate send none: keep the one we have
         token_info["refresh_token"] = refresh_token
@@ -144,8 +146,9 @@ def token_service_app():
                 raise web.HTTPError(403, "openEO tokens are handed to users' servers only")
             url = f"{auth.api_url.rstrip('/')}/users/{quote(caller['name'], safe='')}"
             try:
-                resp = await AsyncHTTPClient().fetch(url, headers={"Authorization": f"token {auth.api_token}"},
-                                                     request_timeout=30)
+                resp = await AsyncHTTPClient().fetch(
+                    url, headers={"Authorization": f"token {auth.api_token}"}, request_timeout=30
+                )
             except HTTPClientError as e:
                 raise web.HTTPError(502, f"the hub answered HTTP {e.code}") from None
             state = json.loads(resp.body).get("auth_state") or {}

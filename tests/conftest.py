@@ -6,15 +6,14 @@ import os
 
 import pytest
 import requests
+from faults import FaultServer
+from keyrings import FileKeyring
+from server_api import Api
 from traitlets.config import Config
 
 from jupyter_openeo_auth.devstack import DevStack, backend_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
 from jupyter_openeo_auth.oidc import HttpClient, OidcClient, discover_backend, issuer_cache
-
-from faults import FaultServer
-from keyrings import FileKeyring
-from server_api import Api
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
@@ -29,8 +28,9 @@ SERVICE_SECRET = "service-secret+0123/%89:x"  # "+", "/", "%", ":" must be form-
 def stack():
     """Provider + back-end. The back-end checks every bearer token at the provider (no 15-minute user
     cache), so that expired and revoked tokens are really refused."""
-    with DevStack(access_token_ttl=ACCESS_TOKEN_TTL, device_interval=DEVICE_INTERVAL, no_user_cache=True,
-                  record_tokens=True) as s:
+    with DevStack(
+        access_token_ttl=ACCESS_TOKEN_TTL, device_interval=DEVICE_INTERVAL, no_user_cache=True, record_tokens=True
+    ) as s:
         yield s
 
 
@@ -161,8 +161,13 @@ def broker(jp_serverapp, jp_asyncio_loop, http_server):
 CHROMIUM = "/usr/bin/chromium"
 # Flags for a closed network: no background connections to Google's hosts.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 

@@ -22,7 +22,11 @@ def _json(data) -> tuple:
 
 def device_answer(**fields) -> tuple:
     """A device authorization answer with these `interval` / `expires_in` values (None: left out)."""
-    body = {"device_code": "fault-device-code", "user_code": "FAUL-TCOD", "verification_uri": "http://127.0.0.1:9/device"}
+    body = {
+        "device_code": "fault-device-code",
+        "user_code": "FAUL-TCOD",
+        "verification_uri": "http://127.0.0.1:9/device",
+    }
     body.update({k: v for k, v in fields.items() if v is not None})
     return _json(body)
 
@@ -36,26 +40,47 @@ def dynamic(server, path: str):
     if path.startswith("/be/") and path.endswith("/credentials/oidc"):
         client = {"id": "fault-client", "grant_types": [DEVICE_PKCE, "refresh_token"]}
         issuer = base + ("/nodevice" if "nodevice" in path else "/slowprov")
-        return _json({"providers": [{"id": "slow", "issuer": issuer, "title": "Slow", "scopes": ["openid"],
-                                     "default_clients": [client]}]})
+        return _json(
+            {
+                "providers": [
+                    {"id": "slow", "issuer": issuer, "title": "Slow", "scopes": ["openid"], "default_clients": [client]}
+                ]
+            }
+        )
     if path.startswith("/be/"):
         return _json({"api_version": "1.2.0", "backend_version": "fault", "endpoints": []})
     if path == "/slowprov/.well-known/openid-configuration":
-        return _json({"issuer": base + "/slowprov", "token_endpoint": base + "/hang-token",
-                      "device_authorization_endpoint": base + "/slowprov/device"})
+        return _json(
+            {
+                "issuer": base + "/slowprov",
+                "token_endpoint": base + "/hang-token",
+                "device_authorization_endpoint": base + "/slowprov/device",
+            }
+        )
     if path == "/slowprov/device":
         return device_answer(interval=1, expires_in=600)
     if path == "/nodevice/.well-known/openid-configuration":
-        return _json({"issuer": base + "/nodevice", "token_endpoint": base + "/html502",
-                      "grant_types_supported": ["refresh_token", "client_credentials"]})
+        return _json(
+            {
+                "issuer": base + "/nodevice",
+                "token_endpoint": base + "/html502",
+                "grant_types_supported": ["refresh_token", "client_credentials"],
+            }
+        )
     # Endpoints only in RFC 8414 metadata: inserted before the issuer's path (/split), or appended (/split2).
     if path in ("/split/.well-known/openid-configuration", "/split2/.well-known/openid-configuration"):
         return _json({"issuer": base + path.split("/.well")[0], "token_endpoint": base + "/html502"})
     if path in ("/.well-known/oauth-authorization-server/split", "/split2/.well-known/oauth-authorization-server"):
-        return _json({"issuer": base + "/split", "token_endpoint": base + "/html502",
-                      "device_authorization_endpoint": base + "/device-no-interval",
-                      "revocation_endpoint": base + "/revoke-refuses"})
+        return _json(
+            {
+                "issuer": base + "/split",
+                "token_endpoint": base + "/html502",
+                "device_authorization_endpoint": base + "/device-no-interval",
+                "revocation_endpoint": base + "/revoke-refuses",
+            }
+        )
     return None
+
 
 #: path -> (status, content type, body)
 PAGES = {

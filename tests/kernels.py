@@ -31,7 +31,7 @@ class Kernel:
         self.kernel_id = None
         self.client = None
 
-    async def start(self) -> "Kernel":
+    async def start(self) -> Kernel:
         self.kernel_id = await self.manager.start_kernel()
         self.client = self.manager.get_kernel(self.kernel_id).client()
         self.client.start_channels()

@@ -6,7 +6,6 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Optional
 
 from keyring.backend import KeyringBackend
 
@@ -18,7 +17,7 @@ class FileKeyring(KeyringBackend):
 
     priority = 10
 
-    def __init__(self, path: Optional[Path] = None, hang_seconds: float = 0.0):
+    def __init__(self, path: Path | None = None, hang_seconds: float = 0.0):
         super().__init__()
         path = path or os.environ.get("JOA_TEST_KEYRING_FILE")
         if not path:

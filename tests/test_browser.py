@@ -8,7 +8,6 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List
 
 import nbformat
 import pytest
@@ -18,11 +17,12 @@ from jupyter_openeo_auth.demo import demo_notebook
 from jupyter_openeo_auth.devstack import jupyter_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
 
+
 @dataclass
 class Lab:
     url: str
     notebook: Path
-    server_secrets: List[str]  # the server's token and the kernel key: canaries too
+    server_secrets: list[str]  # the server's token and the kernel key: canaries too
 
 
 @pytest.fixture
@@ -36,12 +36,18 @@ def lab(stack, tmp_path):
     settings.mkdir(parents=True)
     (settings / "plugin.jupyterlab-settings").write_text(json.dumps({"saveState": True}))
     service = jupyter_service(
-        tmp_path, token, app="lab", config={"OpenEOAuth": {"persist": "never"}},
+        tmp_path,
+        token,
+        app="lab",
+        config={"OpenEOAuth": {"persist": "never"}},
         env={"JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings")},
     ).start(timeout=120)
     [key_file] = service.runtime_dir.glob("jupyter-openeo-auth-*.json")
-    yield Lab(f"{service.url}/lab/tree/login.ipynb?token={token}", tmp_path / "login.ipynb",
-              [token, json.loads(key_file.read_text())["key"]])
+    yield Lab(
+        f"{service.url}/lab/tree/login.ipynb?token={token}",
+        tmp_path / "login.ipynb",
+        [token, json.loads(key_file.read_text())["key"]],
+    )
     service.cleanup()
 
 
@@ -59,14 +65,20 @@ def test_widget_in_jupyterlab_shows_the_code_and_then_who_logged_in(lab, page, t
     assert re.fullmatch(r"[A-Z]{4}-[A-Z]{4}", user_code)
     link = page.locator(".jp-OutputArea a[target=_blank]")
     href = link.get_attribute("href")
-    assert href.startswith("http://127.0.0.1:") and user_code in href and link.get_attribute("rel") == "noopener noreferrer"
+    assert (
+        href.startswith("http://127.0.0.1:")
+        and user_code in href
+        and link.get_attribute("rel") == "noopener noreferrer"
+    )
     expect(page.locator(".jp-OutputArea svg").first).to_be_visible()  # the QR code
     expect(page.get_by_text(re.compile(r"The code expires in \d+:\d\d"))).to_be_visible()
     page.screenshot(path=str(tmp_path / "code.png"))
 
     ProviderUser("alice").approve(href, user_code)
     expect(page.get_by_text("renewed automatically")).to_be_visible(timeout=30000)
-    expect(page.locator(".jp-OutputArea", has_text="Logged in as")).to_contain_text("Logged in as Alice Liddell (alice@example.org)")
+    expect(page.locator(".jp-OutputArea", has_text="Logged in as")).to_contain_text(
+        "Logged in as Alice Liddell (alice@example.org)"
+    )
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
     # The connection is bound before "Logged in" shows, and the note sits in the widget, not in a later cell.
     expect(page.locator(".jp-OutputArea", has_text="Logged in as")).to_contain_text(

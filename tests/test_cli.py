@@ -24,8 +24,9 @@ from jupyter_openeo_auth.oidc import discover_backend
 def server(stack, tmp_path):
     (tmp_path / "root").mkdir()
     token = secrets.token_hex(16)
-    service = jupyter_service(tmp_path / "root", token,
-                              config={"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}}).start()
+    service = jupyter_service(
+        tmp_path / "root", token, config={"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}}
+    ).start()
     service.token = token
     yield service
     service.cleanup()
@@ -47,8 +48,11 @@ def wait_logged_in(server, login_id: str, timeout: float = 30) -> None:
 
     deadline = time.time() + timeout
     while time.time() < deadline:
-        state = requests.get(f"{server.url}/openeo-auth/api/logins/{login_id}",
-                             headers={"Authorization": f"token {server.token}"}, timeout=30).json()["state"]
+        state = requests.get(
+            f"{server.url}/openeo-auth/api/logins/{login_id}",
+            headers={"Authorization": f"token {server.token}"},
+            timeout=30,
+        ).json()["state"]
         if state != "pending":
             assert state == "logged_in"
             return
@@ -57,14 +61,17 @@ def wait_logged_in(server, login_id: str, timeout: float = 30) -> None:
 
 
 def cli(env, *args, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run(["jupyter", "openeo-auth", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        ["jupyter", "openeo-auth", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_terminal_login_status_token_and_logout(stack, server, issued_secrets):
     env = shell_env(server)
     assert cli(env, "status").returncode == 2
-    login = subprocess.Popen(["jupyter", "openeo-auth", "login"], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    login = subprocess.Popen(
+        ["jupyter", "openeo-auth", "login"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     shown = []
 
     def approve():
@@ -72,7 +79,7 @@ def test_terminal_login_status_token_and_logout(stack, server, issued_secrets):
             shown.append(line)
             if "enter the code:" in line:
                 code = line.split()[-1]
-                link = next(l for l in shown if l.startswith("Open ")).split()[1]
+                link = next(said for said in shown if said.startswith("Open ")).split()[1]
                 ProviderUser("alice").approve(link, code)
                 break
 
@@ -89,17 +96,31 @@ def test_terminal_login_status_token_and_logout(stack, server, issued_secrets):
     api = discover_backend(stack.backend.url).api_url  # the versioned API, where /me is
     curl = subprocess.run(
         ["bash", "-c", f'curl -fsS -H "Authorization: Bearer $(jupyter openeo-auth token --bearer)" {api}/me'],
-        env=env, capture_output=True, text=True, timeout=120)
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert curl.returncode == 0 and '"user_id":"alice"' in curl.stdout.replace(" ", "")
-    script = subprocess.run([sys.executable, "-c", "import jupyter_openeo_auth as joa; "
-                             f"print(joa.connect({stack.backend.url!r}).describe_account()['user_id'])"],
-                            env=env, capture_output=True, text=True, timeout=120)
+    script = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import jupyter_openeo_auth as joa; "
+            f"print(joa.connect({stack.backend.url!r}).describe_account()['user_id'])",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert script.stdout.strip() == "alice", script.stderr
 
     # To a terminal, the token is not printed unless forced.
     main, secondary = pty.openpty()
-    refused = subprocess.run(["jupyter", "openeo-auth", "token"], env=env, stdout=secondary, stderr=subprocess.PIPE,
-                             text=True, timeout=120)
+    refused = subprocess.run(
+        ["jupyter", "openeo-auth", "token"], env=env, stdout=secondary, stderr=subprocess.PIPE, text=True, timeout=120
+    )
     os.close(secondary)
     os.close(main)
     assert refused.returncode == 1 and "Not printing a token to a terminal" in refused.stderr
@@ -115,8 +136,12 @@ def test_terminal_login_status_token_and_logout(stack, server, issued_secrets):
 def test_which_server_a_shell_uses(stack, server, tmp_path):
     second_root = tmp_path / "second"
     second_root.mkdir()
-    second = jupyter_service(second_root, secrets.token_hex(16), config={"OpenEOAuth": {"persist": "never"}},
-                             env={"JUPYTER_RUNTIME_DIR": str(server.runtime_dir)}).start()
+    second = jupyter_service(
+        second_root,
+        secrets.token_hex(16),
+        config={"OpenEOAuth": {"persist": "never"}},
+        env={"JUPYTER_RUNTIME_DIR": str(server.runtime_dir)},
+    ).start()
     try:
         env = shell_env(server)
         del env["JUPYTER_SERVER_URL"]  # a shell outside JupyterLab
@@ -134,8 +159,11 @@ def test_which_server_a_shell_uses(stack, server, tmp_path):
     nothing = cli({**shell_env(server), "JUPYTER_RUNTIME_DIR": str(tmp_path / "empty")}, "status")
     assert nothing.returncode == 4 and "No running Jupyter server" in nothing.stderr
     # A server whose key file is not here, named by URL: reached with its own token.
-    elsewhere = {**shell_env(server), "JUPYTER_RUNTIME_DIR": str(tmp_path / "empty"),
-                 "JUPYTER_OPENEO_AUTH_SERVER": server.url}
+    elsewhere = {
+        **shell_env(server),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "empty"),
+        "JUPYTER_OPENEO_AUTH_SERVER": server.url,
+    }
     no_token = cli(elsewhere, "status")
     assert no_token.returncode == 4 and "JUPYTER_TOKEN" in no_token.stderr
     by_token = cli({**elsewhere, "JUPYTER_TOKEN": server.token}, "status")
@@ -149,8 +177,12 @@ def server_of_a_new_user(stack, tmp_path):
     (tmp_path / "root").mkdir()
     (tmp_path / "home").mkdir()
     token = secrets.token_hex(16)
-    service = jupyter_service(tmp_path / "root", token, env={"HOME": str(tmp_path / "home"), "SHELL": "/bin/bash"},
-                              config={"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}}).start()
+    service = jupyter_service(
+        tmp_path / "root",
+        token,
+        env={"HOME": str(tmp_path / "home"), "SHELL": "/bin/bash"},
+        config={"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}},
+    ).start()
     service.token = token
     yield service
     service.cleanup()
@@ -169,9 +201,13 @@ def test_in_a_jupyterlab_terminal(stack, server_of_a_new_user, tmp_path):
     token = server.token
     headers = {"Authorization": f"token {token}"}
     name = requests.post(f"{server.url}/api/terminals", headers=headers, timeout=30).json()["name"]
-    ws = websocket.create_connection(server.url.replace("http", "ws", 1) + f"/terminals/websocket/{name}",
-                                     header=[f"Authorization: token {token}"], timeout=2)
+    ws = websocket.create_connection(
+        server.url.replace("http", "ws", 1) + f"/terminals/websocket/{name}",
+        header=[f"Authorization: token {token}"],
+        timeout=2,
+    )
     try:
+
         def run(command: str, until: str, timeout: float = 60) -> str:
             ws.send(json.dumps(["stdin", command + "\r"]))
             out, deadline = "", time.time() + timeout
@@ -190,8 +226,9 @@ def test_in_a_jupyterlab_terminal(stack, server_of_a_new_user, tmp_path):
         out = run("command -v jupyter; echo path=$?", "path=0")
         assert sysconfig.get_path("scripts") + "/jupyter" in out
         run("jupyter openeo-auth status; echo exit=$?", "exit=2")
-        login = requests.post(f"{server.url}/openeo-auth/api/logins", json={"backend": stack.backend.url},
-                                      headers=headers, timeout=30).json()
+        login = requests.post(
+            f"{server.url}/openeo-auth/api/logins", json={"backend": stack.backend.url}, headers=headers, timeout=30
+        ).json()
         ProviderUser("alice").approve(login["verification_uri_complete"], login["user_code"])
         wait_logged_in(server, login["id"])
         out = run("jupyter openeo-auth status; echo exit=$?", "exit=0")
@@ -211,18 +248,36 @@ def test_a_notebook_run_with_nbclient_from_a_terminal_uses_the_servers_login(sta
     import nbformat
     import requests
 
-    login = requests.post(f"{server.url}/openeo-auth/api/logins", json={"backend": stack.backend.url},
-                          headers={"Authorization": f"token {server.token}"}, timeout=30).json()
+    login = requests.post(
+        f"{server.url}/openeo-auth/api/logins",
+        json={"backend": stack.backend.url},
+        headers={"Authorization": f"token {server.token}"},
+        timeout=30,
+    ).json()
     ProviderUser("alice").approve(login["verification_uri_complete"], login["user_code"])
     wait_logged_in(server, login["id"])
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        f"import jupyter_openeo_auth as joa\nprint(joa.connect({stack.backend.url!r}).describe_account()['user_id'])")])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "import jupyter_openeo_auth as joa\n"
+                f"print(joa.connect({stack.backend.url!r}).describe_account()['user_id'])"
+            )
+        ]
+    )
     nbformat.write(nb, tmp_path / "batch.ipynb")
     run = subprocess.run(
-        [sys.executable, "-c", "import nbformat; from nbclient import NotebookClient; "
-         f"nb = nbformat.read({str(tmp_path / 'batch.ipynb')!r}, 4); NotebookClient(nb, timeout=120).execute(); "
-         "print(nb.cells[0].outputs[0]['text'])"],
-        env=shell_env(server), capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-c",
+            "import nbformat; from nbclient import NotebookClient; "
+            f"nb = nbformat.read({str(tmp_path / 'batch.ipynb')!r}, 4); NotebookClient(nb, timeout=120).execute(); "
+            "print(nb.cells[0].outputs[0]['text'])",
+        ],
+        env=shell_env(server),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip() == "alice"
 
@@ -232,15 +287,18 @@ def test_a_login_serves_the_other_backends_of_its_provider_in_the_terminal(stack
 
     env = shell_env(server)
     headers = {"Authorization": f"token {server.token}"}
-    login = requests.post(f"{server.url}/openeo-auth/api/logins", json={"backend": stack.backend.url},
-                          headers=headers, timeout=30).json()
+    login = requests.post(
+        f"{server.url}/openeo-auth/api/logins", json={"backend": stack.backend.url}, headers=headers, timeout=30
+    ).json()
     ProviderUser("alice").approve(login["verification_uri_complete"], login["user_code"])
     wait_logged_in(server, login["id"])
     second = cli(env, "login", second_backend.url)  # no device flow: the same account at the same provider
     assert second.returncode == 0 and f"Logged in to {second_backend.url} as Alice Liddell" in second.stdout
     status = cli(env, "status")
     lines = status.stdout.splitlines()
-    assert f"{second_backend.url} (local): Alice Liddell" in lines[2] and f"one login with {stack.backend.url}" in lines[2]
+    assert (
+        f"{second_backend.url} (local): Alice Liddell" in lines[2] and f"one login with {stack.backend.url}" in lines[2]
+    )
     assert re.search(r"token valid until \d\d:\d\d \(renewed automatically\)", lines[2])  # as the status bar says
     out = cli(env, "logout", second_backend.url)
     assert out.returncode == 0 and f"and of {stack.backend.url}, which shared the login" in out.stdout

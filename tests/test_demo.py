@@ -13,11 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 import nbformat
 import pytest
 import requests
+from ws_kernel import WebSocketKernel
 
 from jupyter_openeo_auth.devstack import free_port
 from jupyter_openeo_auth.devstack.user import ProviderUser
-
-from ws_kernel import WebSocketKernel
 
 
 def read_banner(process, log_path, timeout=180) -> str:
@@ -53,14 +52,20 @@ class Demo:
         for folder in (self.home, self.cwd, self.tmp):
             folder.mkdir()
         (self.home / ".bashrc").write_text("# the user's\n")
-        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "JPY", "IPYTHON"))},
-                    "HOME": str(self.home), "TMPDIR": str(self.tmp)}
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "JPY", "IPYTHON"))},
+            "HOME": str(self.home),
+            "TMPDIR": str(self.tmp),
+        }
         self.log_path = tmp_path / "demo.log"
         self.port = free_port()
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "jupyter", "openeo-auth", "demo", "--no-browser", "--port", str(self.port)],
-                stdout=stdout or log, stderr=log if stdout else subprocess.STDOUT, cwd=self.cwd, env=self.env,
+                stdout=stdout or log,
+                stderr=log if stdout else subprocess.STDOUT,
+                cwd=self.cwd,
+                env=self.env,
             )
         self.home_before = listing(self.home)
 
@@ -104,7 +109,9 @@ def test_demo_logs_in_keeps_the_users_work_and_leaves_nothing_else(tmp_path):
         provider = re.search(r"OpenID provider:\s+(\S+)", banner).group(1)
         workdir = re.search(r"Notebook folder:\s+(\S+)", banner).group(1)
         user, password = re.search(r"log in as user `(\w+)` with password `([^`]+)`", banner).groups()
-        assert len(demo.pids) == 3 and lab_url.startswith(f"http://127.0.0.1:{demo.port}/lab/tree/openeo-login-demo.ipynb")
+        assert len(demo.pids) == 3 and lab_url.startswith(
+            f"http://127.0.0.1:{demo.port}/lab/tree/openeo-login-demo.ipynb"
+        )
         assert workdir == str(demo.cwd / "openeo-auth-demo") and "kept when the demo stops" in banner
         token = parse_qs(urlsplit(lab_url).query)["token"][0]
         server = f"http://127.0.0.1:{demo.port}"
@@ -117,8 +124,14 @@ def test_demo_logs_in_keeps_the_users_work_and_leaves_nothing_else(tmp_path):
 
         # Another shell of the same user, with no Jupyter variables, finds the demo's server.
         plain = {"HOME": str(demo.home), "PATH": demo.env["PATH"]}
-        status = subprocess.run([sys.executable, "-m", "jupyter_openeo_auth.cli", "status"], env=plain, cwd=tmp_path,
-                                capture_output=True, text=True, timeout=60)
+        status = subprocess.run(
+            [sys.executable, "-m", "jupyter_openeo_auth.cli", "status"],
+            env=plain,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert status.returncode == 2 and f"Jupyter server: {server}" in status.stdout, status
 
         kernel = WebSocketKernel(server, token)
@@ -126,14 +139,18 @@ def test_demo_logs_in_keeps_the_users_work_and_leaves_nothing_else(tmp_path):
             kernel.run(cells[0])
             assert "LoginWidget" in kernel.run(cells[1])
             # The person: find the pending login's code (asking again returns the same login) and approve it.
-            login = requests.post(f"{server}/openeo-auth/api/logins", json={"backend": backend}, headers=headers, timeout=10).json()
+            login = requests.post(
+                f"{server}/openeo-auth/api/logins", json={"backend": backend}, headers=headers, timeout=10
+            ).json()
             assert login["state"] == "pending"
             ProviderUser(user, password).approve(login["verification_uri_complete"], login["user_code"])
             assert "'user_id': 'alice'" in kernel.run(cells[2])  # waits for the login
         finally:
             kernel.close()
         mine = {"type": "notebook", "content": nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])}
-        assert requests.put(f"{server}/api/contents/mine.ipynb", json=mine, headers=headers, timeout=10).status_code == 201
+        assert (
+            requests.put(f"{server}/api/contents/mine.ipynb", json=mine, headers=headers, timeout=10).status_code == 201
+        )
     finally:
         demo.stop()
     assert demo.process.returncode == 0 and "Demo stopped" in demo.log_path.read_text()
@@ -192,7 +209,10 @@ def test_demo_on_a_taken_port_says_so_and_leaves_nothing_behind(tmp_path):
         port = taken.getsockname()[1]
         done = subprocess.run(
             [sys.executable, "-m", "jupyter", "openeo-auth", "demo", "--no-browser", "--port", str(port)],
-            env={**os.environ, "TMPDIR": str(scratch)}, capture_output=True, text=True, timeout=120,
+            env={**os.environ, "TMPDIR": str(scratch)},
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     assert done.returncode == 1
     assert f"port {port} on 127.0.0.1 is taken" in done.stderr and "--port" in done.stderr

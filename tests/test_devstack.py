@@ -31,7 +31,10 @@ def test_demo_without_node_says_so_in_one_sentence():
     env = {**os.environ, "PATH": os.path.dirname(sys.executable)}
     done = subprocess.run(
         [sys.executable, "-m", "jupyter_openeo_auth.demo", "demo", "--no-browser", "--port", str(free_port())],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 1
     assert done.stderr.strip().startswith("Cannot start the demo: Node.js is not installed")

@@ -9,13 +9,11 @@ import stat
 
 import pytest
 import requests
+from conftest import SERVICE_SECRET
 
 from jupyter_openeo_auth.devstack import jupyter_service
 from jupyter_openeo_auth.oidc import InvalidBackendUrl, normalize_url
 from jupyter_openeo_auth.server.kernel_key import KernelKey
-
-from conftest import SERVICE_SECRET
-
 
 # --- the kernel key file -----------------------------------------------------------------------------------
 
@@ -53,8 +51,14 @@ def test_a_new_runtime_directory_is_private(tmp_path):
 
 @pytest.mark.parametrize(
     "given",
-    ["HTTP://127.0.0.1:8080", "http://127.0.0.1:8080/", "http://127.0.0.1:8080//", "http://127.0.0.1:8080/./",
-     "http://127.0.0.1:8080/a/..", " http://127.0.0.1:8080 "],
+    [
+        "HTTP://127.0.0.1:8080",
+        "http://127.0.0.1:8080/",
+        "http://127.0.0.1:8080//",
+        "http://127.0.0.1:8080/./",
+        "http://127.0.0.1:8080/a/..",
+        " http://127.0.0.1:8080 ",
+    ],
 )
 def test_spellings_of_one_backend_give_one_url(given):
     assert normalize_url(given) == "http://127.0.0.1:8080"
@@ -62,8 +66,11 @@ def test_spellings_of_one_backend_give_one_url(given):
 
 @pytest.mark.parametrize(
     "given, expected",
-    [("https://OpenEO.Cloud:443/", "https://openeo.cloud"), ("http://localhost:80/openeo//1.2/", "http://localhost/openeo/1.2"),
-     ("openeo.vito.be/openeo/1.2/./", "https://openeo.vito.be/openeo/1.2")],
+    [
+        ("https://OpenEO.Cloud:443/", "https://openeo.cloud"),
+        ("http://localhost:80/openeo//1.2/", "http://localhost/openeo/1.2"),
+        ("openeo.vito.be/openeo/1.2/./", "https://openeo.vito.be/openeo/1.2"),
+    ],
 )
 def test_scheme_host_port_and_path_are_normalised(given, expected):
     assert normalize_url(given) == expected
@@ -110,9 +117,15 @@ def start_server(tmp_path, argv=(), config=None):
 
 
 def service_login(server, token, backend):
-    resp = requests.post(f"{server.url}/openeo-auth/api/logins", json={"backend": backend, "flow": "client_credentials"},
-                         headers={"Authorization": f"token {token}"}, timeout=30)
-    return resp.status_code, resp.json() if resp.headers.get("Content-Type", "").startswith("application/json") else resp.text
+    resp = requests.post(
+        f"{server.url}/openeo-auth/api/logins",
+        json={"backend": backend, "flow": "client_credentials"},
+        headers={"Authorization": f"token {token}"},
+        timeout=30,
+    )
+    return resp.status_code, resp.json() if resp.headers.get("Content-Type", "").startswith(
+        "application/json"
+    ) else resp.text
 
 
 def test_service_accounts_from_the_command_line_and_a_config_file(stack, tmp_path):
@@ -131,10 +144,12 @@ def test_service_accounts_from_the_command_line_and_a_config_file(stack, tmp_pat
 
 @pytest.mark.parametrize(
     "entry, says",
-    [({"backend": "x y", "client_id": "c", "secret_env": "V"}, "needs a valid backend URL"),
-     ({"backend": "https://openeo.cloud", "secret_env": "V"}, "needs a client_id"),
-     ({"backend": "https://openeo.cloud", "client_id": "c"}, "needs exactly one of"),
-     ({"backend": "https://openeo.cloud", "client_id": "c", "client_secret": "s"}, "never hold the secret")],
+    [
+        ({"backend": "x y", "client_id": "c", "secret_env": "V"}, "needs a valid backend URL"),
+        ({"backend": "https://openeo.cloud", "secret_env": "V"}, "needs a client_id"),
+        ({"backend": "https://openeo.cloud", "client_id": "c"}, "needs exactly one of"),
+        ({"backend": "https://openeo.cloud", "client_id": "c", "client_secret": "s"}, "never hold the secret"),
+    ],
 )
 def test_a_bad_service_account_stops_the_extension_with_a_sentence(stack, tmp_path, entry, says):
     server, token = start_server(tmp_path, [f"--OpenEOAuth.client_credentials={json.dumps([entry])}"])

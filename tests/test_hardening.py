@@ -9,14 +9,13 @@ import logging
 import time
 
 import pytest
-
-from jupyter_openeo_auth.broker import KeyringStore, TokenBroker
-from jupyter_openeo_auth.oidc import IssuerCache, MalformedTokenResponse
-
 from conftest import server_config
 from faults import FaultServer
 from keyrings import FileKeyring
 from test_broker_lifecycle import log_in, whoami
+
+from jupyter_openeo_auth.broker import KeyringStore, TokenBroker
+from jupyter_openeo_auth.oidc import IssuerCache, MalformedTokenResponse
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import logging
 import time
 
 import pytest
+from keyrings import FileKeyring
 
 from jupyter_openeo_auth.broker import KeyringStore, Session, SessionKey, SessionSettings
 from jupyter_openeo_auth.broker.store import MAX_ENTRY
@@ -23,12 +24,11 @@ from jupyter_openeo_auth.oidc import (
 )
 from jupyter_openeo_auth.oidc.transport import post_form
 
-from keyrings import FileKeyring
-
 
 def client(faults, token_path="/html502", http=None, **endpoints) -> OidcClient:
-    meta = IssuerMetadata(issuer=faults.url, token_endpoint=faults.url + token_path,
-                          **{k: faults.url + v for k, v in endpoints.items()})
+    meta = IssuerMetadata(
+        issuer=faults.url, token_endpoint=faults.url + token_path, **{k: faults.url + v for k, v in endpoints.items()}
+    )
     return OidcClient(meta, "fault-client", http=http or HttpClient(timeout=5))
 
 
@@ -67,8 +67,13 @@ async def test_a_redirect_on_a_post_with_credentials_is_not_followed(faults):
 
 @pytest.mark.parametrize(
     "path, interval, lifetime",
-    [("/device-no-interval", 5, 600), ("/device-interval-zero", 5, 600), ("/device-interval-negative", 5, 600),
-     ("/device-interval-absurd", 60, 1800), ("/device-interval-text", 5, 600)],
+    [
+        ("/device-no-interval", 5, 600),
+        ("/device-interval-zero", 5, 600),
+        ("/device-interval-negative", 5, 600),
+        ("/device-interval-absurd", 60, 1800),
+        ("/device-interval-text", 5, 600),
+    ],
 )
 def test_device_answers_are_sanitised(faults, path, interval, lifetime):
     auth = client(faults, device_authorization_endpoint=path).start_device_authorization()
@@ -87,7 +92,7 @@ def test_a_host_clock_jump_neither_ends_nor_stalls_a_device_login(faults, monkey
     tokens = TokenSet.from_response({"access_token": "a", "expires_in": 300})
     real = time.time
     for jump in (+600, -600):
-        monkeypatch.setattr(time, "time", lambda: real() + jump)
+        monkeypatch.setattr(time, "time", lambda jump=jump: real() + jump)
         assert not auth.expired and 590 < auth.expires_in() <= 600
         assert 0 < auth.seconds_to_next_poll() <= 5
         assert 295 < tokens.remaining() <= 300
@@ -118,7 +123,9 @@ def session_at(faults, token_path: str, caplog) -> Session:
     oidc = client(faults, token_path, http=http)
     tokens = TokenSet("fault", expires_at=time.time() + 3600, refresh_token="r", expires_mono=time.monotonic() + 3600)
     key = SessionKey("http://backend", "p", "device", "")
-    return Session(key, "http://backend", oidc, tokens, oidc.refresh, SessionSettings(), logging.getLogger("test.renew"))
+    return Session(
+        key, "http://backend", oidc, tokens, oidc.refresh, SessionSettings(), logging.getLogger("test.renew")
+    )
 
 
 async def test_failing_renewals_back_off_and_warn_once_per_streak(faults, caplog):

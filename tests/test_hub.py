@@ -11,12 +11,11 @@ from types import SimpleNamespace
 
 import pytest
 import requests
+from test_broker_lifecycle import whoami
+from ws_kernel import WebSocketKernel
 
 from jupyter_openeo_auth.devstack import Service, backend_service, free_port, provider_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
-
-from test_broker_lifecycle import whoami
-from ws_kernel import WebSocketKernel
 
 HUB_DIR = Path(__file__).parent / "hub"
 
@@ -27,13 +26,21 @@ def hub(tmp_path_factory):
     token = secrets.token_hex(16)
     port = free_port()
     env = {
-        "HUB_STATE_DIR": str(state), "HUB_PORT": str(port), "HUB_API_PORT": str(free_port()),
-        "HUB_PROXY_API_PORT": str(free_port()), "HUB_SERVICE_TOKEN": token,
+        "HUB_STATE_DIR": str(state),
+        "HUB_PORT": str(port),
+        "HUB_API_PORT": str(free_port()),
+        "HUB_PROXY_API_PORT": str(free_port()),
+        "HUB_SERVICE_TOKEN": token,
         "JUPYTER_OPENEO_AUTH_HUB_SECRET": secrets.token_hex(32),
     }
     service = Service(
-        "JupyterHub", [sys.executable, "-m", "jupyterhub", "-f", str(HUB_DIR / "jupyterhub_config.py")], port,
-        env=env, cwd=state, ready_path="/hub/health", ready_status=200,
+        "JupyterHub",
+        [sys.executable, "-m", "jupyterhub", "-f", str(HUB_DIR / "jupyterhub_config.py")],
+        port,
+        env=env,
+        cwd=state,
+        ready_path="/hub/health",
+        ready_status=200,
     ).start(timeout=120)
     service.headers = {"Authorization": f"token {token}"}
     service.token = token
@@ -57,8 +64,9 @@ def start_server(hub, user: str) -> str:
 
 def user_token(hub, user: str) -> dict:
     """Headers with a hub API token of `user` (what the user's browser session amounts to)."""
-    resp = requests.post(f"{hub.url}/hub/api/users/{user}/tokens", json={"note": "openeo test"},
-                         headers=hub.headers, timeout=30)
+    resp = requests.post(
+        f"{hub.url}/hub/api/users/{user}/tokens", json={"note": "openeo test"}, headers=hub.headers, timeout=30
+    )
     assert resp.status_code in (200, 201), resp.text
     return {"Authorization": f"token {resp.json()['token']}"}
 
@@ -78,8 +86,9 @@ def test_hub_users_log_in_separately_and_kernels_get_tokens(hub, stack):
     assert login["state"] == "logged_in"
 
     # Bob's server knows nothing of Alice's login.
-    resp = requests.post(f"{bob_server}/openeo-auth/api/token", json={"backend": stack.backend.url},
-                         headers=bob, timeout=30)
+    resp = requests.post(
+        f"{bob_server}/openeo-auth/api/token", json={"backend": stack.backend.url}, headers=bob, timeout=30
+    )
     assert resp.status_code == 404 and resp.json()["reason"] == "not_logged_in"
     assert requests.get(f"{bob_server}/openeo-auth/api/sessions", headers=bob, timeout=30).json() == {"sessions": []}
 
@@ -117,8 +126,9 @@ def test_hub_users_log_in_separately_and_kernels_get_tokens(hub, stack):
     alice_server = start_server(hub, "alice")
     [session] = requests.get(f"{alice_server}/openeo-auth/api/sessions", headers=alice, timeout=30).json()["sessions"]
     assert session["user"]["sub"] == "alice" and session["flow"] == "device"
-    resp = requests.post(f"{alice_server}/openeo-auth/api/token", json={"backend": stack.backend.url}, headers=alice,
-                         timeout=30)
+    resp = requests.post(
+        f"{alice_server}/openeo-auth/api/token", json={"backend": stack.backend.url}, headers=alice, timeout=30
+    )
     assert resp.status_code == 200 and whoami(stack.backend.url, resp.json()["access_token"]) == "alice"
 
 
@@ -131,25 +141,41 @@ def oauth_hub(request, tmp_path_factory):
     port, secret, token = free_port(), secrets.token_hex(16), secrets.token_hex(16)
     token_service_port = free_port()
     provider = provider_service(
-        access_token_ttl=10, device_interval=1, RECORD_TOKENS="1", HUB_CLIENT_SECRET=secret,
+        access_token_ttl=10,
+        device_interval=1,
+        RECORD_TOKENS="1",
+        HUB_CLIENT_SECRET=secret,
         HUB_REDIRECT_URI=f"http://127.0.0.1:{port}/hub/oauth_callback",
     ).start()
     backend = backend_service(provider.url, no_user_cache=True).start()
     env = {
-        "HUB_STATE_DIR": str(state), "HUB_PORT": str(port), "HUB_API_PORT": str(free_port()),
-        "HUB_PROXY_API_PORT": str(free_port()), "HUB_SERVICE_TOKEN": token, "HUB_ISSUER": provider.url,
-        "HUB_CLIENT_SECRET": secret, "JUPYTERHUB_CRYPT_KEY": secrets.token_hex(32), "OPENEO_BACKEND": backend.url,
-        "HUB_TOKENS": request.param, "HUB_TOKEN_SERVICE_PORT": str(token_service_port),
+        "HUB_STATE_DIR": str(state),
+        "HUB_PORT": str(port),
+        "HUB_API_PORT": str(free_port()),
+        "HUB_PROXY_API_PORT": str(free_port()),
+        "HUB_SERVICE_TOKEN": token,
+        "HUB_ISSUER": provider.url,
+        "HUB_CLIENT_SECRET": secret,
+        "JUPYTERHUB_CRYPT_KEY": secrets.token_hex(32),
+        "OPENEO_BACKEND": backend.url,
+        "HUB_TOKENS": request.param,
+        "HUB_TOKEN_SERVICE_PORT": str(token_service_port),
     }
     hub = Service(
-        "JupyterHub", [sys.executable, "-m", "jupyterhub", "-f", str(HUB_DIR / "jupyterhub_config.py")], port,
-        env=env, cwd=state, ready_path="/hub/health", ready_status=200,
+        "JupyterHub",
+        [sys.executable, "-m", "jupyterhub", "-f", str(HUB_DIR / "jupyterhub_config.py")],
+        port,
+        env=env,
+        cwd=state,
+        ready_path="/hub/health",
+        ready_status=200,
     ).start(timeout=120)
     hub.headers, hub.token = {"Authorization": f"token {token}"}, token
     try:
         token_service = f"http://127.0.0.1:{token_service_port}/services/openeo-tokens/"
-        yield SimpleNamespace(hub=hub, provider=provider, backend=backend, mode=request.param,
-                              token_service=token_service)
+        yield SimpleNamespace(
+            hub=hub, provider=provider, backend=backend, mode=request.param, token_service=token_service
+        )
     finally:
         hub.cleanup()
         backend.cleanup()
@@ -167,8 +193,10 @@ def test_the_hubs_own_login_serves_kernels_with_no_second_login(oauth_hub):
     assert session["flow"] == "hub" and session["user"]["sub"] == "alice" and session["backend"] == backend.url
     kernel = WebSocketKernel(server, alice["Authorization"].split()[1])
     try:
-        code = (f"import jupyter_openeo_auth as joa\ncon = joa.connect({backend.url!r})\n"
-                "print(con.describe_account()['user_id'])")
+        code = (
+            f"import jupyter_openeo_auth as joa\ncon = joa.connect({backend.url!r})\n"
+            "print(con.describe_account()['user_id'])"
+        )
         assert kernel.run(code).strip() == "alice"
         shown = kernel.run(f"w = joa.login({backend.url!r}); print(w.state, w.status.value)")
         assert shown.startswith("logged_in") and "through JupyterHub" in shown
@@ -189,8 +217,14 @@ def test_the_hubs_own_login_serves_kernels_with_no_second_login(oauth_hub):
         # not even to the user's own server and kernels.
         assert from_the_hub.split() == ["200", "False", "False"], from_the_hub
         handed = requests.get(oauth_hub.token_service + "token", headers=alice, timeout=30)
-        assert handed.status_code == 200 and set(handed.json()) <= {"access_token", "expires_at", "expires_in",
-                                                                    "id_token", "scope", "token_type"}
+        assert handed.status_code == 200 and set(handed.json()) <= {
+            "access_token",
+            "expires_at",
+            "expires_in",
+            "id_token",
+            "scope",
+            "token_type",
+        }
         assert whoami(backend.url, handed.json()["access_token"]) == "alice"
         nobody = requests.get(oauth_hub.token_service + "token", timeout=30, allow_redirects=False)
         assert nobody.status_code in (302, 403) and "access_token" not in nobody.text
@@ -199,8 +233,9 @@ def test_the_hubs_own_login_serves_kernels_with_no_second_login(oauth_hub):
     # Bob, at the same time: his server serves his identity only.
     ProviderUser("bob").sign_in(f"{hub.url}/hub/oauth_login")
     bob_server, bob = start_server(hub, "bob"), user_token(hub, "bob")
-    answer = requests.post(f"{bob_server}/openeo-auth/api/token", json={"backend": backend.url}, headers=bob,
-                           timeout=30).json()
+    answer = requests.post(
+        f"{bob_server}/openeo-auth/api/token", json={"backend": backend.url}, headers=bob, timeout=30
+    ).json()
     assert answer["user"]["sub"] == "bob"
     assert whoami(backend.url, answer["access_token"]) == "bob"
     assert stats().get("urn:ietf:params:oauth:grant-type:device_code", 0) == 0  # zero device logins

@@ -6,18 +6,17 @@ import asyncio
 
 import nbformat
 import pytest
+from conftest import SERVICE_SECRET
+from kernels import kernel, manager_of
 from nbclient import NotebookClient
 
 from jupyter_openeo_auth.devstack.user import ProviderUser
-
-from conftest import SERVICE_SECRET
-from kernels import kernel, manager_of
 
 
 async def approve_pending(broker, user, deny=False) -> None:
     """The person at the provider's page: approve (or deny) the one pending login of the server."""
     for _ in range(100):
-        pending = [l for l in broker.logins.values() if l.pending]
+        pending = [login for login in broker.logins.values() if login.pending]
         if pending:
             auth = pending[0].auth
             answer = user.deny if deny else user.approve
@@ -28,7 +27,9 @@ async def approve_pending(broker, user, deny=False) -> None:
 
 
 async def widget_login(k, url: str, broker, user) -> None:
-    shown = await k.run(f"import jupyter_openeo_auth as joa\nw = joa.login({url!r})\nw.start()\nprint(w.code.value, w.status.value)")
+    shown = await k.run(
+        f"import jupyter_openeo_auth as joa\nw = joa.login({url!r})\nw.start()\nprint(w.code.value, w.status.value)"
+    )
     assert "Open the login page</a>" in shown and "enter this code" in shown and "Copy code</button>" in shown
     assert "<svg" in shown and "The code expires in " in shown  # QR, countdown
     await approve_pending(broker, user)
@@ -53,18 +54,25 @@ async def test_second_notebook_reuses_the_login(stack, jp_serverapp, broker, ali
     assert len(broker.logins) == logins_before  # no new login was started
 
 
-async def test_headless_notebook_on_a_server_kernel_reuses_the_login(stack, jp_serverapp, broker, alice, tmp_path, issued_secrets):
+async def test_headless_notebook_on_a_server_kernel_reuses_the_login(
+    stack, jp_serverapp, broker, alice, tmp_path, issued_secrets
+):
     async with kernel(jp_serverapp) as k:
         await widget_login(k, stack.backend.url, broker, alice)
         km = manager_of(jp_serverapp, k)
-        nb = nbformat.v4.new_notebook(cells=[
-            nbformat.v4.new_code_cell("%load_ext jupyter_openeo_auth"),
-            nbformat.v4.new_code_cell(f"%openeo_login {stack.backend.url} --var con"),
-            nbformat.v4.new_code_cell("import time\nfor _ in range(100):\n    if 'con' in globals(): break\n    time.sleep(0.1)\n"
-                                      "con.describe_account()['user_id']"),
-            nbformat.v4.new_code_cell("import jupyter_openeo_auth as joa\n"
-                                      f"tok = joa.get_token({stack.backend.url!r})\ntok"),
-        ])
+        nb = nbformat.v4.new_notebook(
+            cells=[
+                nbformat.v4.new_code_cell("%load_ext jupyter_openeo_auth"),
+                nbformat.v4.new_code_cell(f"%openeo_login {stack.backend.url} --var con"),
+                nbformat.v4.new_code_cell(
+                    "import time\nfor _ in range(100):\n    if 'con' in globals(): break\n    time.sleep(0.1)\n"
+                    "con.describe_account()['user_id']"
+                ),
+                nbformat.v4.new_code_cell(
+                    f"import jupyter_openeo_auth as joa\ntok = joa.get_token({stack.backend.url!r})\ntok"
+                ),
+            ]
+        )
         client = NotebookClient(nb, km=km, store_widget_state=True, timeout=90)
         await client.async_execute()
         assert nb.cells[2].outputs[0]["data"]["text/plain"] == "'alice'"
@@ -134,15 +142,21 @@ async def test_magic_binds_the_variable_after_a_fresh_login(stack, jp_serverapp,
         shown = await k.run(  # the widget the magic displayed
             "import gc, time\nfrom jupyter_openeo_auth.kernel import LoginWidget\n"
             "w = [o for o in gc.get_objects() if isinstance(o, LoginWidget)][-1]\n"
-            "for _ in range(50):\n    if 'Logged in' in w.status.value: break\n    time.sleep(0.1)\nprint(w.status.value)")
+            "for _ in range(50):\n    if 'Logged in' in w.status.value: break\n    time.sleep(0.1)\n"
+            "print(w.status.value)"
+        )
         assert "<code>connection</code> is an authenticated openeo.Connection" in shown and "`" not in shown
 
 
 async def test_magic_with_the_servers_service_account(stack, jp_serverapp, broker):
     async with kernel(jp_serverapp) as k:
-        out = await k.run(f"%load_ext jupyter_openeo_auth\n%openeo_login {stack.backend.url} --client-credentials --var svc")
+        out = await k.run(
+            f"%load_ext jupyter_openeo_auth\n%openeo_login {stack.backend.url} --client-credentials --var svc"
+        )
         assert "`svc` is an authenticated openeo.Connection" in out
-        out = await k.run("import os\nprint('JOA_TEST_SERVICE_SECRET' in os.environ, type(svc.auth).__name__, dict(os.environ))")
+        out = await k.run(
+            "import os\nprint('JOA_TEST_SERVICE_SECRET' in os.environ, type(svc.auth).__name__, dict(os.environ))"
+        )
         # Kernels inherit the server's environment: the server took the secret out of it before they started.
         assert out.startswith("False ServerTokenAuth") and SERVICE_SECRET not in out
 
@@ -190,7 +204,9 @@ async def test_kernel_outputs_and_environment_hold_no_secret(stack, jp_serverapp
 
 async def test_denied_login_shows_why_and_retry_starts_a_new_one(stack, jp_serverapp, broker):
     async with kernel(jp_serverapp) as k:
-        first = await k.run(f"import jupyter_openeo_auth as joa\nw = joa.login({stack.backend.url!r})\nw.start()\nprint(w.code.value)")
+        first = await k.run(
+            f"import jupyter_openeo_auth as joa\nw = joa.login({stack.backend.url!r})\nw.start()\nprint(w.code.value)"
+        )
         await approve_pending(broker, ProviderUser("bob"), deny=True)
         out = await k.run("print(w.wait(60)); print(w.status.value); print(w.retry_button in w.children)")
         assert out.startswith("denied\n") and "The login was denied at the provider" in out and out.endswith("True\n")
@@ -208,7 +224,7 @@ async def test_malicious_verification_uri_is_refused(malicious_backend, jp_serve
         )
         assert out.startswith("failed\nThe OpenID provider sent a verification address that is not an http(s) link")
         assert "javascript:" not in out
-        assert not any(l.pending for l in broker.logins.values())  # the login was cancelled
+        assert not any(login.pending for login in broker.logins.values())  # the login was cancelled
 
 
 async def test_kernel_without_a_server_says_so(monkeypatch):
@@ -235,8 +251,10 @@ async def test_a_widget_follows_a_login_made_elsewhere(stack, jp_serverapp, brok
         out = await k.run(f"import jupyter_openeo_auth as joa\nw = joa.login({stack.backend.url!r})\nprint(w.state)")
         assert out.strip() == "new"
         await api.login(stack.backend.url, alice)  # in the JupyterLab dialog, say
-        out = await k.run("import time\nfor _ in range(30):\n    if w.state != 'new': break\n    time.sleep(0.1)\n"
-                          "print(w.state, w.logout_button in w.children)")
+        out = await k.run(
+            "import time\nfor _ in range(30):\n    if w.state != 'new': break\n    time.sleep(0.1)\n"
+            "print(w.state, w.logout_button in w.children)"
+        )
         assert out.split() == ["logged_in", "True"]
 
 
@@ -248,8 +266,10 @@ async def test_an_account_the_backend_refuses_is_not_shown_as_logged_in(stack, j
     code, refused = await api.post("token", backend=stack.backend.url)
     assert code == 403 and refused["reason"] == "account_refused" and "virtual organization" in refused["message"]
     async with kernel(jp_serverapp) as k:
-        out = await k.run(f"import jupyter_openeo_auth as joa\nw = joa.login({stack.backend.url!r})\n"
-                          "print(w.state); print(w.status.value)")
+        out = await k.run(
+            f"import jupyter_openeo_auth as joa\nw = joa.login({stack.backend.url!r})\n"
+            "print(w.state); print(w.status.value)"
+        )
         assert "does not accept this account yet" in out and "renewed automatically" not in out
         assert "<img" not in out and "&lt;img" in out  # the name is HTML that must not run
         reply = await k.execute(f"joa.connect({stack.backend.url!r}).describe_account()")
@@ -266,7 +286,11 @@ async def test_widget_escapes_what_it_shows(jp_serverapp, broker):
 
 
 async def test_a_provider_behind_the_servers_proxy_is_linked_as_a_path_on_the_server(
-    stack, jp_serverapp, broker, jp_base_url, jp_fetch,
+    stack,
+    jp_serverapp,
+    broker,
+    jp_base_url,
+    jp_fetch,
 ):
     """Binder's case: the provider serves under `{base_url}proxy/absolute/PORT/` on loopback, where
     jupyter-server-proxy forwards the browser's requests unchanged. The login link is then a path on the
@@ -288,11 +312,14 @@ async def test_a_provider_behind_the_servers_proxy_is_linked_as_a_path_on_the_se
         assert login["through_server"] is True and "qr_svg" not in login
         assert login["verification_uri_complete"].startswith(f"{prefix}/device?user_code=")
         async with kernel(jp_serverapp) as k:
-            shown = await k.run(f"import jupyter_openeo_auth as joa\nw = joa.login({backend.url!r})\nw.start()\nprint(w.code.value)")
+            shown = await k.run(
+                f"import jupyter_openeo_auth as joa\nw = joa.login({backend.url!r})\nw.start()\nprint(w.code.value)"
+            )
             assert f'href="{prefix}/device?user_code=' in shown
             # The person's browser at the page the server's proxy forwards to the provider as it is.
-            await asyncio.to_thread(ProviderUser("alice").approve, provider.url + login["verification_uri_complete"],
-                                    login["user_code"])
+            await asyncio.to_thread(
+                ProviderUser("alice").approve, provider.url + login["verification_uri_complete"], login["user_code"]
+            )
             assert (await k.run("print(w.wait(60))")).strip() == "logged_in"
             account = await k.run(f"print(joa.connect({backend.url!r}).describe_account()['user_id'])")
             assert account.strip() == "alice"

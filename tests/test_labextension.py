@@ -13,11 +13,10 @@ import nbformat
 import pytest
 import requests
 from playwright.sync_api import expect
+from ws_kernel import WebSocketKernel
 
 from jupyter_openeo_auth.devstack import backend_service, jupyter_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
-
-from ws_kernel import WebSocketKernel
 
 HOSTILE = '<img src=x onerror="window.__pwned=1">'
 #: Where the README's screenshots are kept; the test run writes them.
@@ -30,8 +29,13 @@ class Lab:
         self.url = f"{service.url}/lab?token={token}"
 
     def api(self, method, path, **kwargs):
-        resp = requests.request(method, f"{self.service.url}/openeo-auth/api/{path}",
-                                headers={"Authorization": f"token {self.token}"}, timeout=30, **kwargs)
+        resp = requests.request(
+            method,
+            f"{self.service.url}/openeo-auth/api/{path}",
+            headers={"Authorization": f"token {self.token}"},
+            timeout=30,
+            **kwargs,
+        )
         return resp.status_code, resp.json()
 
 
@@ -52,7 +56,9 @@ def lab(stack, tmp_path):
     (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
     (tmp_path / "root").mkdir()
     service = jupyter_service(
-        tmp_path / "root", token, app="lab",
+        tmp_path / "root",
+        token,
+        app="lab",
         config={"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}},
         env={"JUPYTERLAB_SETTINGS_DIR": str(settings_dir)},
     ).start(timeout=120)
@@ -104,8 +110,10 @@ def test_log_in_from_the_status_bar_and_out_from_the_palette(stack, lab, page, i
     # A notebook's kernel started afterwards gets the server's tokens without a login of its own.
     kernel = WebSocketKernel(lab.service.url, lab.token)
     try:
-        out = kernel.run(f"import jupyter_openeo_auth as joa\ncon = joa.connect({stack.backend.url!r})\n"
-                         "print(con.describe_account()['user_id'])")
+        out = kernel.run(
+            f"import jupyter_openeo_auth as joa\ncon = joa.connect({stack.backend.url!r})\n"
+            "print(con.describe_account()['user_id'])"
+        )
         assert out.strip() == "alice"
         check_storage_and_settings(page, lab, stack, issued_secrets)
         log_out_from_the_palette(page, status, stack)
@@ -163,8 +171,9 @@ def test_the_menu_and_palette_have_the_commands(lab, page):
 
 
 def test_status_bar_and_notebook_widgets_follow_each_other(stack, lab, page, tmp_path):
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        f"import jupyter_openeo_auth as joa\nw = joa.login({stack.backend.url!r})\nw")])
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(f"import jupyter_openeo_auth as joa\nw = joa.login({stack.backend.url!r})\nw")]
+    )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, tmp_path / "root" / "widget.ipynb")
     page.goto(f"{lab.service.url}/lab/tree/widget.ipynb?token={lab.token}")
@@ -273,13 +282,18 @@ def test_a_remembered_backend_that_no_longer_answers_gives_way_to_the_default(st
     expect(dialog.locator(".jp-OpenEOAuth-login")).to_be_enabled(timeout=30000)
     assert dialog.locator(".jp-OpenEOAuth-backend").input_value() == stack.backend.url
     expect(dialog.locator(".jp-OpenEOAuth-message")).to_contain_text(
-        "http://127.0.0.1:9, the back-end you used last, does not answer")
+        "http://127.0.0.1:9, the back-end you used last, does not answer"
+    )
 
 
 def test_notebook_7_has_the_menu_and_the_dialog(stack, tmp_path, page):
     token = secrets.token_hex(16)
-    service = jupyter_service(tmp_path, token, app="notebook",
-                              config={"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}})
+    service = jupyter_service(
+        tmp_path,
+        token,
+        app="notebook",
+        config={"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}},
+    )
     service.start(timeout=120)
     try:
         page.goto(f"{service.url}/tree?token={token}")

@@ -7,6 +7,7 @@ import time
 
 import openeo
 import pytest
+from conftest import SERVICE_SECRET
 
 from jupyter_openeo_auth.oidc import (
     BackendUnavailable,
@@ -29,8 +30,6 @@ from jupyter_openeo_auth.oidc import (
     normalize_url,
 )
 from jupyter_openeo_auth.oidc.grants import DeviceAuthorization
-
-from conftest import SERVICE_SECRET
 
 
 def wait_for_tokens(auth: DeviceAuthorization, timeout: float = 30) -> TokenSet:
@@ -55,8 +54,11 @@ def account(stack, tokens: TokenSet) -> dict:
 
 @pytest.mark.parametrize(
     "given, expected",
-    [("openeo.cloud", "https://openeo.cloud"), ("https://openeo.cloud/", "https://openeo.cloud"),
-     (" http://127.0.0.1:8080/openeo/1.2/ ", "http://127.0.0.1:8080/openeo/1.2")],
+    [
+        ("openeo.cloud", "https://openeo.cloud"),
+        ("https://openeo.cloud/", "https://openeo.cloud"),
+        (" http://127.0.0.1:8080/openeo/1.2/ ", "http://127.0.0.1:8080/openeo/1.2"),
+    ],
 )
 def test_backend_url_is_normalised(given, expected):
     assert normalize_url(given) == expected
@@ -211,7 +213,8 @@ def test_provider_down_while_polling_backs_off(oidc_client):
 
 def test_without_an_interval_polls_every_five_seconds_and_a_502_backs_off(faults):
     meta = IssuerMetadata(
-        issuer=faults.url, token_endpoint=faults.url + "/html502",
+        issuer=faults.url,
+        token_endpoint=faults.url + "/html502",
         device_authorization_endpoint=faults.url + "/device-no-interval",
     )
     now = [1000.0]

@@ -12,16 +12,15 @@ import warnings
 
 import nbformat
 import pytest
+from conftest import SERVICE_SECRET, server_config
+from kernels import kernel, manager_of
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from test_kernel import approve_pending
 
 from jupyter_openeo_auth.demo import demo_notebook
 from jupyter_openeo_auth.devstack.user import ProviderUser
 from jupyter_openeo_auth.kernel import openeo_client
-
-from conftest import SERVICE_SECRET, server_config
-from kernels import kernel, manager_of
-from test_kernel import approve_pending
 
 #: The one line of IPython kernel configuration the README shows.
 KERNEL_CONFIG = 'c.IPKernelApp.extensions = ["jupyter_openeo_auth"]\n'
@@ -36,10 +35,12 @@ def kernel_env(tmp_path, monkeypatch):
 
 def tutorial(url: str) -> nbformat.NotebookNode:
     """A notebook as the openEO tutorials write it: nothing of this package in it."""
-    return nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell(f"import openeo\n\nconnection = openeo.connect({url!r}).authenticate_oidc()"),
-        nbformat.v4.new_code_cell("connection.describe_account()['user_id']"),
-    ])
+    return nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(f"import openeo\n\nconnection = openeo.connect({url!r}).authenticate_oidc()"),
+            nbformat.v4.new_code_cell("connection.describe_account()['user_id']"),
+        ]
+    )
 
 
 def own_refresh_token(client, user) -> str:
@@ -57,7 +58,9 @@ def text(cell) -> str:
     return "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in cell.outputs)
 
 
-async def test_a_tutorial_notebook_uses_the_servers_login_with_nothing_to_load(stack, jp_serverapp, broker, api, alice, kernel_env, provider_stats):
+async def test_a_tutorial_notebook_uses_the_servers_login_with_nothing_to_load(
+    stack, jp_serverapp, broker, api, alice, kernel_env, provider_stats
+):
     await api.login(stack.backend.url, alice)
     authorizations = provider_stats()["device_authorization"]
     async with kernel(jp_serverapp) as k:
@@ -69,7 +72,9 @@ async def test_a_tutorial_notebook_uses_the_servers_login_with_nothing_to_load(s
     assert not kernel_env.exists()  # no refresh-token file
 
 
-async def test_a_tutorial_notebook_waits_for_the_servers_login(stack, jp_serverapp, broker, api, kernel_env, provider_stats):
+async def test_a_tutorial_notebook_waits_for_the_servers_login(
+    stack, jp_serverapp, broker, api, kernel_env, provider_stats
+):
     async with kernel(jp_serverapp) as k:
         nb = tutorial(stack.backend.url)
         run = NotebookClient(nb, km=manager_of(jp_serverapp, k), timeout=60).async_execute()
@@ -84,8 +89,11 @@ async def test_a_tutorial_notebook_waits_for_the_servers_login(stack, jp_servera
 
 async def test_a_login_cancelled_in_jupyterlab_ends_the_waiting_call(stack, jp_serverapp, broker, api, kernel_env):
     async with kernel(jp_serverapp) as k:
-        waiting = asyncio.ensure_future(k.execute(
-            f"import openeo\nopeneo.connect({stack.backend.url!r}).authenticate_oidc_device(provider_id='local')"))
+        waiting = asyncio.ensure_future(
+            k.execute(
+                f"import openeo\nopeneo.connect({stack.backend.url!r}).authenticate_oidc_device(provider_id='local')"
+            )
+        )
         for _ in range(100):
             pending = [login for login in broker.logins.values() if login.pending]
             if pending:
@@ -99,25 +107,32 @@ async def test_a_login_cancelled_in_jupyterlab_ends_the_waiting_call(stack, jp_s
 async def test_max_poll_time_is_honoured(stack, jp_serverapp, broker, kernel_env):
     async with kernel(jp_serverapp) as k:
         error = await k.execute(
-            f"import openeo\nopeneo.connect({stack.backend.url!r}).authenticate_oidc(max_poll_time=2)")
+            f"import openeo\nopeneo.connect({stack.backend.url!r}).authenticate_oidc(max_poll_time=2)"
+        )
     assert error["ename"] == "LoginEnded" and "Nobody approved the openEO login within 2 s" in error["evalue"]
     assert not any(login.pending for login in broker.logins.values())  # cancelled on the server too
 
 
-async def test_client_credentials_without_a_secret_use_the_servers_service_account(stack, jp_serverapp, broker, kernel_env):
+async def test_client_credentials_without_a_secret_use_the_servers_service_account(
+    stack, jp_serverapp, broker, kernel_env
+):
     async with kernel(jp_serverapp) as k:
-        out = await k.run(f"import openeo\ncon = openeo.connect({stack.backend.url!r}).authenticate_oidc_client_credentials()\n"
-                          "print(type(con.auth).__name__, con.auth.flow, con.auth.token().user['sub'])")
+        out = await k.run(
+            f"import openeo\ncon = openeo.connect({stack.backend.url!r}).authenticate_oidc_client_credentials()\n"
+            "print(type(con.auth).__name__, con.auth.flow, con.auth.token().user['sub'])"
+        )
     assert out.split("\n")[-2] == "ServerTokenAuth client_credentials openeo-service" and SERVICE_SECRET not in out
 
 
-async def test_what_the_user_spelled_out_goes_to_the_openeo_client(stack, jp_serverapp, broker, api, alice, kernel_env,
-                                                                   oidc_client, provider_stats):
+async def test_what_the_user_spelled_out_goes_to_the_openeo_client(
+    stack, jp_serverapp, broker, api, alice, kernel_env, oidc_client, provider_stats
+):
     await api.login(stack.backend.url, alice)
     refresh_token = await asyncio.to_thread(own_refresh_token, oidc_client("openeo-norotate"), alice)
     async with kernel(jp_serverapp) as k:
         refreshes = provider_stats()["refresh_token"]
-        out = await k.run(textwrap.dedent(f"""\
+        out = await k.run(
+            textwrap.dedent(f"""\
             import openeo
             con = openeo.connect({stack.backend.url!r})
             con.authenticate_oidc_refresh_token(client_id="openeo-norotate", refresh_token={refresh_token!r},
@@ -129,7 +144,8 @@ async def test_what_the_user_spelled_out_goes_to_the_openeo_client(stack, jp_ser
             svc = openeo.connect({stack.backend.url!r}).authenticate_oidc_client_credentials(
                 client_id="openeo-service", client_secret={SERVICE_SECRET!r}, provider_id="local")
             print(type(svc.auth).__name__)
-        """))
+        """)
+        )
         assert out.split("\n")[-4:] == ["OidcBearerAuth alice", "OidcBearerAuth alice", "OidcBearerAuth", ""]
         assert provider_stats()["refresh_token"] == refreshes + 1  # the openeo client's own refresh
 
@@ -137,8 +153,10 @@ async def test_what_the_user_spelled_out_goes_to_the_openeo_client(stack, jp_ser
 async def test_the_switch_turns_the_take_over_off(stack, jp_serverapp, broker, api, alice, kernel_env):
     await api.login(stack.backend.url, alice)
     async with kernel(jp_serverapp) as k:
-        error = await k.execute(f"import os, openeo\nos.environ['JUPYTER_OPENEO_AUTH_OPENEO_CLIENT'] = 'off'\n"
-                                f"openeo.connect({stack.backend.url!r}).authenticate_oidc_refresh_token()")
+        error = await k.execute(
+            f"import os, openeo\nos.environ['JUPYTER_OPENEO_AUTH_OPENEO_CLIENT'] = 'off'\n"
+            f"openeo.connect({stack.backend.url!r}).authenticate_oidc_refresh_token()"
+        )
     assert error["ename"] == "OpenEoClientException" and "No refresh token" in error["evalue"]
 
 
@@ -152,8 +170,12 @@ def test_without_a_server_the_openeo_client_behaves_as_before(stack, tmp_path):
         except Exception as e:
             print(type(e).__name__, e)
     """)
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-           "XDG_DATA_HOME": str(tmp_path / "data")}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert out.stdout.startswith("OpenEoClientException") and "No refresh token" in out.stdout, out
 
@@ -163,8 +185,17 @@ def test_an_unknown_openeo_client_keeps_its_own_login():
         def authenticate_oidc(self, provider_id=None, *, new_option=None):
             return "its own"
 
-        def authenticate_oidc_device(self, client_id=None, client_secret=None, provider_id=None, *,
-                                     store_refresh_token=False, use_pkce=None, max_poll_time=300, **kwargs):
+        def authenticate_oidc_device(
+            self,
+            client_id=None,
+            client_secret=None,
+            provider_id=None,
+            *,
+            store_refresh_token=False,
+            use_pkce=None,
+            max_poll_time=300,
+            **kwargs,
+        ):
             return "its own device flow"
 
     with warnings.catch_warnings(record=True) as caught:
@@ -212,11 +243,14 @@ class TestWithoutLoadingIntoKernels:
         monkeypatch.setenv("PYTHONSTARTUP", str(users_startup))
         return server_config(stack, load_in_kernels=False)
 
-    async def test_the_one_line_of_kernel_configuration_loads_it(self, stack, jp_serverapp, broker, api, alice,
-                                                                 kernel_env, tmp_path, monkeypatch):
+    async def test_the_one_line_of_kernel_configuration_loads_it(
+        self, stack, jp_serverapp, broker, api, alice, kernel_env, tmp_path, monkeypatch
+    ):
         await api.login(stack.backend.url, alice)
         async with kernel(jp_serverapp) as k:  # nothing loaded: the openeo client as it was
-            error = await k.execute(f"import openeo\nopeneo.connect({stack.backend.url!r}).authenticate_oidc_refresh_token()")
+            error = await k.execute(
+                f"import openeo\nopeneo.connect({stack.backend.url!r}).authenticate_oidc_refresh_token()"
+            )
             assert error["ename"] == "OpenEoClientException" and "No refresh token" in error["evalue"]
             assert (await k.run("print(users_startup_ran)")).strip() == "True"
         profile = tmp_path / "ipython" / "profile_default"
@@ -224,8 +258,10 @@ class TestWithoutLoadingIntoKernels:
         (profile / "ipython_kernel_config.py").write_text(KERNEL_CONFIG)
         monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
         async with kernel(jp_serverapp) as k:
-            out = await k.run(f"import openeo\ncon = openeo.connect({stack.backend.url!r}).authenticate_oidc_refresh_token()\n"
-                              "print(con.describe_account()['user_id'])")
+            out = await k.run(
+                f"import openeo\ncon = openeo.connect({stack.backend.url!r}).authenticate_oidc_refresh_token()\n"
+                "print(con.describe_account()['user_id'])"
+            )
             assert out.split("\n")[-2] == "alice"
 
 

@@ -10,6 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 import requests
+from test_broker_lifecycle import whoami
+from ws_kernel import WebSocketKernel
 
 from jupyter_openeo_auth.broker.sealed import SealedFileKeyring
 from jupyter_openeo_auth.broker.store import KeyringStore
@@ -17,15 +19,14 @@ from jupyter_openeo_auth.devstack import jupyter_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
 from jupyter_openeo_auth.hub import STORE_KEY_ENV, store_key, store_key_hook
 
-from test_broker_lifecycle import whoami
-from ws_kernel import WebSocketKernel
-
 
 def start_server(stack, tmp_path, key: str):
     token = secrets.token_hex(16)
     (tmp_path / "root").mkdir(exist_ok=True)
     service = jupyter_service(
-        tmp_path / "root", token, config={"OpenEOAuth": {"default_backend": stack.backend.url}},
+        tmp_path / "root",
+        token,
+        config={"OpenEOAuth": {"default_backend": stack.backend.url}},
         env={STORE_KEY_ENV: key, "JUPYTER_DATA_DIR": str(tmp_path / "data")},
     ).start()
     service.headers = {"Authorization": f"token {token}"}
@@ -34,8 +35,9 @@ def start_server(stack, tmp_path, key: str):
 
 
 def api(server, method: str, path: str, **kwargs):
-    return requests.request(method, f"{server.url}/openeo-auth/api/{path}", headers=server.headers, timeout=30,
-                            **kwargs)
+    return requests.request(
+        method, f"{server.url}/openeo-auth/api/{path}", headers=server.headers, timeout=30, **kwargs
+    )
 
 
 def test_logins_survive_a_restart_sealed_under_the_hubs_key(stack, tmp_path, issued_secrets, monkeypatch):
@@ -86,8 +88,10 @@ def test_logins_survive_a_restart_sealed_under_the_hubs_key(stack, tmp_path, iss
 def test_the_hub_hook_gives_each_user_their_own_key(monkeypatch):
     secret = secrets.token_hex(32)
     monkeypatch.setenv("JUPYTER_OPENEO_AUTH_HUB_SECRET", secret)
-    spawners = [SimpleNamespace(user=SimpleNamespace(name=n), environment={"OPENEO_BACKEND": "x"})
-                for n in ("alice", "alice", "bob")]
+    spawners = [
+        SimpleNamespace(user=SimpleNamespace(name=n), environment={"OPENEO_BACKEND": "x"})
+        for n in ("alice", "alice", "bob")
+    ]
     for spawner in spawners:
         store_key_hook(spawner)
     alice, again, bob = (s.environment[STORE_KEY_ENV] for s in spawners)
@@ -122,7 +126,8 @@ async def test_two_servers_of_one_user_saving_at_once_lose_no_login(tmp_path):
 
     key, path = Fernet.generate_key().decode(), tmp_path / "sessions.sealed"
     other = multiprocessing.get_context("spawn").Process(
-        target=_save_many, args=(str(path), str(tmp_path), key, [f"other-{i}" for i in range(40)]))
+        target=_save_many, args=(str(path), str(tmp_path), key, [f"other-{i}" for i in range(40)])
+    )
     other.start()
     store = KeyringStore(SealedFileKeyring(key, path), logging.getLogger("this"), lock_dir=tmp_path)
     await asyncio.gather(*(store.save(f"this-{i}", {"name": f"this-{i}"}) for i in range(40)))

@@ -14,12 +14,11 @@ from types import SimpleNamespace
 
 import pytest
 import requests
+from conftest import server_config
+from test_broker_lifecycle import whoami
 
 from jupyter_openeo_auth.devstack import Service, backend_service, free_port
 from jupyter_openeo_auth.oidc import LoginRequired, OidcClient
-
-from conftest import server_config
-from test_broker_lifecycle import whoami
 
 SERVICE_SECRET = "dot-service-secret+/%:canary"
 DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
@@ -30,11 +29,18 @@ def dot():
     """django-oauth-toolkit on 127.0.0.1, and an openEO dummy back-end that lists it."""
     port = free_port()
     script = Path(__file__).parent / "second_provider" / "provider.py"
-    provider = Service("django-oauth-toolkit provider", [sys.executable, str(script), "--port", str(port)], port,
-                       env={"DOT_SERVICE_SECRET": SERVICE_SECRET}, ready_path="/o/.well-known/openid-configuration",
-                       ready_status=200).start()
-    clients = [{"id": "dot-device", "grant_types": [DEVICE, "refresh_token"]},
-               {"id": "dot-password", "grant_types": ["password", "refresh_token"]}]
+    provider = Service(
+        "django-oauth-toolkit provider",
+        [sys.executable, str(script), "--port", str(port)],
+        port,
+        env={"DOT_SERVICE_SECRET": SERVICE_SECRET},
+        ready_path="/o/.well-known/openid-configuration",
+        ready_status=200,
+    ).start()
+    clients = [
+        {"id": "dot-device", "grant_types": [DEVICE, "refresh_token"]},
+        {"id": "dot-password", "grant_types": ["password", "refresh_token"]},
+    ]
     backend = backend_service(provider.url + "/o", no_user_cache=True, default_clients=clients).start()
     try:
         yield provider, backend
@@ -49,9 +55,12 @@ def approve(verification_uri_complete: str, user_code: str) -> None:
     browser = requests.Session()
     form = browser.get(f"{base}/accounts/login/", timeout=10).text
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
-    page = browser.post(f"{base}/accounts/login/", data={"username": "alice", "password": "alice-password",
-                                                          "next": "/o/device/", "csrfmiddlewaretoken": csrf},
-                        headers={"Referer": f"{base}/accounts/login/"}, timeout=10)
+    page = browser.post(
+        f"{base}/accounts/login/",
+        data={"username": "alice", "password": "alice-password", "next": "/o/device/", "csrfmiddlewaretoken": csrf},
+        headers={"Referer": f"{base}/accounts/login/"},
+        timeout=10,
+    )
     assert page.status_code == 200, page.text[:300]
     confirm = browser.post(f"{base}/o/device/", data={"user_code": user_code}, timeout=10)
     assert "device-confirm" in confirm.url, confirm.text[:300]
@@ -63,9 +72,10 @@ def approve(verification_uri_complete: str, user_code: str) -> None:
 def jp_server_config(dot, monkeypatch):
     _, backend = dot
     monkeypatch.setenv("JOA_DOT_SECRET", SERVICE_SECRET)
-    return server_config(SimpleNamespace(backend=backend), client_credentials=[
-        {"backend": backend.url, "client_id": "dot-service", "secret_env": "JOA_DOT_SECRET"}
-    ])
+    return server_config(
+        SimpleNamespace(backend=backend),
+        client_credentials=[{"backend": backend.url, "client_id": "dot-service", "secret_env": "JOA_DOT_SECRET"}],
+    )
 
 
 async def test_device_login_refresh_and_logout_at_another_provider(dot, api, broker):
@@ -91,8 +101,9 @@ async def test_device_login_refresh_and_logout_at_another_provider(dot, api, bro
 
 async def test_password_and_service_account_at_another_provider(dot, api):
     _, backend = dot
-    code, login = await api.post("logins", backend=backend.url, flow="password", username="alice",
-                                 password="alice-password")
+    code, login = await api.post(
+        "logins", backend=backend.url, flow="password", username="alice", password="alice-password"
+    )
     assert code == 200 and login["state"] == "logged_in" and login["user"]["name"] == "Alice Liddell"
     code, token = await api.post("token", backend=backend.url)
     assert await asyncio.to_thread(whoami, backend.url, token["access_token"]) == login["user"]["sub"]

@@ -10,12 +10,11 @@ from urllib.parse import quote_plus
 
 import openeo
 import pytest
+from conftest import SERVICE_SECRET, server_config
 
 import jupyter_openeo_auth
 from jupyter_openeo_auth.devstack.user import ProviderUser
 from jupyter_openeo_auth.oidc import HttpClient, LoginRequired, issuer_cache
-
-from conftest import SERVICE_SECRET, server_config
 
 DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -139,7 +138,9 @@ async def test_two_backends_log_in_at_once_and_the_server_stays_responsive(stack
     assert (await api.wait_login(one["id"]))["user"]["sub"] == "alice"
     assert (await api.wait_login(two["id"]))["user"]["sub"] == "bob"
     _, token = await api.post("token", backend=second_backend.url)
-    assert (await asyncio.to_thread(describe_account, stack, token["access_token"], url=second_backend.url))["user_id"] == "bob"
+    assert (await asyncio.to_thread(describe_account, stack, token["access_token"], url=second_backend.url))[
+        "user_id"
+    ] == "bob"
 
 
 async def test_logout_revokes_and_forgets(stack, api, alice, broker):
@@ -163,7 +164,9 @@ async def test_service_account_from_server_config(stack, api, caplog):
     assert code == 200
     meta = issuer_cache.get(stack.provider.url, HttpClient())
     status, info = HttpClient().post_form(
-        meta.issuer + "/token/introspection", {"token": token["access_token"]}, auth=("openeo-service", quote_plus(SERVICE_SECRET))
+        meta.issuer + "/token/introspection",
+        {"token": token["access_token"]},
+        auth=("openeo-service", quote_plus(SERVICE_SECRET)),
     )
     assert info["active"] is True and info["client_id"] == "openeo-service"
     _, sessions = await api.get("sessions")
@@ -215,8 +218,12 @@ async def test_password_flow_uses_the_password_once(stack, api, broker):
     )
     assert code == 400 and data["reason"] == "failed" and "x" not in data["message"].split()
     code, login = await api.post(
-        "logins", backend=stack.backend.url, flow="password", client_id="openeo-password",
-        username="alice", password="alice-password",
+        "logins",
+        backend=stack.backend.url,
+        flow="password",
+        client_id="openeo-password",
+        username="alice",
+        password="alice-password",
     )
     assert code == 200 and login["state"] == "logged_in"
     # The password grant brings no id token: who logged in comes from the provider's userinfo.
@@ -295,8 +302,11 @@ async def test_malformed_requests_get_a_4xx_not_a_500(stack, api, path, body, st
 async def test_settings_tell_the_dialog_the_default_backend_and_service_accounts(stack, api):
     code, data = await api.get("settings")
     assert code == 200
-    assert data == {"default_backend": stack.backend.url, "service_account_backends": [stack.backend.url],
-                    "allowed_backends": []}
+    assert data == {
+        "default_backend": stack.backend.url,
+        "service_account_backends": [stack.backend.url],
+        "allowed_backends": [],
+    }
     assert "secret" not in str(data).lower()
 
 

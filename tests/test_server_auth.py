@@ -7,10 +7,9 @@ import warnings
 
 import pytest
 from jupyter_server.utils import JupyterServerAuthWarning
+from server_api import Api
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
-
-from server_api import Api
 
 ROUTES = [
     ("GET", "providers"),
@@ -65,8 +64,12 @@ async def test_cookie_authenticated_token_request_needs_xsrf(jp_serverapp, http_
     login = await http_server_client.fetch(f"{jp_base_url}login", raise_error=False)
     xsrf = re.search(r"_xsrf=([^;]+)", login.headers.get("Set-Cookie", "")).group(1)
     resp = await http_server_client.fetch(
-        f"{jp_base_url}login", method="POST", body=f"password={token}&_xsrf={xsrf}",
-        headers={"Cookie": f"_xsrf={xsrf}"}, follow_redirects=False, raise_error=False,
+        f"{jp_base_url}login",
+        method="POST",
+        body=f"password={token}&_xsrf={xsrf}",
+        headers={"Cookie": f"_xsrf={xsrf}"},
+        follow_redirects=False,
+        raise_error=False,
     )
     cookies = "; ".join(c.split(";")[0] for c in resp.headers.get_list("Set-Cookie")) + f"; _xsrf={xsrf}"
     url = f"{jp_base_url}openeo-auth/api/token"

@@ -14,7 +14,8 @@ DEVICE_PKCE = "urn:ietf:params:oauth:grant-type:device_code+pkce"
 def other_client_backend(stack):
     """A back-end that trusts the same provider but uses another client id."""
     service = backend_service(
-        stack.provider.url, no_user_cache=True,
+        stack.provider.url,
+        no_user_cache=True,
         default_clients=[{"id": "openeo-norotate", "grant_types": [DEVICE_PKCE, "refresh_token"]}],
     ).start()
     yield service
@@ -55,7 +56,9 @@ async def test_sessions_for_a_backend_list_the_login_that_serves_it(stack, secon
     assert [s["backend"] for s in listed["sessions"]] == [stack.backend.url, second_backend.url]
 
 
-async def test_another_client_at_the_same_provider_needs_its_own_login(stack, other_client_backend, api, alice, provider_stats):
+async def test_another_client_at_the_same_provider_needs_its_own_login(
+    stack, other_client_backend, api, alice, provider_stats
+):
     await api.login(stack.backend.url, alice)
     code, data = await api.post("token", backend=other_client_backend.url)
     assert code == 404 and data["reason"] == "not_logged_in"
@@ -83,5 +86,7 @@ async def test_sharing_and_the_shared_logout_are_announced(stack, second_backend
     await api.delete("sessions", backend=stack.backend.url)
     ended = await next_events(ws, 2)
     assert [(e["action"], e["backend"]) for e in ended] == [
-        ("session_ended", stack.backend.url), ("session_ended", second_backend.url)]
+        ("session_ended", stack.backend.url),
+        ("session_ended", second_backend.url),
+    ]
     ws.close()

@@ -26,8 +26,13 @@ def test_the_wheel_ships_the_labextension_prebuilt(tmp_path):
     bin_dir = venv / "bin"
     run([str(bin_dir / "python"), "-m", "pip", "install", "-q", str(wheel), "jupyterlab>=4"])
     # Only the virtual environment on the PATH: no node, no npm, no other Jupyter.
-    env = {"PATH": str(bin_dir), "HOME": str(tmp_path), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-           "JUPYTER_DATA_DIR": str(tmp_path / "data"), "JUPYTER_PLATFORM_DIRS": "1"}
+    env = {
+        "PATH": str(bin_dir),
+        "HOME": str(tmp_path),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+    }
     assert not any((bin_dir / n).exists() for n in ("node", "npm"))
     labextensions = run([str(bin_dir / "jupyter"), "labextension", "list"], env=env)
     assert re.search(r"jupyter-openeo-auth v0\.1\.0 enabled OK \(python, jupyter-openeo-auth\)", labextensions)
@@ -49,10 +54,20 @@ def test_the_wheel_ships_the_labextension_prebuilt(tmp_path):
 
     port, token = free_port(), secrets.token_hex(16)
     lab = subprocess.Popen(
-        [str(bin_dir / "jupyter-lab"), "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", "--allow-root", f"--ServerApp.root_dir={tmp_path}"],
-        env={**env, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}, cwd=tmp_path,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            str(bin_dir / "jupyter-lab"),
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+            "--allow-root",
+            f"--ServerApp.root_dir={tmp_path}",
+        ],
+        env={**env, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")},
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         url, page = f"http://127.0.0.1:{port}", None
@@ -65,13 +80,17 @@ def test_the_wheel_ships_the_labextension_prebuilt(tmp_path):
             except requests.RequestException:
                 time.sleep(0.5)
         assert page, "JupyterLab did not answer"
-        config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
-                                      page, re.S).group(1))
+        config = json.loads(
+            re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S).group(1)
+        )
         [ours] = [e for e in config["federated_extensions"] if e["name"] == "jupyter-openeo-auth"]
-        entry = requests.get(f"{url}/lab/extensions/jupyter-openeo-auth/{ours['load']}", params={"token": token},
-                             timeout=10)
+        entry = requests.get(
+            f"{url}/lab/extensions/jupyter-openeo-auth/{ours['load']}", params={"token": token}, timeout=10
+        )
         assert entry.ok and "jupyter-openeo-auth" in entry.text
-        status = requests.get(f"{url}/openeo-auth/api/settings", headers={"Authorization": f"token {token}"}, timeout=10)
+        status = requests.get(
+            f"{url}/openeo-auth/api/settings", headers={"Authorization": f"token {token}"}, timeout=10
+        )
         assert status.ok  # and the server extension answers
     finally:
         os.killpg(lab.pid, 15)

@@ -18,8 +18,16 @@ def test_the_values_use_keys_the_chart_and_the_hub_know():
     values = yaml.safe_load(VALUES.read_text())
     assert set(values) == {"hub", "singleuser"}
     hub = values["hub"]
-    assert set(hub) <= {"image", "config", "services", "service", "networkPolicy", "loadRoles", "extraConfig",
-                        "extraEnv"}
+    assert set(hub) <= {
+        "image",
+        "config",
+        "services",
+        "service",
+        "networkPolicy",
+        "loadRoles",
+        "extraConfig",
+        "extraEnv",
+    }
     assert {"name", "tag"} <= set(hub["image"]) and {"name", "tag"} <= set(values["singleuser"]["image"])
     classes = {"JupyterHub": JupyterHub, "GenericOAuthenticator": GenericOAuthenticator, "CryptKeeper": CryptKeeper}
     for section, settings in hub["config"].items():

@@ -8,7 +8,6 @@ import uuid
 
 import requests
 import websocket
-
 from kernels import output_text
 
 
@@ -16,7 +15,9 @@ class WebSocketKernel:
     def __init__(self, server_url: str, token: str):
         self.server_url = server_url.rstrip("/")
         self.headers = {"Authorization": f"token {token}"}
-        resp = requests.post(f"{self.server_url}/api/kernels", json={"name": "python3"}, headers=self.headers, timeout=60)
+        resp = requests.post(
+            f"{self.server_url}/api/kernels", json={"name": "python3"}, headers=self.headers, timeout=60
+        )
         resp.raise_for_status()
         self.kernel_id = resp.json()["id"]
         self.session = uuid.uuid4().hex
@@ -26,13 +27,32 @@ class WebSocketKernel:
     def run(self, code: str, timeout: float = 120) -> str:
         """Execute like a cell: printed text, results and errors as one string."""
         msg_id = uuid.uuid4().hex
-        self.ws.send(json.dumps({
-            "header": {"msg_id": msg_id, "msg_type": "execute_request", "session": self.session, "username": "test",
-                       "version": "5.3", "date": ""},
-            "parent_header": {}, "metadata": {}, "buffers": [], "channel": "shell",
-            "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-                        "allow_stdin": False, "stop_on_error": True},
-        }))
+        self.ws.send(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "msg_type": "execute_request",
+                        "session": self.session,
+                        "username": "test",
+                        "version": "5.3",
+                        "date": "",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "buffers": [],
+                    "channel": "shell",
+                    "content": {
+                        "code": code,
+                        "silent": False,
+                        "store_history": True,
+                        "user_expressions": {},
+                        "allow_stdin": False,
+                        "stop_on_error": True,
+                    },
+                }
+            )
+        )
         # The reply comes on the shell channel, the output on iopub: the order between the two is not fixed, so
         # the cell is done when both the reply and iopub's "idle" for it have come.
         out, replied, idle, deadline = [], False, False, time.time() + timeout

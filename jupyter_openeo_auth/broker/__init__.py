@@ -1,18 +1,31 @@
 """The kernel-independent token broker: sessions, the login state machine, single-flight refresh,
 persistence. Knows nothing about HTTP handlers."""
 
+from ..oidc import NotLoggedIn
 from .accounts import AccountRefused
+from .backends import BackendNotAllowed
 from .logins import Login, LoginState
 from .service_accounts import ServiceAccount, ServiceAccountNotConfigured
 from .sessions import Session, SessionKey, SessionSettings
 from .store import KeyringStore, MemoryStore, keyring_is_safe, make_store
-from ..oidc import NotLoggedIn
-from .backends import BackendNotAllowed
 from .token_broker import LoginNotFound, TokenBroker, TooManyLogins
 
 __all__ = [
-    "AccountRefused", "BackendNotAllowed", "KeyringStore", "Login", "LoginNotFound", "LoginState", "MemoryStore", "NotLoggedIn",
-    "ServiceAccount", "ServiceAccountNotConfigured", "Session", "SessionKey", "SessionSettings", "TokenBroker",
+    "AccountRefused",
+    "BackendNotAllowed",
+    "KeyringStore",
+    "Login",
+    "LoginNotFound",
+    "LoginState",
+    "MemoryStore",
+    "NotLoggedIn",
+    "ServiceAccount",
+    "ServiceAccountNotConfigured",
+    "Session",
+    "SessionKey",
+    "SessionSettings",
+    "TokenBroker",
     "TooManyLogins",
-    "keyring_is_safe", "make_store",
+    "keyring_is_safe",
+    "make_store",
 ]

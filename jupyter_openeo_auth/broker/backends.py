@@ -4,9 +4,17 @@ providers' issuers really offer, and which back-ends this server may log in to."
 from __future__ import annotations
 
 import asyncio
-from typing import Dict, Iterable, List
+from collections.abc import Iterable
 
-from ..oidc import AsyncHttpClient, BackendInfo, ExpiringCache, OpenEOAuthError, discover_backend, issuer_cache, normalize_url
+from ..oidc import (
+    AsyncHttpClient,
+    BackendInfo,
+    ExpiringCache,
+    OpenEOAuthError,
+    discover_backend,
+    issuer_cache,
+    normalize_url,
+)
 
 #: How long discovery results are kept (seconds), and how many back-ends are cached.
 DISCOVERY_TTL = 600.0
@@ -52,9 +60,10 @@ class Backends:
         self.cache.put(url, info)
         return info
 
-    async def flows(self, info: BackendInfo) -> Dict[str, List[str]]:
+    async def flows(self, info: BackendInfo) -> dict[str, list[str]]:
         """Per provider id: the flows its default clients list and its issuer really offers (as far as its
         metadata tells; when the metadata cannot be read now, what the back-end lists)."""
+
         async def offered(provider):
             try:
                 metadata = await issuer_cache.get(provider.issuer, self.http)
@@ -63,5 +72,4 @@ class Backends:
             return [f for f in provider.flows() if metadata.offers(f)]
 
         lists = await asyncio.gather(*(offered(p) for p in info.providers))
-        return {p.id: flows for p, flows in zip(info.providers, lists)}
-
+        return {p.id: flows for p, flows in zip(info.providers, lists, strict=True)}

@@ -6,7 +6,6 @@ flows: the broker asks it for tokens, and asks again when a caller needs more va
 from __future__ import annotations
 
 import time
-from typing import Optional
 from urllib.parse import quote
 
 from ..oidc import AsyncHttpClient, LoginRequired, OpenEOAuthError, ProviderUnavailable, TokenSet
@@ -26,8 +25,7 @@ class HubTokens:
     `admin:auth_state!user` scope; `/hub/api/user` returns no auth_state): that auth_state also holds the
     refresh token, which is read into memory for a moment, never kept, used or logged."""
 
-    def __init__(self, api_url: str, user: str, api_token: str, http: AsyncHttpClient,
-                 service_url: Optional[str] = None):
+    def __init__(self, api_url: str, user: str, api_token: str, http: AsyncHttpClient, service_url: str | None = None):
         if service_url:
             self.url, self._in_auth_state = service_url.rstrip("/") + "/token", False
         else:
@@ -40,7 +38,7 @@ class HubTokens:
     def __repr__(self) -> str:
         return f"<HubTokens {self.url}>"
 
-    async def tokens(self, _previous: Optional[TokenSet] = None) -> TokenSet:
+    async def tokens(self, _previous: TokenSet | None = None) -> TokenSet:
         """The user's current access token from the hub (the hub renews it; see jupyter_openeo_auth.hub).
         Raises `LoginRequired` when the hub holds none for this user."""
         if time.monotonic() < self._absent_until:
@@ -69,7 +67,7 @@ def _token_set(state: dict) -> TokenSet:
     """A TokenSet from auth_state: the access token, its expiry, who logged in; never the refresh token."""
     now, mono = time.time(), time.monotonic()
     expires_at, lifetime = state.get("expires_at"), state.get("expires_in")
-    response = state.get("token_response") if isinstance(state.get("token_response"), dict) else {}
+    response: dict = state["token_response"] if isinstance(state.get("token_response"), dict) else {}
     if not isinstance(expires_at, (int, float)):  # the hub's hooks are not installed: count from now
         lifetime = response.get("expires_in")
         expires_at = now + float(lifetime) if isinstance(lifetime, (int, float)) else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import List, Optional
 
 from ..oidc import IssuerMetadata, OidcClient, TokenSet
 from .sessions import Keeper, Session, SessionKey, SessionSettings
@@ -30,7 +29,7 @@ class StoreKeeper(Keeper):
             return super().lock(session)
         return self.store.lock(KeyringStore.entry_name(session.key))
 
-    async def stored_refresh_token(self, session: Session) -> Optional[str]:
+    async def stored_refresh_token(self, session: Session) -> str | None:
         if not (self.store.persistent and self._stored(session)):
             return None
         record = await self.store.load_one(KeyringStore.entry_name(session.key))
@@ -56,7 +55,9 @@ class StoreKeeper(Keeper):
         """Remove a session from the store (logout)."""
         await self.store.delete(KeyringStore.entry_name(key))
 
-    async def restore(self, owner: str, http, settings: SessionSettings, log: logging.Logger, notify=None) -> List[Session]:
+    async def restore(
+        self, owner: str, http, settings: SessionSettings, log: logging.Logger, notify=None
+    ) -> list[Session]:
         """Sessions saved for this owner, with an expired access token: their first use refreshes."""
         sessions = []
         for record in await self.store.load():
@@ -74,5 +75,7 @@ class StoreKeeper(Keeper):
                 continue
             client = OidcClient(metadata, record["client_id"], scopes=tuple(record["scopes"]), http=http)
             tokens = TokenSet("", expires_at=0.0, refresh_token=record["refresh_token"], id_claims=record["id_claims"])
-            sessions.append(Session(key, record["backend_url"], client, tokens, client.refresh, settings, log, self, notify))
+            sessions.append(
+                Session(key, record["backend_url"], client, tokens, client.refresh, settings, log, self, notify)
+            )
         return sessions

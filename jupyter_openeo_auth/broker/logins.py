@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import secrets
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from ..oidc import DeviceAuthorization, OpenEOAuthError
 from .sessions import SessionKey
@@ -28,19 +30,19 @@ class Login:
     """One login attempt. A device login holds its `DeviceAuthorization` (and so the device code and PKCE
     verifier) only while pending; `to_json()` shows what the user needs and nothing secret."""
 
-    def __init__(self, key: SessionKey, backend_url: str, auth: Optional[DeviceAuthorization] = None):
+    def __init__(self, key: SessionKey, backend_url: str, auth: DeviceAuthorization | None = None):
         self.id = secrets.token_urlsafe(12)
         self.key = key
         self.backend_url = backend_url
         self.auth = auth
         self.state = LoginState.PENDING
-        self.message: Optional[str] = None
-        self.user: Optional[dict] = None
+        self.message: str | None = None
+        self.user: dict | None = None
         self.started_at = time.monotonic()
-        self.finished_at: Optional[float] = None
-        self.timer = None  # the asyncio handle of the next poll
+        self.finished_at: float | None = None
+        self.timer: asyncio.TimerHandle | None = None  # the next poll
         #: Called with the login once it has ended (the broker announces it).
-        self.on_finish: Optional[Callable[["Login"], None]] = None
+        self.on_finish: Callable[[Login], None] | None = None
 
     def __repr__(self) -> str:
         return f"<Login {self.id} {self.backend_url} {self.state.value}>"
@@ -49,7 +51,7 @@ class Login:
     def pending(self) -> bool:
         return self.state is LoginState.PENDING
 
-    def finish(self, state: LoginState, message: Optional[str] = None, user: Optional[dict] = None) -> None:
+    def finish(self, state: LoginState, message: str | None = None, user: dict | None = None) -> None:
         """Move to an end state; the device code and verifier are dropped with the authorization."""
         if self.timer is not None:
             self.timer.cancel()
@@ -66,8 +68,13 @@ class Login:
 
     def to_json(self) -> dict:
         """The REST representation."""
-        out = {"id": self.id, "state": self.state.value, "backend": self.backend_url, "provider_id": self.key.provider_id,
-               "flow": self.key.flow}
+        out: dict[str, Any] = {
+            "id": self.id,
+            "state": self.state.value,
+            "backend": self.backend_url,
+            "provider_id": self.key.provider_id,
+            "flow": self.key.flow,
+        }
         if self.auth is not None:
             out.update(
                 user_code=self.auth.user_code,

@@ -12,7 +12,6 @@ import os
 import tempfile
 import threading
 from pathlib import Path
-from typing import Dict, Optional
 
 from keyring.backend import KeyringBackend
 
@@ -35,7 +34,7 @@ class SealedFileKeyring(KeyringBackend):
 
     priority = 0
 
-    def __init__(self, key: str, path: Optional[Path] = None):
+    def __init__(self, key: str, path: Path | None = None):
         super().__init__()
         from cryptography.fernet import Fernet
 
@@ -52,7 +51,7 @@ class SealedFileKeyring(KeyringBackend):
     def __repr__(self) -> str:
         return f"<SealedFileKeyring {self.path}>"
 
-    def _read(self) -> Dict[str, str]:
+    def _read(self) -> dict[str, str]:
         try:
             data = json.loads(self.path.read_text())
         except FileNotFoundError:
@@ -62,7 +61,7 @@ class SealedFileKeyring(KeyringBackend):
             return {}
         return data if isinstance(data, dict) else {}
 
-    def _write(self, data: Dict[str, str]) -> None:
+    def _write(self, data: dict[str, str]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".sessions-", suffix=".tmp")
         try:
@@ -76,14 +75,18 @@ class SealedFileKeyring(KeyringBackend):
     def _warn(self, what: str) -> None:
         if not self._warned:
             self._warned = True
-            log.warning("The sealed openEO session file %s %s (sealed under another key?); those logins are "
-                        "not restored and will be replaced.", self.path, what)
+            log.warning(
+                "The sealed openEO session file %s %s (sealed under another key?); those logins are "
+                "not restored and will be replaced.",
+                self.path,
+                what,
+            )
 
     @staticmethod
     def _name(service: str, username: str) -> str:
         return f"{service}/{username}"
 
-    def get_password(self, service: str, username: str) -> Optional[str]:
+    def get_password(self, service: str, username: str) -> str | None:
         from cryptography.fernet import InvalidToken
 
         sealed = self._read().get(self._name(service, username))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
 
 from ..oidc import OpenEOAuthError, normalize_url
 
@@ -21,15 +20,15 @@ class ServiceAccount:
 
     backend: str
     client_id: str
-    provider_id: Optional[str] = None
-    secret_env: Optional[str] = None
-    secret_file: Optional[str] = None
-    secret_keyring: Optional[str] = field(default=None)  # "service/username" in the OS keyring
+    provider_id: str | None = None
+    secret_env: str | None = None
+    secret_file: str | None = None
+    secret_keyring: str | None = field(default=None)  # "service/username" in the OS keyring
     #: The secret taken out of the environment at start (see `take_env_secret`); never shown.
-    _env_secret: Optional[str] = field(default=None, repr=False, compare=False)
+    _env_secret: str | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def from_config(cls, entry: dict) -> "ServiceAccount":
+    def from_config(cls, entry: dict) -> ServiceAccount:
         """Build from one item of `OpenEOAuth.client_credentials`; refuses a literal secret."""
         if "client_secret" in entry or "secret" in entry:
             raise ValueError(
@@ -64,8 +63,11 @@ class ServiceAccount:
             service, _, user = self.secret_keyring.partition("/")
             secret = keyring.get_password(service, user)
         if not secret:
-            where = self.secret_env and f"environment variable {self.secret_env}" or self.secret_file or (
-                f"keyring entry {self.secret_keyring}"
+            where = (
+                self.secret_env
+                and f"environment variable {self.secret_env}"
+                or self.secret_file
+                or (f"keyring entry {self.secret_keyring}")
             )
             raise ServiceAccountNotConfigured(
                 f"The secret of service account {self.client_id!r} is not available from {where}. "
@@ -74,7 +76,7 @@ class ServiceAccount:
         return secret
 
 
-def find_account(accounts: List[ServiceAccount], backend_url: str, api_url: str, provider_id: str) -> ServiceAccount:
+def find_account(accounts: list[ServiceAccount], backend_url: str, api_url: str, provider_id: str) -> ServiceAccount:
     """The configured account for a back-end and provider, or `ServiceAccountNotConfigured`."""
     for account in accounts:
         if account.matches(backend_url, api_url, provider_id):

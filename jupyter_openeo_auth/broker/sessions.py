@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import AsyncContextManager, Awaitable, Callable, Dict, List, NamedTuple, Optional
+from typing import NamedTuple
 
 from ..oidc import LoginRequired, OidcClient, OpenEOAuthError, TokenSet
 
@@ -34,7 +36,7 @@ class SessionSettings:
     min_valid: float = 60.0
     refresh_margin: float = 300.0
 
-    def needed(self, tokens: TokenSet, min_valid: Optional[float]) -> float:
+    def needed(self, tokens: TokenSet, min_valid: float | None) -> float:
         """Seconds of validity to insist on: what was asked, whenever a fresh token can give it. When more is
         asked than a token lives, the freshest token serves, renewed at most once per `slack` seconds."""
         asked = self.min_valid if min_valid is None else min_valid
@@ -58,7 +60,7 @@ class Served:
     api_url: str
     backend_url: str
     provider_id: str
-    account_problem: Optional[str] = None
+    account_problem: str | None = None
     account_checked_at: float = float("-inf")
 
 
@@ -66,15 +68,15 @@ class Keeper:
     """What a session needs from persistence; this one keeps nothing (memory only). The broker's keeper
     stores the newest refresh token, and reads what another process may have stored."""
 
-    def lock(self, session: "Session") -> AsyncContextManager:
+    def lock(self, session: Session) -> AbstractAsyncContextManager:
         """Held around refresh-and-store, across processes where the platform allows."""
         return contextlib.nullcontext()
 
-    async def stored_refresh_token(self, session: "Session") -> Optional[str]:
+    async def stored_refresh_token(self, session: Session) -> str | None:
         """The refresh token another process may have stored for this session since we last did."""
         return None
 
-    async def save(self, session: "Session", tokens: TokenSet) -> None:
+    async def save(self, session: Session, tokens: TokenSet) -> None:
         """Store the tokens' refresh token for this session."""
 
 
@@ -91,27 +93,27 @@ class Session:
         renew: Callable[[TokenSet], Awaitable[TokenSet]],
         settings: SessionSettings,
         log: logging.Logger,
-        keeper: Optional[Keeper] = None,
-        notify: Optional[Callable[["Session", str, str], None]] = None,
+        keeper: Keeper | None = None,
+        notify: Callable[[Session, str, str], None] | None = None,
     ):
         self.key = key
         self.backend_url = backend_url
         self.client = client
         self.tokens = tokens
-        self.login_required: Optional[str] = None
+        self.login_required: str | None = None
         #: Set by logout: nothing may write this session back or renew it any more.
         self.ended = False
         #: The back-ends this login serves, by API URL: its own first, then every back-end that lists the same
         #: issuer and client (one login per account at a provider, as the openeo client's refresh-token store).
-        self.served: Dict[str, Served] = {key.api_url: Served(key.api_url, backend_url, key.provider_id)}
+        self.served: dict[str, Served] = {key.api_url: Served(key.api_url, backend_url, key.provider_id)}
         self._renew = renew
         self._settings = settings
         self._log = log
         self._keeper = keeper or Keeper()
         #: Told (session, action, state) when the session is renewed or can no longer be renewed.
         self._notify = notify or (lambda session, action, state: None)
-        self._inflight: Optional[asyncio.Task] = None
-        self._timer: Optional[asyncio.TimerHandle] = None
+        self._inflight: asyncio.Task | None = None
+        self._timer: asyncio.TimerHandle | None = None
         self._failures = 0
         self.refresh_count = 0
 
@@ -136,7 +138,7 @@ class Session:
         return self.served[self.key.api_url]
 
     @property
-    def account_problem(self) -> Optional[str]:
+    def account_problem(self) -> str | None:
         """What the login's own back-end says against the account (`GET /me`), else None."""
         return self.own.account_problem
 
@@ -149,7 +151,7 @@ class Session:
         """A stable, non-secret name of this login, the same for every back-end it serves."""
         return hashlib.sha256(repr(tuple(self.key)).encode()).hexdigest()[:12]
 
-    def summaries(self) -> List[dict]:
+    def summaries(self) -> list[dict]:
         """The public description (`GET sessions`), one per back-end served: never a token."""
         serves = [s.backend_url for s in self.served.values()]
         return [
@@ -179,7 +181,7 @@ class Session:
         """Can this session still hand out tokens (now or after a refresh)?"""
         return not self.ended and not self.login_required and (self.tokens.remaining() > 0 or self.renewable)
 
-    async def access_token(self, min_valid: Optional[float] = None) -> TokenSet:
+    async def access_token(self, min_valid: float | None = None) -> TokenSet:
         """Tokens valid for at least `min_valid` s, refreshing (once, shared) when needed. Raises
         `LoginRequired`; a transient failure still hands out a token that has not expired yet."""
         if self.login_required:
@@ -261,7 +263,7 @@ class Session:
         log("Renewing the openEO login to %s as %s failed (%s); retrying later.", self.backend_url, self.who, error)
         self.schedule(retry_after=getattr(error, "retry_after", None))
 
-    def schedule(self, retry_after: Optional[float] = None) -> None:
+    def schedule(self, retry_after: float | None = None) -> None:
         """Plan the next background refresh: `margin` before expiry, or later after failures (growing
         gaps, at least what the provider asked for with `Retry-After`)."""
         self.cancel_timer()
@@ -280,7 +282,7 @@ class Session:
         # Errors are logged in _failed; retrieve them so asyncio does not warn.
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
-    async def revoke(self) -> Optional[str]:
+    async def revoke(self) -> str | None:
         """Revoke the refresh token at the provider (logout): None when done or nothing lives on, else a
         sentence saying the login stays valid there."""
         token = self.tokens.refresh_token

@@ -5,8 +5,6 @@ the hub's own client, so it serves every back-end that lists its issuer."""
 
 from __future__ import annotations
 
-from typing import Optional
-
 from ..oidc import InvalidBackendUrl, OidcProviderInfo, OpenEOAuthError, normalize_url
 from .hub_tokens import FLOW as HUB_FLOW
 from .sessions import Session
@@ -24,7 +22,7 @@ def same_issuer(a: str, b: str) -> bool:
         return a.rstrip("/") == b.rstrip("/")
 
 
-def client_for(provider: OidcProviderInfo, flow: str, client_id: Optional[str] = None) -> Optional[str]:
+def client_for(provider: OidcProviderInfo, flow: str, client_id: str | None = None) -> str | None:
     """The client a back-end's provider entry would use for a flow (the one asked for, else its default client
     for the flow); None when it lists none."""
     if client_id:
@@ -35,7 +33,7 @@ def client_for(provider: OidcProviderInfo, flow: str, client_id: Optional[str] =
         return None
 
 
-def can_serve(session: Session, provider: OidcProviderInfo, client_id: Optional[str] = None) -> bool:
+def can_serve(session: Session, provider: OidcProviderInfo, client_id: str | None = None) -> bool:
     """May this login serve a back-end through this provider entry: same issuer and, except for JupyterHub's
     login, the same client the back-end would use?"""
     flow = session.key.flow

@@ -11,9 +11,11 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Any
 
+fcntl: Any
 try:
     import fcntl
 except ImportError:  # Windows: no cross-process lock, the re-read before each refresh still helps
@@ -89,11 +91,11 @@ class MemoryStore:
     async def delete(self, name: str) -> None:
         """Nothing to delete."""
 
-    async def load(self) -> List[dict]:
+    async def load(self) -> list[dict]:
         """No saved sessions."""
         return []
 
-    async def load_one(self, name: str) -> Optional[dict]:
+    async def load_one(self, name: str) -> dict | None:
         """No saved session."""
         return None
 
@@ -113,7 +115,7 @@ class KeyringStore(MemoryStore):
 
     persistent = True
 
-    def __init__(self, backend, log: logging.Logger, timeout: float = 5.0, lock_dir: Optional[Path] = None):
+    def __init__(self, backend, log: logging.Logger, timeout: float = 5.0, lock_dir: Path | None = None):
         self.backend = backend
         self.log = log
         self.timeout = timeout
@@ -134,15 +136,18 @@ class KeyringStore(MemoryStore):
             self.persistent = False
             self.log.warning(
                 "The keyring did not answer within %g s (%s); openEO logins are kept in memory only from now on.",
-                self.timeout, what,
+                self.timeout,
+                what,
             )
         except EntryTooLarge:
-            self.log.warning("An openEO login is too large for the keyring (over %d bytes); it is kept in memory only.", MAX_ENTRY)
+            self.log.warning(
+                "An openEO login is too large for the keyring (over %d bytes); it is kept in memory only.", MAX_ENTRY
+            )
         except Exception as e:  # a broken keyring must not break logins
             self.log.warning("The keyring failed (%s): %s; continuing without it.", what, type(e).__name__)
         return None
 
-    def _index(self) -> List[str]:
+    def _index(self) -> list[str]:
         raw = self.backend.get_password(SERVICE, INDEX)
         return json.loads(raw) if raw else []
 
@@ -170,11 +175,11 @@ class KeyringStore(MemoryStore):
         """The index is read, changed and written back: one writer at a time (two servers of one user)."""
         return file_lock(self.lock_dir / "jupyter-openeo-auth-index.lock", self._index_lock)
 
-    def _load_one(self, name: str) -> Optional[dict]:
+    def _load_one(self, name: str) -> dict | None:
         raw = self.backend.get_password(SERVICE, name)
         return json.loads(raw) if raw else None
 
-    def _load(self) -> List[dict]:
+    def _load(self) -> list[dict]:
         return [r for r in map(self._load_one, self._index()) if r]
 
     async def save(self, name: str, record: dict) -> None:
@@ -185,11 +190,11 @@ class KeyringStore(MemoryStore):
         """Remove one session's record."""
         await self._call("delete", self._delete, name)
 
-    async def load(self) -> List[dict]:
+    async def load(self) -> list[dict]:
         """All stored session records."""
         return await self._call("load", self._load) or []
 
-    async def load_one(self, name: str) -> Optional[dict]:
+    async def load_one(self, name: str) -> dict | None:
         """One session's stored record, as another process may have left it."""
         return await self._call("read", self._load_one, name)
 
@@ -240,8 +245,13 @@ def _current_keyring(timeout: float):
 
 
 def make_store(
-    persist: str, log: logging.Logger, backend=None, timeout: float = 5.0, trusted: str = "",
-    current: Callable[[float], object] = _current_keyring, sealed_key: Optional[str] = None,
+    persist: str,
+    log: logging.Logger,
+    backend=None,
+    timeout: float = 5.0,
+    trusted: str = "",
+    current: Callable[[float], object] = _current_keyring,
+    sealed_key: str | None = None,
 ) -> MemoryStore:
     """The store for a `persist` setting (auto | always | never): a trusted keyring, else the sealed file when
     the hub gave its key (`sealed_key`, see broker/sealed.py), else memory, with one warning."""
@@ -258,8 +268,9 @@ def make_store(
         try:
             sealed = SealedFileKeyring(sealed_key)
         except (ValueError, TypeError):
-            log.error("The key JupyterHub gave for sealing openEO logins is not a valid key; they are kept in "
-                      "memory only.")
+            log.error(
+                "The key JupyterHub gave for sealing openEO logins is not a valid key; they are kept in memory only."
+            )
         except ImportError:
             log.error("Sealing openEO logins needs the cryptography package; they are kept in memory only.")
         else:

@@ -7,7 +7,8 @@ import dataclasses
 import logging
 import os
 import time
-from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 from ..oidc import (
     AsyncHttpClient,
@@ -20,9 +21,10 @@ from ..oidc import (
     issuer_cache,
     normalize_url,
 )
-from .hub_tokens import FLOW as HUB_FLOW, HubTokens
 from .accounts import ACCOUNT_RECHECK, AccountRefused, check_account
 from .backends import Backends
+from .hub_tokens import FLOW as HUB_FLOW
+from .hub_tokens import HubTokens
 from .keeper import StoreKeeper
 from .logins import Login, LoginState
 from .service_accounts import ServiceAccount, ServiceAccountNotConfigured, find_account
@@ -60,17 +62,17 @@ class TokenBroker:
     def __init__(
         self,
         *,
-        settings: Optional[SessionSettings] = None,
+        settings: SessionSettings | None = None,
         http_timeout: float = 10.0,
-        store: Optional[MemoryStore] = None,
+        store: MemoryStore | None = None,
         service_accounts: Iterable[ServiceAccount] = (),
         allowed_backends: Iterable[str] = (),
-        owner: Optional[str] = None,
-        log: Optional[logging.Logger] = None,
-        hub: Optional[HubTokens] = None,
+        owner: str | None = None,
+        log: logging.Logger | None = None,
+        hub: HubTokens | None = None,
         max_pending_logins: int = MAX_PENDING_LOGINS,
         default_backend: str = "",
-        on_event: Optional[Callable[[dict], None]] = None,
+        on_event: Callable[[dict], None] | None = None,
     ):
         self.settings = settings or SessionSettings()
         self.http = AsyncHttpClient(timeout=http_timeout)
@@ -85,11 +87,11 @@ class TokenBroker:
         self.owner = os.environ.get("JUPYTERHUB_USER", "") if owner is None else owner
         self.log = log or logging.getLogger("jupyter_openeo_auth")
         self.hub = hub
-        self.sessions: Dict[SessionKey, Session] = {}
-        self.logins: Dict[str, Login] = {}
+        self.sessions: dict[SessionKey, Session] = {}
+        self.logins: dict[str, Login] = {}
         self.store_timeout = getattr(self.store, "timeout", 5.0)
         #: Set while `restore()` runs: requests that look for sessions wait for it.
-        self._restoring: Optional[asyncio.Future] = None
+        self._restoring: asyncio.Future | None = None
 
     def __repr__(self) -> str:
         return f"<TokenBroker sessions={len(self.sessions)} logins={len(self.logins)}>"
@@ -100,7 +102,7 @@ class TokenBroker:
         """What the back-end says about itself (see `Backends.info`)."""
         return await self.backends.info(url)
 
-    async def flows(self, info: BackendInfo) -> Dict[str, List[str]]:
+    async def flows(self, info: BackendInfo) -> dict[str, list[str]]:
         """Per provider id, the flows it really offers (see `Backends.flows`)."""
         return await self.backends.flows(info)
 
@@ -131,12 +133,19 @@ class TokenBroker:
             self.log.exception("Announcing an openEO %s event failed.", action)
 
     def _login_finished(self, login: Login) -> None:
-        self._announce("login_finished", login.key, login.backend_url, login_id=login.id, state=login.state.value,
-                       user=login.user)
+        self._announce(
+            "login_finished", login.key, login.backend_url, login_id=login.id, state=login.state.value, user=login.user
+        )
 
     def _session_event(self, session: Session, action: str, state: str) -> None:
-        self._announce(action, session.key, session.backend_url, state=state, user=session.user,
-                       access_expires_at=session.tokens.expires_at if action == "session_renewed" else None)
+        self._announce(
+            action,
+            session.key,
+            session.backend_url,
+            state=state,
+            user=session.user,
+            access_expires_at=session.tokens.expires_at if action == "session_renewed" else None,
+        )
 
     def _new_login(self, key: SessionKey, backend_url: str, auth=None) -> Login:
         login = Login(key, backend_url, auth)
@@ -184,7 +193,9 @@ class TokenBroker:
         login = self._new_login(key, info.url, auth)
         self.logins[login.id] = login
         self._announce("login_started", key, info.url, login_id=login.id)
-        self.log.info("openEO login %s to %s (provider %s) started; waiting for the user.", login.id, info.url, key.provider_id)
+        self.log.info(
+            "openEO login %s to %s (provider %s) started; waiting for the user.", login.id, info.url, key.provider_id
+        )
         self._schedule_poll(login)
         return login
 
@@ -212,14 +223,18 @@ class TokenBroker:
         self.logins[login.id] = login
         return self._login_done(login, await self._new_session(login, client, tokens))
 
-    def _login_done(self, login: Login, session: Session, served: Optional[Served] = None) -> Login:
+    def _login_done(self, login: Login, session: Session, served: Served | None = None) -> Login:
         login.finish(LoginState.LOGGED_IN, (served or session.own).account_problem, user=session.user)
         self.logins.setdefault(login.id, login)
         return login
 
     def _schedule_poll(self, login: Login) -> None:
+        if login.auth is None:  # ended meanwhile
+            return
         loop = asyncio.get_running_loop()
-        login.timer = loop.call_later(login.auth.seconds_to_next_poll(), lambda: asyncio.ensure_future(self._poll(login)))
+        login.timer = loop.call_later(
+            login.auth.seconds_to_next_poll(), lambda: asyncio.ensure_future(self._poll(login))
+        )
 
     async def _poll(self, login: Login) -> None:
         """One scheduled poll of a device login; schedules the next one while it stays pending."""
@@ -230,11 +245,15 @@ class TokenBroker:
             tokens = await auth.poll()
         except Exception as e:  # noqa: BLE001 - a login must end in a state, whatever went wrong
             if login.pending:
-                error = e if isinstance(e, OpenEOAuthError) else OpenEOAuthError(
-                    f"The login failed unexpectedly ({type(e).__name__}). Start a new login."
+                error = (
+                    e
+                    if isinstance(e, OpenEOAuthError)
+                    else OpenEOAuthError(f"The login failed unexpectedly ({type(e).__name__}). Start a new login.")
                 )
                 login.fail(error)
-                self.log.info("openEO login %s to %s ended: %s (%s)", login.id, login.backend_url, login.state.value, error)
+                self.log.info(
+                    "openEO login %s to %s ended: %s (%s)", login.id, login.backend_url, login.state.value, error
+                )
             return
         if not login.pending:  # cancelled while the poll was on its way
             return
@@ -250,7 +269,9 @@ class TokenBroker:
         try:
             return self.logins[login_id]
         except KeyError:
-            raise LoginNotFound(f"There is no login {login_id!r} (it may have ended long ago). Start a new login.") from None
+            raise LoginNotFound(
+                f"There is no login {login_id!r} (it may have ended long ago). Start a new login."
+            ) from None
 
     def cancel_login(self, login_id: str) -> Login:
         """Cancel a pending login; an ended login is left as it is."""
@@ -262,7 +283,7 @@ class TokenBroker:
 
     def _forget_old_logins(self) -> None:
         cutoff = time.monotonic() - FINISHED_LOGIN_TTL
-        for login_id in [i for i, l in self.logins.items() if l.finished_at and l.finished_at < cutoff]:
+        for login_id in [i for i, one in self.logins.items() if one.finished_at and one.finished_at < cutoff]:
             del self.logins[login_id]
 
     # --- sessions ---------------------------------------------------------------------------------------
@@ -272,12 +293,14 @@ class TokenBroker:
         if not tokens.user and key.flow != "client_credentials":
             tokens = await self._with_userinfo(client, tokens)
         if key.flow == "client_credentials":
+
             async def renew(_tokens):
                 return await client.client_credentials()
         else:
             renew = client.refresh
-        session = Session(key, login.backend_url, client, tokens, renew, self.settings, self.log, self.keeper,
-                          self._session_event)
+        session = Session(
+            key, login.backend_url, client, tokens, renew, self.settings, self.log, self.keeper, self._session_event
+        )
         await self.keeper.save(session, tokens)  # stored before anyone receives its access token
         old = self.sessions.pop(key, None)
         if old is not None:
@@ -314,18 +337,29 @@ class TokenBroker:
         if self._restoring is not None:
             await asyncio.shield(self._restoring)
 
-    def _serving(self, info: BackendInfo, provider_id: Optional[str], flow: Optional[str] = None) -> List[Tuple[Session, Served]]:
+    def _serving(
+        self, info: BackendInfo, provider_id: str | None, flow: str | None = None
+    ) -> list[tuple[Session, Served]]:
         """This owner's logins that already serve a back-end (through a provider, with a flow, when named)."""
         found = []
         for session in self.sessions.values():
             served = session.served.get(info.api_url)
-            if (served is not None and session.key.owner == self.owner and provider_id in (None, served.provider_id)
-                    and flow in (None, session.key.flow)):
+            if (
+                served is not None
+                and session.key.owner == self.owner
+                and provider_id in (None, served.provider_id)
+                and flow in (None, session.key.flow)
+            ):
                 found.append((session, served))
         return found
 
-    async def _shared(self, info: BackendInfo, provider_id: Optional[str] = None, client_id: Optional[str] = None,
-                      flows: Tuple[str, ...] = ("device", "password", HUB_FLOW)) -> Optional[Tuple[Session, Served]]:
+    async def _shared(
+        self,
+        info: BackendInfo,
+        provider_id: str | None = None,
+        client_id: str | None = None,
+        flows: tuple[str, ...] = ("device", "password", HUB_FLOW),
+    ) -> tuple[Session, Served] | None:
         """A usable login of this owner made for another back-end that lists the same issuer with the same
         client (see `sharing`), now serving this one too; None when there is none. This back-end's account
         check is its own."""
@@ -333,12 +367,20 @@ class TokenBroker:
             if provider_id not in (None, provider.id):
                 continue
             for session in list(self.sessions.values()):
-                if (session.key.owner != self.owner or session.key.flow not in flows or info.api_url in session.served
-                        or not can_serve(session, provider, client_id)):
+                if (
+                    session.key.owner != self.owner
+                    or session.key.flow not in flows
+                    or info.api_url in session.served
+                    or not can_serve(session, provider, client_id)
+                ):
                     continue
                 served = session.serve(info.api_url, info.url, provider.id)
-                self.log.info("The openEO login of %s to %s serves %s too (same issuer and client).", session.who,
-                              session.backend_url, info.url)
+                self.log.info(
+                    "The openEO login of %s to %s serves %s too (same issuer and client).",
+                    session.who,
+                    session.backend_url,
+                    info.url,
+                )
                 try:
                     await check_account(self.http, session, await session.access_token(), self.log, served)
                 except OpenEOAuthError:
@@ -347,8 +389,9 @@ class TokenBroker:
                 return session, served
         return None
 
-    async def find_session(self, backend: str, provider_id: Optional[str] = None,
-                           flow: Optional[str] = None) -> Tuple[Session, Served]:
+    async def find_session(
+        self, backend: str, provider_id: str | None = None, flow: str | None = None
+    ) -> tuple[Session, Served]:
         """The login serving a back-end (and provider, and flow when named), and that back-end as it serves it:
         one made for it, else one of the same account at the same provider and client, else JupyterHub's;
         `NotLoggedIn` when none."""
@@ -370,7 +413,7 @@ class TokenBroker:
             )
         return candidates[0]
 
-    async def _hub_session(self, info: BackendInfo, provider_id: Optional[str] = None) -> Optional[Tuple[Session, Served]]:
+    async def _hub_session(self, info: BackendInfo, provider_id: str | None = None) -> tuple[Session, Served] | None:
         """A session from JupyterHub's own login, when the hub logged the user in at an issuer this back-end
         lists (matched by the id token's `iss`, as shared logins are); None when there is no hub, no such
         login, or no match."""
@@ -388,20 +431,24 @@ class TokenBroker:
             self.log.debug("No openEO login from JupyterHub for %s: %s", info.url, e)
             return None
         issuer = str(tokens.id_claims.get("iss", ""))
-        provider = next((p for p in info.providers if same_issuer(p.issuer, issuer) and provider_id in (None, p.id)), None)
+        provider = next(
+            (p for p in info.providers if same_issuer(p.issuer, issuer) and provider_id in (None, p.id)), None
+        )
         if provider is None:
             return None
         key = SessionKey(info.api_url, provider.id, HUB_FLOW, self.owner)
         client = OidcClient(IssuerMetadata(issuer=issuer.rstrip("/"), token_endpoint=""), "jupyterhub", http=self.http)
-        session = Session(key, info.url, client, tokens, self.hub.tokens, self.settings, self.log, self.keeper,
-                          self._session_event)
+        session = Session(
+            key, info.url, client, tokens, self.hub.tokens, self.settings, self.log, self.keeper, self._session_event
+        )
         self.sessions[key] = session
         self.log.info("openEO login to %s through JupyterHub as %s.", info.url, session.who)
         await check_account(self.http, session, tokens, self.log)
         return session, session.own
 
-    async def token(self, backend: str, provider_id: Optional[str] = None, min_valid: Optional[float] = None,
-                    flow: Optional[str] = None) -> Grant:
+    async def token(
+        self, backend: str, provider_id: str | None = None, min_valid: float | None = None, flow: str | None = None
+    ) -> Grant:
         """Tokens valid for at least `min_valid` seconds (from a login of that flow, when named), with the
         session and back-end they serve."""
         session, served = await self.find_session(backend, provider_id, flow)
@@ -413,7 +460,7 @@ class TokenBroker:
                 raise AccountRefused(served.account_problem)
         return Grant(session, served, tokens)
 
-    async def session_list(self, backend: Optional[str] = None) -> List[dict]:
+    async def session_list(self, backend: str | None = None) -> list[dict]:
         """Summaries of this owner's sessions, one per back-end a login serves: no tokens. With `backend`, a
         login that can serve it (same account at the same provider, or the hub's) is listed for it too; on a hub
         whose login serves the default back-end, that session is listed before anyone asked for a token."""
@@ -430,7 +477,7 @@ class TokenBroker:
                 pass  # not logged in there, or the back-end does not answer: the list says what there is
         return [summary for s in self.sessions.values() if s.key.owner == self.owner for summary in s.summaries()]
 
-    async def logout(self, backend: str, provider_id: Optional[str] = None) -> dict:
+    async def logout(self, backend: str, provider_id: str | None = None) -> dict:
         """End the logins serving a back-end (and provider) — for every back-end each serves —, delete what was
         persisted and revoke their refresh tokens: `{"logged_out": N, "revoked": bool, "backends": [...],
         "message"?}`; the message says which other back-ends shared the login, and when revocation failed."""
@@ -447,7 +494,9 @@ class TokenBroker:
                 problems.append(problem)
             for served in session.served.values():
                 backends.append(served.backend_url)
-                self.log.info("Logged out of %s (provider %s) as %s.", served.backend_url, served.provider_id, session.who)
+                self.log.info(
+                    "Logged out of %s (provider %s) as %s.", served.backend_url, served.provider_id, session.who
+                )
                 self._announce("session_ended", session.key, served.backend_url, state="logged_out", user=session.user)
         backends = list(dict.fromkeys(backends))
         result: dict = {"logged_out": len(gone), "revoked": bool(gone) and not problems, "backends": backends}

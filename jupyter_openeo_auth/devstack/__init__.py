@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import List, Optional
 
 import requests
 
@@ -56,7 +55,9 @@ def check_port_free(port: int) -> None:
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
-            raise DevStackError(f"Port {port} on 127.0.0.1 is already taken. Stop what uses it or pick another port.") from None
+            raise DevStackError(
+                f"Port {port} on 127.0.0.1 is already taken. Stop what uses it or pick another port."
+            ) from None
 
 
 def _die_with_parent() -> None:
@@ -70,8 +71,14 @@ class Service:
     """One child process serving HTTP on 127.0.0.1:port; its output goes to a log file."""
 
     def __init__(
-        self, name: str, argv: List[str], port: int, env: Optional[dict] = None, cwd=None, ready_path="/",
-        ready_status: Optional[int] = None,
+        self,
+        name: str,
+        argv: list[str],
+        port: int,
+        env: dict | None = None,
+        cwd=None,
+        ready_path="/",
+        ready_status: int | None = None,
     ):
         """`ready_path` answering (with `ready_status`, when given) means the service is up."""
         self.name, self.argv, self.port, self.cwd, self.ready_path = name, argv, port, cwd, ready_path
@@ -82,26 +89,37 @@ class Service:
         os.close(fd)
         self.log_path = Path(log_path)
         #: Files and folders this service created, removed by `cleanup()`.
-        self.created: List[Path] = [self.log_path]
-        self.process: Optional[subprocess.Popen] = None
+        self.created: list[Path] = [self.log_path]
+        self.process: subprocess.Popen | None = None
         #: End the process when the process that started it dies, even by SIGKILL (Linux; the demo sets it).
         self.die_with_parent = False
+        #: Where its clients find it: the URL, or (a provider serving under a path) the issuer.
+        self.issuer = self.url
+        #: A Jupyter server's runtime folder (key files).
+        self.runtime_dir: Path | None = None
 
     def __repr__(self) -> str:
         return f"<Service {self.name} {self.url}>"
 
-    def start(self, timeout: float = 60.0) -> "Service":
+    def start(self, timeout: float = 60.0) -> Service:
         """Start the process and wait until it answers HTTP; raises `DevStackError` with its log otherwise."""
         check_port_free(self.port)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                self.argv, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                self.argv,
+                env=self.env,
+                cwd=self.cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
                 preexec_fn=_die_with_parent if self.die_with_parent and sys.platform == "linux" else None,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise DevStackError(f"The {self.name} stopped while starting (exit {self.process.returncode}):\n{self.log_tail()}")
+                raise DevStackError(
+                    f"The {self.name} stopped while starting (exit {self.process.returncode}):\n{self.log_tail()}"
+                )
             try:
                 status = requests.get(self.url + self.ready_path, timeout=2).status_code
                 if self.ready_status in (None, status):
@@ -121,16 +139,21 @@ class Service:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
     def stop(self) -> None:
         """Stop the process (SIGTERM, then SIGKILL after 5 s)."""
-        if not self.running:
+        process = self.process
+        if process is None or process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGTERM)
+        process.send_signal(signal.SIGTERM)
         try:
-            self.process.wait(5)
+            process.wait(5)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+            process.kill()
+            process.wait(5)
 
     def cleanup(self) -> None:
         """Stop, then remove the log and whatever else this service created."""
@@ -150,8 +173,9 @@ NODE_HINT = (
 def _find(program: str) -> str:
     path = shutil.which(program)
     if not path:
-        raise DevStackError(f"Node.js is not installed ({program} not found), and the local OpenID provider needs "
-                            f"it: {NODE_HINT}.")
+        raise DevStackError(
+            f"Node.js is not installed ({program} not found), and the local OpenID provider needs it: {NODE_HINT}."
+        )
     return path
 
 
@@ -173,13 +197,18 @@ def install_provider(quiet: bool = True) -> Path:
     check_node(_find("node"))
     folder = PROVIDER_DIR
     if folder == _PACKAGED_PROVIDER:
-        folder = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jupyter-openeo-auth" / "oidc_provider"
+        folder = (
+            Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jupyter-openeo-auth" / "oidc_provider"
+        )
         folder.mkdir(parents=True, exist_ok=True)
         for name in ("provider.mjs", "package.json", "package-lock.json"):
             shutil.copy2(PROVIDER_DIR / name, folder / name)
     if not (folder / "node_modules" / "oidc-provider").is_dir():
-        print(f"Installing the demo OpenID provider's npm packages into {folder} (once; this takes a moment)…",
-              file=sys.stderr, flush=True)
+        print(
+            f"Installing the demo OpenID provider's npm packages into {folder} (once; this takes a moment)…",
+            file=sys.stderr,
+            flush=True,
+        )
         done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=folder, capture_output=quiet, text=True)
         if done.returncode != 0:
             raise DevStackError(f"`npm ci` failed in {folder}:\n{(done.stderr or '')[-2000:]}")
@@ -187,8 +216,12 @@ def install_provider(quiet: bool = True) -> Path:
 
 
 def provider_service(
-    port: Optional[int] = None, access_token_ttl: int = 3600, device_interval: int = 5, folder=None,
-    base_path: str = "", **env
+    port: int | None = None,
+    access_token_ttl: int = 3600,
+    device_interval: int = 5,
+    folder=None,
+    base_path: str = "",
+    **env,
 ) -> Service:
     """The OpenID provider (not yet started); its issuer is `service.issuer`, which is its URL plus `base_path`
     when it serves under a path (behind a proxy that keeps the path). Raises `DevStackError` when Node.js or
@@ -205,7 +238,11 @@ def provider_service(
     if base_path:
         settings["BASE_PATH"] = base_path
     service = Service(
-        "OpenID provider", [node, str(folder / "provider.mjs")], port, env=settings, cwd=folder,
+        "OpenID provider",
+        [node, str(folder / "provider.mjs")],
+        port,
+        env=settings,
+        cwd=folder,
         ready_path=f"{base_path}/.well-known/openid-configuration",
     )
     service.issuer = service.url + base_path
@@ -213,8 +250,15 @@ def provider_service(
 
 
 def backend_service(
-    issuer: Optional[str], port: Optional[int] = None, *, no_oidc=False, no_user_cache=False, default_client=None,
-    second_provider=None, default_clients=None, provider_title=None,
+    issuer: str | None,
+    port: int | None = None,
+    *,
+    no_oidc=False,
+    no_user_cache=False,
+    default_client=None,
+    second_provider=None,
+    default_clients=None,
+    provider_title=None,
 ) -> Service:
     """The openEO dummy back-end pointed at `issuer` (not yet started); `default_clients` replaces the
     clients it advertises ([{"id", "grant_types"}])."""
@@ -238,14 +282,23 @@ def backend_service(
 
 
 def jupyter_service(
-    root_dir, token: str, port: Optional[int] = None, app: str = "server", config=None, env=None, argv=(),
+    root_dir,
+    token: str,
+    port: int | None = None,
+    app: str = "server",
+    config=None,
+    env=None,
+    argv=(),
 ) -> Service:
     """A Jupyter server (or `app="lab"`) on 127.0.0.1 with this extension. Its token and `config` go into a
     0600 config file, not the command line or the environment (which kernels would inherit); `argv` adds
     command-line options."""
     port = port or free_port()
     folder = Path(tempfile.mkdtemp(prefix="joa-jupyter-"))
-    settings = {"IdentityProvider": {"token": token}, "ServerApp": {"root_dir": str(root_dir), "port_retries": 0}}
+    settings: dict[str, dict] = {
+        "IdentityProvider": {"token": token},
+        "ServerApp": {"root_dir": str(root_dir), "port_retries": 0},
+    }
     for section, values in (config or {}).items():
         settings.setdefault(section, {}).update(values)
     config_file = folder / "jupyter_server_config.json"
@@ -260,8 +313,13 @@ def jupyter_service(
     argv += extra
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI machines often run as root
         argv.append("--allow-root")
-    service = Service(f"Jupyter {app}", argv, port, env={"JUPYTER_RUNTIME_DIR": str(folder / "runtime"), **(env or {})},
-                      ready_path="/api/status")
+    service = Service(
+        f"Jupyter {app}",
+        argv,
+        port,
+        env={"JUPYTER_RUNTIME_DIR": str(folder / "runtime"), **(env or {})},
+        ready_path="/api/status",
+    )
     service.runtime_dir = folder / "runtime"
     service.created.append(folder)
     return service
@@ -271,8 +329,15 @@ class DevStack:
     """The provider and the back-end together; a context manager that stops both."""
 
     def __init__(
-        self, provider_port=None, backend_port=None, access_token_ttl=3600, device_interval=5, no_user_cache=False,
-        provider_folder=None, record_tokens=False, provider_base_path=None,
+        self,
+        provider_port=None,
+        backend_port=None,
+        access_token_ttl=3600,
+        device_interval=5,
+        no_user_cache=False,
+        provider_folder=None,
+        record_tokens=False,
+        provider_base_path=None,
     ):
         """`record_tokens` (tests only): the provider lists every token it issued at `/_test/issued`.
         `provider_base_path`: a function of the provider's port giving the path it serves under (see
@@ -280,12 +345,16 @@ class DevStack:
         extra = {"RECORD_TOKENS": "1"} if record_tokens else {}
         provider_port = provider_port or free_port()
         self.provider = provider_service(
-            provider_port, access_token_ttl=access_token_ttl, device_interval=device_interval, folder=provider_folder,
-            base_path=provider_base_path(provider_port) if provider_base_path else "", **extra,
+            provider_port,
+            access_token_ttl=access_token_ttl,
+            device_interval=device_interval,
+            folder=provider_folder,
+            base_path=provider_base_path(provider_port) if provider_base_path else "",
+            **extra,
         )
         self.backend = backend_service(self.provider.issuer, backend_port, no_user_cache=no_user_cache)
 
-    def start(self) -> "DevStack":
+    def start(self) -> DevStack:
         """Start the provider, then the back-end."""
         try:
             self.provider.start()
@@ -300,7 +369,7 @@ class DevStack:
         self.backend.cleanup()
         self.provider.cleanup()
 
-    def __enter__(self) -> "DevStack":
+    def __enter__(self) -> DevStack:
         return self.start()
 
     def __exit__(self, *exc) -> None:

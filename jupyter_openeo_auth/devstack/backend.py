@@ -67,8 +67,11 @@ def main(argv=None) -> None:
                 "issuer": args.issuer,
                 "title": args.provider_title,
                 "scopes": ["openid", "profile", "email"],
-                "default_clients": json.loads(args.default_clients) if args.default_clients
-                else [{**DEFAULT_CLIENTS[0], "id": args.default_client}] if args.default_client else DEFAULT_CLIENTS,
+                "default_clients": json.loads(args.default_clients)
+                if args.default_clients
+                else [{**DEFAULT_CLIENTS[0], "id": args.default_client}]
+                if args.default_client
+                else DEFAULT_CLIENTS,
             }
         )
     if args.second_provider and providers:

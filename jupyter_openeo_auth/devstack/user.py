@@ -6,7 +6,6 @@ in place of a person."""
 from __future__ import annotations
 
 from html.parser import HTMLParser
-from typing import Dict, List
 from urllib.parse import urljoin
 
 import requests
@@ -19,7 +18,7 @@ class _Forms(HTMLParser):
 
     def __init__(self):
         super().__init__()
-        self.forms: List[Dict] = []
+        self.forms: list[dict] = []
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -29,7 +28,7 @@ class _Forms(HTMLParser):
             self.forms[-1]["fields"][a["name"]] = a.get("value") or ""
 
 
-def _form(resp: requests.Response, action_part: str = "") -> Dict:
+def _form(resp: requests.Response, action_part: str = "") -> dict:
     parser = _Forms()
     parser.feed(resp.text)
     for form in parser.forms:
@@ -42,13 +41,13 @@ def _form(resp: requests.Response, action_part: str = "") -> Dict:
 class ProviderUser:
     """One person with one browser (a cookie jar) at the local OpenID provider."""
 
-    def __init__(self, login: str = "alice", password: str = None, timeout: float = 10.0):
+    def __init__(self, login: str = "alice", password: str | None = None, timeout: float = 10.0):
         self.login = login
         self.password = password if password is not None else DEMO_USERS[login][0]
         self.http = requests.Session()
         self.timeout = timeout
 
-    def _post(self, form: Dict, **extra) -> requests.Response:
+    def _post(self, form: dict, **extra) -> requests.Response:
         resp = self.http.post(form["action"], data={**form["fields"], **extra}, timeout=self.timeout)
         resp.raise_for_status()
         return resp

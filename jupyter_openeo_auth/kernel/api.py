@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from .auth import AccessToken, ServerTokenAuth, fetch_token
 from .client import server
 from .widget import LoginWidget
 
 
-def get_token(backend: str, provider_id: Optional[str] = None, min_valid: float = 60) -> AccessToken:
+def get_token(backend: str, provider_id: str | None = None, min_valid: float = 60) -> AccessToken:
     """An access token for `backend` valid for at least `min_valid` seconds (raises `NotLoggedIn`)."""
     return fetch_token(server(), backend, provider_id, min_valid)
 
 
-def connect(backend: str, provider_id: Optional[str] = None, min_valid: float = 60, flow: Optional[str] = None):
+def connect(backend: str, provider_id: str | None = None, min_valid: float = 60, flow: str | None = None):
     """An `openeo.Connection` whose every request carries a token from the server valid for at least
     `min_valid` seconds. Raises `NotLoggedIn` (saying how to log in) when the server has no login."""
     auth = ServerTokenAuth(server(), backend, provider_id, min_valid, flow)
@@ -38,7 +36,7 @@ def _connection(backend: str, auth: ServerTokenAuth):
     return connection
 
 
-def login(backend: Optional[str] = None, provider_id: Optional[str] = None) -> LoginWidget:
+def login(backend: str | None = None, provider_id: str | None = None) -> LoginWidget:
     """A `LoginWidget` for `backend` (default: the server's `OpenEOAuth.default_backend`); display it."""
     return LoginWidget(backend or default_backend(), provider_id)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import requests
 
@@ -18,7 +18,7 @@ class AccessToken:
 
     __slots__ = ("_token", "expires_at", "provider_id", "user")
 
-    def __init__(self, token: str, expires_at: Optional[float], provider_id: str, user: Optional[dict] = None):
+    def __init__(self, token: str, expires_at: float | None, provider_id: str, user: dict | None = None):
         self._token = token
         self.expires_at = expires_at
         self.provider_id = provider_id
@@ -53,15 +53,22 @@ class ServerTokenAuth(requests.auth.AuthBase):
     wait, so that "Run All" can go on while the user approves) runs before the first token is asked: it returns
     None once logged in, else the login's sentence, raised when the server has no login after all."""
 
-    def __init__(self, client: ServerClient, backend: str, provider_id: Optional[str] = None, min_valid: float = 60,
-                 flow: Optional[str] = None, before_first: Optional[Callable[[], Optional[str]]] = None):
+    def __init__(
+        self,
+        client: ServerClient,
+        backend: str,
+        provider_id: str | None = None,
+        min_valid: float = 60,
+        flow: str | None = None,
+        before_first: Callable[[], str | None] | None = None,
+    ):
         self.client = client
         self.backend = backend
         self.provider_id = provider_id
         self.min_valid = min_valid
         self.flow = flow
         self._before_first = before_first
-        self._token: Optional[AccessToken] = None
+        self._token: AccessToken | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -87,8 +94,9 @@ class ServerTokenAuth(requests.auth.AuthBase):
         return request
 
 
-def fetch_token(client: ServerClient, backend: str, provider_id: Optional[str], min_valid: float,
-                flow: Optional[str] = None) -> AccessToken:
+def fetch_token(
+    client: ServerClient, backend: str, provider_id: str | None, min_valid: float, flow: str | None = None
+) -> AccessToken:
     """Ask the server for a token (raises NotLoggedIn / LoginRequired)."""
     data = client.token(backend, provider_id, min_valid, flow)
     return AccessToken(data["access_token"], data.get("expires_at"), data["provider_id"], data.get("user"))

@@ -6,8 +6,8 @@ prompt in a terminal runs it too and gets nothing but the user's own file."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
-from typing import Callable, MutableMapping
 
 #: Where the server keeps a PYTHONSTARTUP the user had, to run after ours.
 USERS_STARTUP = "JUPYTER_OPENEO_AUTH_PYTHONSTARTUP"
@@ -45,8 +45,10 @@ def run(namespace: dict) -> None:
 
             load_ipython_extension(shell)
     except Exception as e:  # noqa: BLE001 - a kernel must start whatever goes wrong here
-        print(f"jupyter-openeo-auth could not load into this kernel ({type(e).__name__}: {e}); "
-              "%load_ext jupyter_openeo_auth may say why.")
+        print(
+            f"jupyter-openeo-auth could not load into this kernel ({type(e).__name__}: {e}); "
+            "%load_ext jupyter_openeo_auth may say why."
+        )
     users = os.environ.get(USERS_STARTUP)
     if users and os.path.isfile(users):
         with open(users, encoding="utf-8") as f:

@@ -7,7 +7,6 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import List, Optional
 from urllib.parse import urlsplit
 
 import requests
@@ -21,7 +20,7 @@ class NoServer(OpenEOAuthError):
     reason = "no_server"
 
 
-def safe_link(uri: Optional[str], on_server: bool = False) -> Optional[str]:
+def safe_link(uri: str | None, on_server: bool = False) -> str | None:
     """A login link fit to show: an http(s) URI or, when the server says it made it (`on_server`: a provider
     reached through the server's proxy, see `server.handlers.through_this_server`), a path on the Jupyter
     server itself; else None. A provider must not make us show `javascript:`, a path of its choosing, or a link
@@ -39,13 +38,15 @@ def safe_link(uri: Optional[str], on_server: bool = False) -> Optional[str]:
     return None
 
 
-def login_link(login: dict) -> Optional[str]:
+def login_link(login: dict) -> str | None:
     """The link a pending login's JSON offers (the complete one first), fit to show; None when it has none."""
     on_server = login.get("through_server") is True
-    return safe_link(login.get("verification_uri_complete"), on_server) or safe_link(login.get("verification_uri"), on_server)
+    return safe_link(login.get("verification_uri_complete"), on_server) or safe_link(
+        login.get("verification_uri"), on_server
+    )
 
 
-def _runtime_dir(runtime_dir: Optional[str]) -> Path:
+def _runtime_dir(runtime_dir: str | Path | None) -> Path:
     if runtime_dir is None:
         from jupyter_core.paths import jupyter_runtime_dir
 
@@ -53,11 +54,16 @@ def _runtime_dir(runtime_dir: Optional[str]) -> Path:
     return Path(runtime_dir)
 
 
-def _read(path: Path) -> Optional[dict]:
+def _read(path: Path) -> dict | None:
     try:
         data = json.loads(path.read_text())
-        return {"url": data["url"], "key": data["key"], "default_backend": data.get("default_backend"),
-                "pid": data.get("pid"), "root_dir": data.get("root_dir") or ""}
+        return {
+            "url": data["url"],
+            "key": data["key"],
+            "default_backend": data.get("default_backend"),
+            "pid": data.get("pid"),
+            "root_dir": data.get("root_dir") or "",
+        }
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -70,7 +76,7 @@ def _alive(pid) -> bool:
     return True
 
 
-def running_servers(runtime_dir: Optional[str] = None) -> List[dict]:
+def running_servers(runtime_dir: str | Path | None = None) -> list[dict]:
     """The running Jupyter servers of this user with this extension (from their key files)."""
     found = [_read(p) for p in sorted(_runtime_dir(runtime_dir).glob("jupyter-openeo-auth-*.json"))]
     return [s for s in found if s is not None and _alive(s["pid"])]
@@ -84,7 +90,7 @@ def _same_server(a: str, b: str) -> bool:
     return hosts_match and pa.port == pb.port and pa.path.rstrip("/") == pb.path.rstrip("/")
 
 
-def find_server(runtime_dir: Optional[str] = None, parent_pid: Optional[str] = None) -> dict:
+def find_server(runtime_dir: str | None = None, parent_pid: str | None = None) -> dict:
     """{url, key, default_backend} of the Jupyter server to ask: `JUPYTER_OPENEO_AUTH_SERVER` when set; else
     the server that started this kernel (`JPY_PARENT_PID`); else the server of this terminal
     (`JUPYTER_SERVER_URL`); else the one running server of this user with the extension, or the one whose
@@ -115,7 +121,9 @@ def find_server(runtime_dir: Optional[str] = None, parent_pid: Optional[str] = N
     if len(servers) == 1:
         return servers[0]
     here = Path.cwd().resolve()
-    inside = [s for s in servers if s["root_dir"] and (here == Path(s["root_dir"]) or Path(s["root_dir"]) in here.parents)]
+    inside = [
+        s for s in servers if s["root_dir"] and (here == Path(s["root_dir"]) or Path(s["root_dir"]) in here.parents)
+    ]
     if len(inside) == 1:
         return inside[0]
     if not servers:
@@ -129,20 +137,28 @@ def find_server(runtime_dir: Optional[str] = None, parent_pid: Optional[str] = N
     )
 
 
-def _server_by_token(url: str, servers: List[dict]) -> dict:
+def _server_by_token(url: str, servers: list[dict]) -> dict:
     """A server named by URL whose key file is not here (another machine's, a container's, another runtime
     folder's): reached with the server's own token, from JUPYTER_TOKEN, else asked for at a terminal."""
     token = os.environ.get("JUPYTER_TOKEN", "")
     if not token and sys.stdin.isatty():
         token = getpass.getpass(f"The Jupyter server at {url} has no key file here; its token: ")
     if not token:
-        raise NoServer(f"No key file of a Jupyter server at {url} (JUPYTER_OPENEO_AUTH_SERVER) is here (running "
-                       f"here: {_names(servers)}). Give that server's token in JUPYTER_TOKEN.")
-    return {"url": url.rstrip("/"), "key": token, "scheme": "token", "default_backend": None, "pid": None,
-            "root_dir": ""}
+        raise NoServer(
+            f"No key file of a Jupyter server at {url} (JUPYTER_OPENEO_AUTH_SERVER) is here (running "
+            f"here: {_names(servers)}). Give that server's token in JUPYTER_TOKEN."
+        )
+    return {
+        "url": url.rstrip("/"),
+        "key": token,
+        "scheme": "token",
+        "default_backend": None,
+        "pid": None,
+        "root_dir": "",
+    }
 
 
-def _names(servers: List[dict]) -> str:
+def _names(servers: list[dict]) -> str:
     return ", ".join(f"{s['url']} (root {s['root_dir'] or '?'})" for s in servers) or "none"
 
 
@@ -150,8 +166,8 @@ class ServerClient:
     """The server's openeo-auth REST API, authenticated with the kernel key. The key is kept in this
     object only (not in os.environ) and never shown."""
 
-    def __init__(self, url: Optional[str] = None, key: Optional[str] = None, timeout: float = 15.0):
-        self.default_backend: Optional[str] = None
+    def __init__(self, url: str | None = None, key: str | None = None, timeout: float = 15.0):
+        self.default_backend: str | None = None
         scheme = SCHEME
         if url is None or key is None:
             found = find_server()
@@ -167,7 +183,7 @@ class ServerClient:
     def __repr__(self) -> str:
         return f"<ServerClient {self.api}>"
 
-    def call(self, method: str, path: str, body: Optional[dict] = None, params: Optional[dict] = None) -> dict:
+    def call(self, method: str, path: str, body: dict | None = None, params: dict | None = None) -> dict:
         """One request; an error answer raises with the server's sentence."""
         try:
             resp = self.http.request(
@@ -191,17 +207,23 @@ class ServerClient:
             raise error
         return data
 
-    def token(self, backend: str, provider_id: Optional[str] = None, min_valid: float = 60,
-              flow: Optional[str] = None) -> dict:
+    def token(
+        self, backend: str, provider_id: str | None = None, min_valid: float = 60, flow: str | None = None
+    ) -> dict:
         """POST token: {access_token, expires_at, provider_id, bearer, user} (from a login of `flow`, if named)."""
-        body = {"backend": backend, "provider_id": provider_id, "min_valid": min_valid, **({"flow": flow} if flow else {})}
+        body = {
+            "backend": backend,
+            "provider_id": provider_id,
+            "min_valid": min_valid,
+            **({"flow": flow} if flow else {}),
+        }
         return self.call("POST", "token", body)
 
     def settings(self) -> dict:
         """GET settings: the default back-end and the back-ends with a service account (never a secret)."""
         return self.call("GET", "settings")
 
-    def start_login(self, backend: str, provider_id: Optional[str] = None, **extra) -> dict:
+    def start_login(self, backend: str, provider_id: str | None = None, **extra) -> dict:
         """POST logins."""
         return self.call("POST", "logins", {"backend": backend, "provider_id": provider_id, **extra})
 
@@ -214,17 +236,17 @@ class ServerClient:
     def providers(self, backend: str) -> dict:
         return self.call("GET", "providers", params={"backend": backend})
 
-    def sessions(self, backend: Optional[str] = None) -> list:
+    def sessions(self, backend: str | None = None) -> list:
         """GET sessions, one per back-end a login serves; with `backend`, a login that can serve it is listed
         for it too (the same account at the same provider and client, or JupyterHub's)."""
         return self.call("GET", "sessions", params={"backend": backend} if backend else None)["sessions"]
 
-    def logout(self, backend: str, provider_id: Optional[str] = None) -> dict:
+    def logout(self, backend: str, provider_id: str | None = None) -> dict:
         params = {"backend": backend, **({"provider_id": provider_id} if provider_id else {})}
         return self.call("DELETE", "sessions", params=params)
 
 
-_default: Optional[ServerClient] = None
+_default: ServerClient | None = None
 
 
 def server() -> ServerClient:

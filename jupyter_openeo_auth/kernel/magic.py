@@ -16,6 +16,11 @@ from .widget import LoginWidget
 
 @magics_class
 class OpenEOMagics(Magics):
+    def _user_ns(self) -> dict:
+        """The notebook's namespace, where the connection is bound."""
+        assert self.shell is not None, "a magic runs in an IPython shell"
+        return self.shell.user_ns
+
     @magic_arguments()
     @argument("backend", nargs="?", default=None, help="back-end URL (default: the server's default back-end)")
     @argument("--provider", default=None, help="OpenID provider id (default: the back-end's first)")
@@ -30,7 +35,7 @@ class OpenEOMagics(Magics):
         backend = args.backend or default_backend()
 
         def bind(flow=None) -> str:
-            self.shell.user_ns[args.var] = connect(backend, args.provider, flow=flow)
+            self._user_ns()[args.var] = connect(backend, args.provider, flow=flow)
             return f"`{args.var}` is an authenticated openeo.Connection to {backend}."
 
         if args.client_credentials or args.password:
@@ -54,7 +59,7 @@ class OpenEOMagics(Magics):
         widget.start()
         try:
             # Bound at once, so that "Run All" goes on: the connection's first request waits for the login.
-            self.shell.user_ns[args.var] = connect_when_logged_in(widget)
+            self._user_ns()[args.var] = connect_when_logged_in(widget)
         except Exception as e:  # noqa: BLE001 - openeo.connect could not reach the back-end: say so, bind nothing
             print(f"Could not connect to {backend}: {e}")
         else:

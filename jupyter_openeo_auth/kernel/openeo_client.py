@@ -21,7 +21,8 @@ import inspect
 import os
 import sys
 import warnings
-from typing import Any, Callable, Dict, Optional
+from collections.abc import Callable
+from typing import Any
 
 from ..oidc import LoginRequired, NotLoggedIn, normalize_url
 from .client import NoServer
@@ -29,16 +30,38 @@ from .client import NoServer
 MODULE = "openeo.rest.connection"
 SWITCH = "JUPYTER_OPENEO_AUTH_OPENEO_CLIENT"
 #: The methods taken over and the parameters this module knows them by (openeo 0.30 … 0.5x).
-KNOWN: Dict[str, tuple] = {
-    "authenticate_oidc": ("self", "provider_id", "client_id", "client_secret", "store_refresh_token", "use_pkce",
-                          "display", "max_poll_time"),
-    "authenticate_oidc_device": ("self", "client_id", "client_secret", "provider_id", "store_refresh_token",
-                                 "use_pkce", "max_poll_time", "kwargs"),
-    "authenticate_oidc_refresh_token": ("self", "client_id", "refresh_token", "client_secret", "provider_id",
-                                        "store_refresh_token"),
+KNOWN: dict[str, tuple] = {
+    "authenticate_oidc": (
+        "self",
+        "provider_id",
+        "client_id",
+        "client_secret",
+        "store_refresh_token",
+        "use_pkce",
+        "display",
+        "max_poll_time",
+    ),
+    "authenticate_oidc_device": (
+        "self",
+        "client_id",
+        "client_secret",
+        "provider_id",
+        "store_refresh_token",
+        "use_pkce",
+        "max_poll_time",
+        "kwargs",
+    ),
+    "authenticate_oidc_refresh_token": (
+        "self",
+        "client_id",
+        "refresh_token",
+        "client_secret",
+        "provider_id",
+        "store_refresh_token",
+    ),
     "authenticate_oidc_client_credentials": ("self", "client_id", "client_secret", "provider_id"),
 }
-_originals: Dict[str, Callable] = {}
+_originals: dict[str, Callable] = {}
 
 
 def enabled() -> bool:
@@ -60,8 +83,11 @@ def install(connection_class: Any = None) -> None:
         if original is None or getattr(original, "_joa_original", None) is not None:
             continue
         if tuple(inspect.signature(original).parameters) != params:
-            warnings.warn(f"jupyter-openeo-auth does not know this openeo client's Connection.{name}(); it keeps "
-                          "its own login there instead of using the Jupyter server's.", stacklevel=2)
+            warnings.warn(
+                f"jupyter-openeo-auth does not know this openeo client's Connection.{name}(); it keeps "
+                "its own login there instead of using the Jupyter server's.",
+                stacklevel=2,
+            )
             continue
         setattr(cls, name, _take_over(name, original))
 
@@ -162,8 +188,9 @@ def _use_server(connection, name: str, given: dict):
     return _authenticated(connection, auth)
 
 
-def _log_in_on_the_server(client, backend: str, provider_id: Optional[str], client_id: Optional[str],
-                          max_poll_time: float) -> None:
+def _log_in_on_the_server(
+    client, backend: str, provider_id: str | None, client_id: str | None, max_poll_time: float
+) -> None:
     """Start the login on the server, show the login widget in this cell, and wait as the openeo client would."""
     from IPython.display import display
 
@@ -183,4 +210,3 @@ def _authenticated(connection, auth):
     who = user.get("name") or user.get("sub") or "an unnamed user"
     print(f"Authenticated as {who} with the Jupyter server's openEO login (jupyter-openeo-auth).")
     return connection
-

@@ -8,7 +8,7 @@ import html
 import re
 import threading
 import time
-from typing import Callable, List, Optional
+from collections.abc import Callable
 
 import ipywidgets as w
 
@@ -45,19 +45,24 @@ class LoginWidget(w.VBox):
     """`LoginWidget(backend)`; `.start()` (or the button) logs in. `on_login(callback)` is called with the
     login's JSON once logged in. `.state` is pending / logged_in / denied / expired / failed / cancelled."""
 
-    def __init__(self, backend: str, provider_id: Optional[str] = None, client: Optional[ServerClient] = None,
-                 client_id: Optional[str] = None):
+    def __init__(
+        self,
+        backend: str,
+        provider_id: str | None = None,
+        client: ServerClient | None = None,
+        client_id: str | None = None,
+    ):
         super().__init__()
         self.backend = backend
         self.provider_id = provider_id
         self.client_id = client_id
         self.client = client or server()
         self.state = "new"
-        self.message: Optional[str] = None
-        self.user: Optional[dict] = None
-        self._callbacks: List[Callable[[dict], None]] = []
-        self._thread: Optional[threading.Thread] = None
-        self._login_id: Optional[str] = None
+        self.message: str | None = None
+        self.user: dict | None = None
+        self._callbacks: list[Callable[[dict], str | None]] = []
+        self._thread: threading.Thread | None = None
+        self._login_id: str | None = None
 
         self._titles: dict = {}
         self.title = w.HTML()
@@ -80,7 +85,7 @@ class LoginWidget(w.VBox):
 
     # --- what the user sees ------------------------------------------------------------------------------
 
-    def _show_title(self, provider: Optional[str] = None):
+    def _show_title(self, provider: str | None = None):
         provider = provider or self.provider_id
         provider = self._titles.get(provider, provider)
         provider = f" — {html.escape(provider)}" if provider else ""
@@ -94,7 +99,7 @@ class LoginWidget(w.VBox):
     def _show_error(self, message: str):
         self._show(status=RED.format(html.escape(message)), buttons=[self.retry_button])
 
-    def _show_logged_in(self, user: Optional[dict], notes=(), problem: Optional[str] = None, flow: str = ""):
+    def _show_logged_in(self, user: dict | None, notes=(), problem: str | None = None, flow: str = ""):
         self.state, self.user = "logged_in", user or {}
         who = html.escape(self.user.get("name") or self.user.get("sub") or "an unnamed user")
         email = f" ({html.escape(self.user['email'])})" if self.user.get("email") else ""
@@ -108,9 +113,12 @@ class LoginWidget(w.VBox):
     def _show_code(self, login: dict) -> bool:
         link = login_link(login)
         if link is None:
-            self.state, self.message = "failed", (
-                "The OpenID provider sent a verification address that is not an http(s) link; it is not shown. "
-                "Report this to the back-end's operators."
+            self.state, self.message = (
+                "failed",
+                (
+                    "The OpenID provider sent a verification address that is not an http(s) link; it is not shown. "
+                    "Report this to the back-end's operators."
+                ),
             )
             self.client.cancel(login["id"])
             self._show_error(self.message)
@@ -132,7 +140,7 @@ class LoginWidget(w.VBox):
 
     # --- what it does --------------------------------------------------------------------------------------
 
-    def _session(self) -> Optional[dict]:
+    def _session(self) -> dict | None:
         """The server's session for this back-end (and provider), if it has one."""
         for session in self.client.sessions(self.backend):
             if _same_backend(session["backend"], self.backend) and self.provider_id in (None, session["provider_id"]):
@@ -171,10 +179,16 @@ class LoginWidget(w.VBox):
                 continue
             if self.state == "new" and session is not None and not session.get("login_required"):
                 self._show_title(session["provider_id"])
-                self._finish({"state": "logged_in", "user": session["user"], "flow": session["flow"],
-                              "message": session.get("account_problem")})
+                self._finish(
+                    {
+                        "state": "logged_in",
+                        "user": session["user"],
+                        "flow": session["flow"],
+                        "message": session.get("account_problem"),
+                    }
+                )
 
-    def on_login(self, callback: Callable[[dict], Optional[str]]) -> None:
+    def on_login(self, callback: Callable[[dict], str | None]) -> None:
         """Call `callback(login)` once logged in (at once when already logged in). A string it returns is
         shown under "Logged in as"; it runs before that line appears, so what it binds is ready by then."""
         if self.state == "logged_in":
@@ -189,8 +203,9 @@ class LoginWidget(w.VBox):
         if self.picker.options:
             self.provider_id = self.picker.value
         try:
-            login = self.client.start_login(self.backend, self.provider_id,
-                                            **({"client_id": self.client_id} if self.client_id else {}))
+            login = self.client.start_login(
+                self.backend, self.provider_id, **({"client_id": self.client_id} if self.client_id else {})
+            )
         except OpenEOAuthError as e:
             self.state, self.message = "failed", e.message
             self._show_error(e.message)
@@ -231,7 +246,7 @@ class LoginWidget(w.VBox):
             time.sleep(0.2)
         return self.state
 
-    def outcome(self, timeout: float = 600) -> Optional[str]:
+    def outcome(self, timeout: float = 600) -> str | None:
         """Wait until the login ends: None when logged in, else the sentence of how it ended. A login nobody
         approved within `timeout` seconds is cancelled."""
         if self.wait(timeout) == "pending":

@@ -8,7 +8,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Generic, List, Optional, Tuple, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from .errors import (
@@ -47,10 +47,16 @@ def normalize_url(url: str) -> str:
         url = "https://" + url
     parts = urlsplit(url)
     try:
-        port = parts.port
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname or " " in url or "@" in parts.netloc:
+        port, port_ok = parts.port, True
+    except ValueError:  # not a number, or out of range
+        port, port_ok = None, False
+    if (
+        not port_ok
+        or parts.scheme.lower() not in DEFAULT_PORTS
+        or not parts.hostname
+        or " " in url
+        or "@" in parts.netloc
+    ):
         raise InvalidBackendUrl(f"{url!r} is not a valid back-end URL. Use an http(s) URL like https://openeo.cloud.")
     if parts.query or parts.fragment or url.endswith(("?", "#")):
         raise InvalidBackendUrl(
@@ -67,7 +73,7 @@ def normalize_url(url: str) -> str:
     return f"{scheme}://{netloc}{path}"
 
 
-def _version_key(version: str) -> Tuple[int, ...]:
+def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(p) if p.isdigit() else 0 for p in str(version).split("."))
 
 
@@ -78,11 +84,11 @@ class OidcProviderInfo:
     id: str
     issuer: str
     title: str
-    scopes: Tuple[str, ...] = ("openid",)
-    default_clients: Tuple[dict, ...] = ()
+    scopes: tuple[str, ...] = ("openid",)
+    default_clients: tuple[dict, ...] = ()
 
     @classmethod
-    def from_api(cls, d: dict) -> "OidcProviderInfo":
+    def from_api(cls, d: dict) -> OidcProviderInfo:
         """Build from the back-end's JSON entry."""
         return cls(
             id=d["id"],
@@ -92,7 +98,7 @@ class OidcProviderInfo:
             default_clients=tuple(c for c in d.get("default_clients") or () if isinstance(c, dict) and "id" in c),
         )
 
-    def flows(self) -> List[str]:
+    def flows(self) -> list[str]:
         """The flows of this package that a default client of this provider supports."""
         return [flow for flow, grants in FLOW_GRANTS.items() if any(self._clients_for(grants))]
 
@@ -102,7 +108,7 @@ class OidcProviderInfo:
                 if grant in client.get("grant_types", ()):
                     yield client, grant
 
-    def choose_client(self, flow: str, client_id: Optional[str] = None) -> Tuple[str, bool]:
+    def choose_client(self, flow: str, client_id: str | None = None) -> tuple[str, bool]:
         """(client id, use PKCE) for a flow: the given client, else the first default client that fits."""
         grants = FLOW_GRANTS.get(flow, ())
         if client_id:
@@ -123,9 +129,9 @@ class BackendInfo:
     url: str
     api_url: str
     api_version: str
-    providers: Tuple[OidcProviderInfo, ...] = field(default=())
+    providers: tuple[OidcProviderInfo, ...] = field(default=())
 
-    def provider(self, provider_id: Optional[str] = None) -> OidcProviderInfo:
+    def provider(self, provider_id: str | None = None) -> OidcProviderInfo:
         """The provider with this id, else the first one listed (openEO's own default)."""
         if not provider_id:
             return self.providers[0]
@@ -136,7 +142,7 @@ class BackendInfo:
         raise UnknownProvider(f"{self.url} has no OpenID provider {provider_id!r}; it offers: {known}.")
 
 
-def _api_url(url: str) -> Exchange[Tuple[str, str]]:
+def _api_url(url: str) -> Exchange[tuple[str, str]]:
     """(versioned API URL, API version) through `/.well-known/openeo`, else the URL itself."""
     parts = urlsplit(url)
     root = f"{parts.scheme}://{parts.netloc}"
@@ -195,12 +201,12 @@ class IssuerMetadata:
 
     issuer: str
     token_endpoint: str
-    device_authorization_endpoint: Optional[str] = None
-    revocation_endpoint: Optional[str] = None
-    userinfo_endpoint: Optional[str] = None
-    token_endpoint_auth_methods: Tuple[str, ...] = ("client_secret_basic",)
+    device_authorization_endpoint: str | None = None
+    revocation_endpoint: str | None = None
+    userinfo_endpoint: str | None = None
+    token_endpoint_auth_methods: tuple[str, ...] = ("client_secret_basic",)
     #: `grant_types_supported`, when the provider publishes it.
-    grant_types: Optional[Tuple[str, ...]] = None
+    grant_types: tuple[str, ...] | None = None
 
     def offers(self, flow: str) -> bool:
         """Does the provider really offer this flow (as far as its metadata tells)?"""
@@ -222,12 +228,12 @@ class ExpiringCache(Generic[K, V]):
     def __init__(self, ttl: float, size: int = 128):
         self.ttl, self.size = ttl, size
         self._lock = threading.Lock()
-        self._entries: "OrderedDict[K, Tuple[float, V]]" = OrderedDict()
+        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: K, allow_stale: bool = False) -> Optional[V]:
+    def get(self, key: K, allow_stale: bool = False) -> V | None:
         """The value when present (and fresh, unless `allow_stale`), else None."""
         with self._lock:
             hit = self._entries.get(key)
@@ -246,7 +252,7 @@ class ExpiringCache(Generic[K, V]):
                 self._entries.popitem(last=False)
 
 
-def metadata_urls(issuer: str) -> List[str]:
+def metadata_urls(issuer: str) -> list[str]:
     """Where an issuer's metadata may be: OpenID Connect discovery, then RFC 8414 (for an issuer with a
     path, the well-known part inserted before the path, as RFC 8414 section 3.1 says, and appended, as
     many providers serve it)."""
@@ -285,7 +291,7 @@ def fetch_metadata(issuer: str) -> Exchange[IssuerMetadata]:
     """Read the issuer's metadata documents and merge them: OpenID discovery first; RFC 8414 documents
     only while an endpoint this package can use (device, revocation) is still missing."""
     merged: dict = {}
-    failure: Optional[OpenEOAuthError] = None
+    failure: OpenEOAuthError | None = None
     for url in metadata_urls(issuer):
         if merged.get("device_authorization_endpoint") and merged.get("revocation_endpoint"):
             break
@@ -307,9 +313,12 @@ def fetch_metadata(issuer: str) -> Exchange[IssuerMetadata]:
         )
     methods = merged.get("token_endpoint_auth_methods_supported")
     grants = merged.get("grant_types_supported")
+    endpoints: dict[str, Any] = {
+        name: merged.get(name) if isinstance(merged.get(name), str) else None for name in _FIELDS
+    }
     return IssuerMetadata(
         issuer=str(merged.get("issuer", issuer)),
-        **{name: merged.get(name) if isinstance(merged.get(name), str) else None for name in _FIELDS},
+        **endpoints,
         token_endpoint_auth_methods=tuple(methods) if isinstance(methods, list) else ("client_secret_basic",),
         grant_types=tuple(grants) if isinstance(grants, list) else None,
     )

@@ -48,7 +48,7 @@ class ProviderUnavailable(OpenEOAuthError):
     reason = "provider_unavailable"
     transient = True
     #: Seconds the provider asked us to wait (`Retry-After` on a 429 or 503), when it said.
-    retry_after = None
+    retry_after: float | None = None
 
 
 class BadResponse(OpenEOAuthError):

@@ -8,7 +8,7 @@ import base64
 import hashlib
 import secrets
 import time
-from typing import Callable, Optional, Tuple, Union
+from collections.abc import Callable
 from urllib.parse import quote_plus
 
 from .discovery import DEVICE, IssuerMetadata
@@ -31,7 +31,7 @@ SLOW_DOWN_STEP = 5.0
 MAX_BACKOFF = 60.0
 
 
-def pkce_pair() -> Tuple[str, str]:
+def pkce_pair() -> tuple[str, str]:
     """(verifier, S256 challenge): a fresh 86-character verifier from `secrets` (RFC 7636 allows 43-128)."""
     verifier = secrets.token_urlsafe(64)
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
@@ -55,9 +55,9 @@ class OidcClient:
         metadata: IssuerMetadata,
         client_id: str,
         *,
-        client_secret: Optional[str] = None,
-        scopes: Tuple[str, ...] = ("openid",),
-        http: Union[HttpClient, AsyncHttpClient, None] = None,
+        client_secret: str | None = None,
+        scopes: tuple[str, ...] = ("openid",),
+        http: HttpClient | AsyncHttpClient | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.metadata = metadata
@@ -70,7 +70,7 @@ class OidcClient:
     def __repr__(self) -> str:
         return f"OidcClient(issuer={self.metadata.issuer!r}, client_id={self.client_id!r})"
 
-    def _auth(self, data: dict) -> Optional[Tuple[str, str]]:
+    def _auth(self, data: dict) -> tuple[str, str] | None:
         """Client authentication: HTTP Basic for a confidential client unless only client_secret_post works."""
         if self._client_secret is None:
             data["client_id"] = self.client_id
@@ -82,7 +82,7 @@ class OidcClient:
         # RFC 6749 section 2.3.1: both parts are form-urlencoded before Basic (providers decode them).
         return (quote_plus(self.client_id), quote_plus(self._client_secret))
 
-    def token_request(self, data: dict) -> Exchange[Tuple[int, dict, Tuple[float, float]]]:
+    def token_request(self, data: dict) -> Exchange[tuple[int, dict, tuple[float, float]]]:
         """POST to the token endpoint: (status, body, (wall time, monotonic time) sent). Transport errors raise."""
         auth = self._auth(data)
         sent = (time.time(), time.monotonic())
@@ -106,7 +106,7 @@ class OidcClient:
         calls when `poll_due()`."""
         return self.http.run(self._start_device_authorization(pkce))
 
-    def _start_device_authorization(self, pkce: bool) -> Exchange["DeviceAuthorization"]:
+    def _start_device_authorization(self, pkce: bool) -> Exchange[DeviceAuthorization]:
         endpoint = self.metadata.device_authorization_endpoint
         if not endpoint:
             raise FlowNotSupported(f"{self.metadata.issuer} does not offer the device login flow.")
@@ -185,16 +185,16 @@ class DeviceAuthorization:
     """A device login in progress. `poll()` asks the provider at most once per interval; it never sleeps.
     Times (`expires_at`, `next_poll_at`) are on the client's monotonic clock; `expires_in()` converts."""
 
-    def __init__(self, client: OidcClient, body: dict, code_verifier: Optional[str], started: float):
+    def __init__(self, client: OidcClient, body: dict, code_verifier: str | None, started: float):
         self.client = client
         self.user_code: str = body["user_code"]
         self.verification_uri: str = str(body.get("verification_uri") or body.get("verification_url") or "")
         complete = body.get("verification_uri_complete")
-        self.verification_uri_complete: Optional[str] = complete if isinstance(complete, str) else None
+        self.verification_uri_complete: str | None = complete if isinstance(complete, str) else None
         self.expires_at: float = started + _seconds(body.get("expires_in"), DEFAULT_CODE_LIFETIME, MAX_CODE_LIFETIME)
         self.interval: float = _seconds(body.get("interval"), DEFAULT_INTERVAL, MAX_INTERVAL)
         self.next_poll_at: float = started + self.interval
-        self.last_error: Optional[str] = None
+        self.last_error: str | None = None
         self._device_code: str = body["device_code"]
         self._code_verifier = code_verifier
         self._backoff = 0.0
@@ -220,7 +220,7 @@ class DeviceAuthorization:
         `DeviceCodeExpired`, or `TokenRequestFailed`; network trouble backs off and returns None."""
         return self.client.http.run(self._poll())
 
-    def _poll(self) -> Exchange[Optional[TokenSet]]:
+    def _poll(self) -> Exchange[TokenSet | None]:
         now = self.client.clock()
         if now >= self.expires_at:
             raise DeviceCodeExpired(self._expired_message())
@@ -247,9 +247,10 @@ class DeviceAuthorization:
         self.last_error = None
         if tokens is not None:
             return tokens
-        return self._not_yet(body.get("error"), body)
+        self._not_yet(body.get("error"), body)
+        return None
 
-    def _not_yet(self, error: Optional[str], body: dict) -> None:
+    def _not_yet(self, error: str | None, body: dict) -> None:
         if error == "slow_down":
             self.interval = min(MAX_INTERVAL, self.interval + SLOW_DOWN_STEP)
         if error in ("authorization_pending", "slow_down"):

@@ -8,7 +8,6 @@ import json
 import math
 import time
 from dataclasses import dataclass, field, replace
-from typing import Optional
 
 from .errors import MalformedTokenResponse
 
@@ -21,7 +20,7 @@ class Freshness(enum.Enum):
     INVALID = "invalid"
 
 
-def decode_claims(jwt: Optional[str]) -> dict:
+def decode_claims(jwt: str | None) -> dict:
     """The claims of a JWT, decoded WITHOUT verifying it: for display only (name, email), never for trust."""
     if not jwt or jwt.count(".") != 2:
         return {}
@@ -33,7 +32,7 @@ def decode_claims(jwt: Optional[str]) -> dict:
     return claims if isinstance(claims, dict) else {}
 
 
-def _seconds(value) -> Optional[float]:
+def _seconds(value) -> float | None:
     """A lifetime in seconds from a JSON value: a finite, non-negative number (or numeric string), else None."""
     if isinstance(value, bool):
         return None
@@ -51,15 +50,15 @@ class TokenSet:
     decisions use, so a jump of the host's clock does not either. repr/str never show a token."""
 
     access_token: str
-    expires_at: Optional[float]
-    refresh_token: Optional[str] = None
+    expires_at: float | None
+    refresh_token: str | None = None
     id_claims: dict = field(default_factory=dict)
     scope: str = ""
-    issued_at: Optional[float] = None
-    expires_mono: Optional[float] = None
+    issued_at: float | None = None
+    expires_mono: float | None = None
 
     @classmethod
-    def from_response(cls, body: dict, sent: Optional[tuple] = None, source: str = "The provider") -> "TokenSet":
+    def from_response(cls, body: dict, sent: tuple | None = None, source: str = "The provider") -> TokenSet:
         """Build from a token endpoint's JSON answer to a request sent at `sent` = (wall time, monotonic
         time), default now. Raises `MalformedTokenResponse` (naming `source`) for unusable fields."""
         received_at, received_mono = sent or (time.time(), time.monotonic())
@@ -67,7 +66,9 @@ class TokenSet:
         lifetime = _seconds(expires_in)
         refresh_token = body.get("refresh_token")
         if not isinstance(body.get("access_token"), str) or not body["access_token"]:
-            raise MalformedTokenResponse(f"{source} answered a token request without a usable access token. Try again later.")
+            raise MalformedTokenResponse(
+                f"{source} answered a token request without a usable access token. Try again later."
+            )
         if expires_in is not None and lifetime is None:
             raise MalformedTokenResponse(
                 f"{source} answered a token request with an unusable lifetime (expires_in={str(expires_in)[:20]!r}). "
@@ -105,7 +106,7 @@ class TokenSet:
             return Freshness.INVALID
         return Freshness.FRESH if left > margin else Freshness.STALE
 
-    def updated_by(self, newer: "TokenSet") -> "TokenSet":
+    def updated_by(self, newer: TokenSet) -> TokenSet:
         """Merge a refresh answer: the newest refresh token wins; the old one stays when none came back."""
         return replace(
             newer,
@@ -113,7 +114,7 @@ class TokenSet:
             id_claims=newer.id_claims or self.id_claims,
         )
 
-    def with_refresh_token(self, refresh_token: str) -> "TokenSet":
+    def with_refresh_token(self, refresh_token: str) -> TokenSet:
         """The same tokens with another refresh token (one that another process stored)."""
         return replace(self, refresh_token=refresh_token)
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Dict, Generator, Optional, Tuple, Type, TypeVar
+from typing import Generic, TypeVar, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -43,30 +44,30 @@ class HttpRequest:
 
     method: str
     url: str
-    form: Optional[Dict[str, str]] = None
-    auth: Optional[Tuple[str, str]] = None
-    headers: Dict[str, str] = field(default_factory=dict)
-    unavailable: Type[OpenEOAuthError] = ProviderUnavailable
+    form: dict[str, str] | None = None
+    auth: tuple[str, str] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    unavailable: type[OpenEOAuthError] = ProviderUnavailable
 
     def __repr__(self) -> str:  # never the form: it may hold a refresh token or a password
         return f"<HttpRequest {self.method} {where(self.url)}>"
 
 
 #: A protocol exchange: yields requests, receives (status, JSON body), returns its result.
-Exchange = Generator[HttpRequest, Tuple[int, dict], T]
+Exchange = Generator[HttpRequest, tuple[int, dict], T]
 
 
-def get(url: str, headers: Optional[dict] = None, unavailable: Type[OpenEOAuthError] = ProviderUnavailable) -> HttpRequest:
+def get(url: str, headers: dict | None = None, unavailable: type[OpenEOAuthError] = ProviderUnavailable) -> HttpRequest:
     """A GET of a JSON document."""
     return HttpRequest("GET", url, headers={"Accept": "application/json", **(headers or {})}, unavailable=unavailable)
 
 
-def post_form(url: str, form: dict, auth: Optional[Tuple[str, str]] = None) -> HttpRequest:
+def post_form(url: str, form: dict, auth: tuple[str, str] | None = None) -> HttpRequest:
     """A form POST to an OAuth endpoint."""
     return HttpRequest("POST", url, form=form, auth=auth, headers={"Accept": "application/json"})
 
 
-def retry_after(headers) -> Optional[float]:
+def retry_after(headers) -> float | None:
     """Seconds from a `Retry-After` header (delta or HTTP date), None when absent or unreadable."""
     value = headers.get("Retry-After") if headers is not None else None
     if not value:
@@ -93,7 +94,7 @@ def _too_large(url: str) -> ResponseTooLarge:
     )
 
 
-def _interpret(request: HttpRequest, resp: httpx.Response, content: bytes) -> Tuple[int, dict]:
+def _interpret(request: HttpRequest, resp: httpx.Response, content: bytes) -> tuple[int, dict]:
     """(status, body) of an answer, or the error that says what was wrong with it."""
     url, status = str(resp.url), resp.status_code
     try:
@@ -149,9 +150,7 @@ def _unavailable(request: HttpRequest, error: Exception, timeout: float) -> Open
 
 
 def _options(request: HttpRequest) -> dict:
-    return dict(
-        data=request.form, auth=request.auth, headers=request.headers, follow_redirects=request.method == "GET"
-    )
+    return dict(data=request.form, auth=request.auth, headers=request.headers, follow_redirects=request.method == "GET")
 
 
 def _announced_too_large(resp: httpx.Response) -> bool:
@@ -159,18 +158,31 @@ def _announced_too_large(resp: httpx.Response) -> bool:
     return length.isdigit() and int(length) > MAX_BODY
 
 
-class _Step:
+class _Step(Generic[T]):
     """Where a protocol exchange stands: the request it waits on, or its result once it has ended."""
 
-    def __init__(self, exchange: Exchange):
-        self.exchange, self.done, self.result, self.request = exchange, False, None, None
-        self._advance(lambda: exchange.send(None))
+    def __init__(self, exchange: Exchange[T]):
+        self.exchange, self.done = exchange, False
+        self._result: T | None = None
+        self._request: HttpRequest | None = None
+        self._advance(lambda: next(exchange))
+
+    @property
+    def request(self) -> HttpRequest:
+        """The request the exchange waits on (while it has not ended)."""
+        assert self._request is not None, "the exchange has ended"
+        return self._request
+
+    @property
+    def result(self) -> T:
+        """What the exchange returned (once it has ended)."""
+        return cast(T, self._result)
 
     def _advance(self, resume) -> None:
         try:
-            self.request = resume()
+            self._request = resume()
         except StopIteration as stop:
-            self.done, self.result = True, stop.value
+            self.done, self._result = True, stop.value
 
     def reply(self, answer) -> None:
         """Give the exchange the answer to its request."""
@@ -191,7 +203,7 @@ class HttpClient:
     def __repr__(self) -> str:
         return f"HttpClient(timeout={self.timeout})"
 
-    def send(self, request: HttpRequest) -> Tuple[int, dict]:
+    def send(self, request: HttpRequest) -> tuple[int, dict]:
         """One request, within `timeout` seconds in all (checked between reads)."""
         deadline = time.monotonic() + self.timeout
         try:
@@ -211,7 +223,7 @@ class HttpClient:
 
     def run(self, exchange: Exchange[T]) -> T:
         """Drive a protocol exchange to its end; errors of a request are raised inside the exchange."""
-        step = _Step(exchange)
+        step: _Step[T] = _Step(exchange)
         while not step.done:
             try:
                 step.reply(self.send(step.request))
@@ -219,12 +231,13 @@ class HttpClient:
                 step.fail(e)
         return step.result
 
-    def get_json(self, url: str, *, headers: Optional[dict] = None,
-                 unavailable: Type[OpenEOAuthError] = ProviderUnavailable) -> Tuple[int, dict]:
+    def get_json(
+        self, url: str, *, headers: dict | None = None, unavailable: type[OpenEOAuthError] = ProviderUnavailable
+    ) -> tuple[int, dict]:
         """GET a JSON object: (status, body)."""
         return self.send(get(url, headers, unavailable))
 
-    def post_form(self, url: str, data: dict, *, auth: Optional[Tuple[str, str]] = None) -> Tuple[int, dict]:
+    def post_form(self, url: str, data: dict, *, auth: tuple[str, str] | None = None) -> tuple[int, dict]:
         """POST a form to an OAuth endpoint: (status, JSON body)."""
         return self.send(post_form(url, data, auth))
 
@@ -236,9 +249,9 @@ class AsyncHttpClient:
 
     def __init__(self, timeout: float = DEFAULT_TIMEOUT):
         self.timeout = timeout
-        self._client: Optional[httpx.AsyncClient] = None
-        self._lanes: Dict[str, asyncio.Semaphore] = {}
-        self._users: Dict[str, int] = {}  # requests per host, waiting or in flight
+        self._client: httpx.AsyncClient | None = None
+        self._lanes: dict[str, asyncio.Semaphore] = {}
+        self._users: dict[str, int] = {}  # requests per host, waiting or in flight
 
     def __repr__(self) -> str:
         return f"AsyncHttpClient(timeout={self.timeout})"
@@ -249,7 +262,7 @@ class AsyncHttpClient:
             self._client = httpx.AsyncClient(timeout=self.timeout, limits=limits)
         return self._client
 
-    async def _exchange(self, request: HttpRequest) -> Tuple[int, dict]:
+    async def _exchange(self, request: HttpRequest) -> tuple[int, dict]:
         host = urlsplit(request.url).netloc
         if host not in self._lanes and len(self._lanes) >= MAX_LANES:  # forget the lanes nobody is in
             self._lanes = {h: lane for h, lane in self._lanes.items() if self._users.get(h)}
@@ -263,7 +276,7 @@ class AsyncHttpClient:
             if not self._users[host]:
                 del self._users[host]
 
-    async def _read(self, request: HttpRequest) -> Tuple[int, dict]:
+    async def _read(self, request: HttpRequest) -> tuple[int, dict]:
         async with self._http().stream(request.method, request.url, **_options(request)) as resp:
             if _announced_too_large(resp):
                 raise _too_large(request.url)
@@ -274,7 +287,7 @@ class AsyncHttpClient:
                     raise _too_large(request.url)
         return _interpret(request, resp, bytes(content))
 
-    async def send(self, request: HttpRequest) -> Tuple[int, dict]:
+    async def send(self, request: HttpRequest) -> tuple[int, dict]:
         """One request, within `timeout` seconds in all, waiting for its host's lane included."""
         try:
             return await asyncio.wait_for(self._exchange(request), self.timeout)
@@ -283,7 +296,7 @@ class AsyncHttpClient:
 
     async def run(self, exchange: Exchange[T]) -> T:
         """Drive a protocol exchange to its end; errors of a request are raised inside the exchange."""
-        step = _Step(exchange)
+        step: _Step[T] = _Step(exchange)
         while not step.done:
             try:
                 step.reply(await self.send(step.request))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from jupyter_events import EventLogger
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Enum, Float, Int, List, Unicode, default
 
@@ -26,8 +27,13 @@ def hub_tokens(http):
     through the hub's token service when JUPYTER_OPENEO_AUTH_HUB_SERVICE names it."""
     env = os.environ
     if env.get("JUPYTERHUB_API_URL") and env.get("JUPYTERHUB_USER") and env.get("JUPYTERHUB_API_TOKEN"):
-        return HubTokens(env["JUPYTERHUB_API_URL"], env["JUPYTERHUB_USER"], env["JUPYTERHUB_API_TOKEN"], http,
-                         service_url=env.get("JUPYTER_OPENEO_AUTH_HUB_SERVICE"))
+        return HubTokens(
+            env["JUPYTERHUB_API_URL"],
+            env["JUPYTERHUB_USER"],
+            env["JUPYTERHUB_API_TOKEN"],
+            http,
+            service_url=env.get("JUPYTER_OPENEO_AUTH_HUB_SERVICE"),
+        )
     return None
 
 
@@ -85,16 +91,19 @@ class OpenEOAuth(ExtensionApp):
 
     def initialize_settings(self):
         """Create the broker and share it with the handlers through the tornado settings."""
-        self.serverapp.event_logger.register_event_schema(Path(__file__).parent / "events" / "session.yaml")
+        self._events().register_event_schema(Path(__file__).parent / "events" / "session.yaml")
         accounts = service_accounts(self.client_credentials)  # a bad entry stops the extension, with a sentence
         allowed = checked_urls(self.allowed_backends, "allowed_backends")
         # The hub's key for sealed logins leaves the environment before any kernel or terminal inherits it.
         sealed_key = os.environ.pop(STORE_KEY_ENV, None)
-        store = make_store(self.persist, self.log, timeout=self.keyring_timeout, trusted=self.trusted_keyring,
-                           sealed_key=sealed_key)
+        store = make_store(
+            self.persist, self.log, timeout=self.keyring_timeout, trusted=self.trusted_keyring, sealed_key=sealed_key
+        )
         for account in accounts:
             account.take_env_secret()  # before any kernel starts and inherits the environment
-        self._undo_kernel_startup = set_kernel_startup() if self.load_in_kernels else (lambda: None)  # kernels inherit it
+        self._undo_kernel_startup = (
+            set_kernel_startup() if self.load_in_kernels else (lambda: None)
+        )  # kernels inherit it
         self.broker = TokenBroker(
             settings=SessionSettings(min_valid=self.min_valid, refresh_margin=self.refresh_margin),
             http_timeout=self.http_timeout,
@@ -108,12 +117,19 @@ class OpenEOAuth(ExtensionApp):
         )
         self.broker.hub = hub_tokens(self.broker.http)
         self.settings[BROKER] = self.broker
+        assert self.serverapp is not None, "an extension is initialised by its server"
         self.kernel_key = KernelKey(self.serverapp.runtime_dir)
         self.settings["openeo_auth_kernel_key"] = self.kernel_key
 
+    def _events(self) -> EventLogger:
+        """jupyter_server's event bus."""
+        logger = self.serverapp.event_logger if self.serverapp is not None else None
+        assert logger is not None, "jupyter_server >= 2 has an event logger"
+        return logger
+
     def _emit(self, event: dict) -> None:
         """Put a broker event (never a secret in it) on jupyter_server's event bus."""
-        self.serverapp.event_logger.emit(schema_id=EVENT_SCHEMA, data=event)
+        self._events().emit(schema_id=EVENT_SCHEMA, data=event)
 
     def initialize_handlers(self):
         """The REST API under base_url/openeo-auth/api/."""
@@ -123,8 +139,11 @@ class OpenEOAuth(ExtensionApp):
         """Tell kernels where to find this server, and restore persisted sessions, once the loop runs."""
         scheme = "https" if serverapp.certfile else "http"
         # Kernels run on this machine: loopback reaches the server whatever --ip says.
-        self.kernel_key.write(f"{scheme}://127.0.0.1:{serverapp.port}{serverapp.base_url}", self.default_backend,
-                              os.path.abspath(serverapp.root_dir))
+        self.kernel_key.write(
+            f"{scheme}://127.0.0.1:{serverapp.port}{serverapp.base_url}",
+            self.default_backend,
+            os.path.abspath(serverapp.root_dir),
+        )
         terminals = serverapp.web_app.settings.get("terminal_manager")
         if terminals is not None and keep_environment_first(terminals):
             self.log.debug("Terminals start with %s first on PATH.", terminals.shell_command[-1])

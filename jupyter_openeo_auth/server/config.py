@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import json
-from typing import List
 
 from traitlets import Any
 from traitlets import List as ListTrait
@@ -39,7 +38,7 @@ class EntryList(ListTrait):
         if isinstance(value, str):
             value = [value]
         items = []
-        for item in super().validate(obj, value):
+        for item in super().validate(obj, value) or ():
             if isinstance(item, str):
                 item = _literal(item)
             items.extend(item if isinstance(item, list) else [item])
@@ -55,7 +54,7 @@ def _literal(text: str):
     return text
 
 
-def service_accounts(entries) -> List[ServiceAccount]:
+def service_accounts(entries) -> list[ServiceAccount]:
     """`OpenEOAuth.client_credentials` as service accounts, or `BadSetting`."""
     accounts = []
     for i, entry in enumerate(entries):
@@ -63,8 +62,10 @@ def service_accounts(entries) -> List[ServiceAccount]:
         if not isinstance(entry, dict):
             raise BadSetting(f"{where} must be a dict, not {type(entry).__name__}. Example: {EXAMPLE}")
         if "client_secret" in entry or "secret" in entry:
-            raise BadSetting(f"{where} must say where the secret is ({', '.join(SOURCES)}), never hold the "
-                             f"secret itself. Example: {EXAMPLE}")
+            raise BadSetting(
+                f"{where} must say where the secret is ({', '.join(SOURCES)}), never hold the "
+                f"secret itself. Example: {EXAMPLE}"
+            )
         unknown = sorted(set(entry) - KNOWN)
         sources = [k for k in SOURCES if entry.get(k)]
         problem = None
@@ -76,7 +77,7 @@ def service_accounts(entries) -> List[ServiceAccount]:
             problem = f"needs exactly one of {', '.join(SOURCES)} (a string)"
         else:
             try:
-                normalize_url(entry.get("backend"))
+                normalize_url(entry.get("backend"))  # type: ignore[arg-type] # a missing one is refused
             except InvalidBackendUrl as e:
                 problem = f"needs a valid backend URL ({e.message})"
         if problem:
@@ -85,10 +86,11 @@ def service_accounts(entries) -> List[ServiceAccount]:
     return accounts
 
 
-def checked_urls(urls, setting: str) -> List[str]:
+def checked_urls(urls, setting: str) -> list[str]:
     """A list of back-end URLs, normalised, or `BadSetting` naming the one that is not a URL."""
     try:
         return [normalize_url(u) for u in urls]
     except InvalidBackendUrl as e:
-        raise BadSetting(f"OpenEOAuth.{setting}: {e.message} Example: c.OpenEOAuth.{setting} = "
-                         '["https://openeo.cloud"]') from None
+        raise BadSetting(
+            f'OpenEOAuth.{setting}: {e.message} Example: c.OpenEOAuth.{setting} = ["https://openeo.cloud"]'
+        ) from None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from urllib.parse import urlsplit, urlunsplit
-from typing import Optional
 
 import tornado.web
 from jupyter_server.auth.decorator import authorized
@@ -45,7 +44,7 @@ class OpenEOAuthHandler(APIHandler):
     def broker(self) -> TokenBroker:
         return self.settings["openeo_auth_broker"]
 
-    async def prepare(self):
+    async def prepare(self) -> None:  # type: ignore[override] # APIHandler's own signature
         """A kernel authenticates with its key (header `Authorization: openeo-kernel KEY`); everyone else
         through the Jupyter server's own identity provider."""
         header = self.request.headers.get("Authorization", "")
@@ -70,7 +69,8 @@ class OpenEOAuthHandler(APIHandler):
         if user.username == owner and hub_user.get("kind", "user") == "user":
             return
         self.fail(
-            403, "not_owner",
+            403,
+            "not_owner",
             f"openEO logins are personal: only {owner}, whose server this is, can use them here. Log in to "
             "openEO on your own server.",
         )
@@ -133,7 +133,9 @@ class ProvidersHandler(OpenEOAuthHandler):
         info = await self.broker.backend(self.required(self.get_query_argument("backend", ""), "backend"))
         flows = await self.broker.flows(info)
         providers = [{"id": p.id, "title": p.title, "issuer": p.issuer, "flows": flows[p.id]} for p in info.providers]
-        self.finish({"backend": info.url, "api_url": info.api_url, "api_version": info.api_version, "providers": providers})
+        self.finish(
+            {"backend": info.url, "api_url": info.api_url, "api_version": info.api_version, "providers": providers}
+        )
 
 
 def qr_svg(uri: str) -> str:
@@ -218,14 +220,14 @@ class SessionsHandler(OpenEOAuthHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self):
-        backend: Optional[str] = self.get_query_argument("backend", None) or None
+        backend: str | None = self.get_query_argument("backend", None) or None
         self.finish({"sessions": await self.broker.session_list(backend)})
 
     @tornado.web.authenticated
     @authorized
     async def delete(self):
         backend = self.required(self.get_query_argument("backend", ""), "backend")
-        provider_id: Optional[str] = self.get_query_argument("provider_id", None) or None
+        provider_id: str | None = self.get_query_argument("provider_id", None) or None
         self.finish(await self.broker.logout(backend, provider_id))
 
 

@@ -10,7 +10,6 @@ import os
 import secrets
 import tempfile
 from pathlib import Path
-from typing import Optional
 
 from jupyter_server.auth import User
 
@@ -26,7 +25,7 @@ def key_file(runtime_dir, pid: int) -> Path:
 class KernelKey:
     """Creates, checks and removes the key file of one server."""
 
-    def __init__(self, runtime_dir, pid: Optional[int] = None):
+    def __init__(self, runtime_dir, pid: int | None = None):
         self.key = secrets.token_urlsafe(32)
         self.path = key_file(runtime_dir, pid or os.getpid())
 
@@ -41,8 +40,16 @@ class KernelKey:
         fd, temporary = tempfile.mkstemp(prefix=".jupyter-openeo-auth-", dir=self.path.parent)  # 0600
         try:
             with os.fdopen(fd, "w") as f:
-                json.dump({"url": server_url, "key": self.key, "pid": os.getpid(), "default_backend": default_backend,
-                           "root_dir": root_dir}, f)
+                json.dump(
+                    {
+                        "url": server_url,
+                        "key": self.key,
+                        "pid": os.getpid(),
+                        "default_backend": default_backend,
+                        "root_dir": root_dir,
+                    },
+                    f,
+                )
             os.replace(temporary, self.path)
         except BaseException:
             os.unlink(temporary)

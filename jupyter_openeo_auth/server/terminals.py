@@ -27,5 +27,10 @@ def keep_environment_first(manager, scripts: str | None = None) -> bool:
         return False
     shell = command[0]
     # The login shell reads the profile, then becomes an interactive shell (which reads ~/.bashrc or $ENV).
-    manager.shell_command = [shell, "-l", "-c", f'PATH={shlex.quote(scripts)}:"$PATH"; export PATH; exec {shlex.quote(shell)} -i']
+    manager.shell_command = [
+        shell,
+        "-l",
+        "-c",
+        f'PATH={shlex.quote(scripts)}:"$PATH"; export PATH; exec {shlex.quote(shell)} -i',
+    ]
     return True

@@ -70,14 +70,19 @@ if os.environ.get("HUB_TOKENS") == "service":
     )
     spawner_env["JUPYTER_OPENEO_AUTH_HUB_SERVICE"] = f"{token_service}/services/openeo-tokens/"
     hub_tokens_scope = "access:services!service=openeo-tokens"
-    extra_roles = [{"name": "openeo-tokens", "services": ["openeo-tokens"], "scopes": ["read:users", "admin:auth_state"]}]
+    extra_roles = [
+        {"name": "openeo-tokens", "services": ["openeo-tokens"], "scopes": ["read:users", "admin:auth_state"]}
+    ]
 else:
     hub_tokens_scope, extra_roles = "admin:auth_state!user", []
 c.JupyterHub.load_roles = [
     {"name": "user", "scopes": ["self", hub_tokens_scope]},
     {"name": "server", "scopes": ["users:activity!user", "access:servers!server", hub_tokens_scope]},
-    {"name": "openeo-test", "services": ["openeo-test"],
-     "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users", "tokens"]},
+    {
+        "name": "openeo-test",
+        "services": ["openeo-test"],
+        "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users", "tokens"],
+    },
     # Bob may open Alice's server, as a share (JupyterHub 5 sharing) would let him: her openEO logins stay hers.
     {"name": "alice-shares-with-bob", "users": ["bob"], "scopes": ["access:servers!user=alice"]},
 ] + extra_roles

@@ -34,8 +34,9 @@ def rsa_key() -> str:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def configure(port: int, folder: str) -> None:
@@ -47,16 +48,32 @@ def configure(port: int, folder: str) -> None:
         SECRET_KEY=os.urandom(32).hex(),
         ALLOWED_HOSTS=["127.0.0.1", "localhost"],
         ROOT_URLCONF=__name__,
-        INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sessions",
-                        "oauth2_provider"],
-        MIDDLEWARE=["django.contrib.sessions.middleware.SessionMiddleware",
-                    "django.contrib.auth.middleware.AuthenticationMiddleware"],
+        INSTALLED_APPS=[
+            "django.contrib.auth",
+            "django.contrib.contenttypes",
+            "django.contrib.sessions",
+            "oauth2_provider",
+        ],
+        MIDDLEWARE=[
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+        ],
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.path.join(folder, "db.sqlite3")}},
-        TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates", "OPTIONS": {"loaders": [
-            ("django.template.loaders.locmem.Loader",
-             {"registration/login.html": LOGIN_PAGE, "oauth2_provider/base.html": BASE_PAGE}),
-            "django.template.loaders.app_directories.Loader",
-        ], "context_processors": ["django.template.context_processors.request"]}}],
+        TEMPLATES=[
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "OPTIONS": {
+                    "loaders": [
+                        (
+                            "django.template.loaders.locmem.Loader",
+                            {"registration/login.html": LOGIN_PAGE, "oauth2_provider/base.html": BASE_PAGE},
+                        ),
+                        "django.template.loaders.app_directories.Loader",
+                    ],
+                    "context_processors": ["django.template.context_processors.request"],
+                },
+            }
+        ],
         LOGIN_URL="/accounts/login/",
         USE_TZ=True,
         OAUTH2_PROVIDER={
@@ -116,13 +133,28 @@ def populate() -> None:
     call_command("migrate", verbosity=0)
     User.objects.create_user("alice", "alice@example.org", "alice-password", first_name="Alice", last_name="Liddell")
     common = {"redirect_uris": "", "algorithm": Application.RS256_ALGORITHM, "skip_authorization": True}
-    Application.objects.create(client_id="dot-device", client_type=Application.CLIENT_PUBLIC, name="device",
-                               authorization_grant_type=Application.GRANT_DEVICE_CODE, **common)
-    Application.objects.create(client_id="dot-password", client_type=Application.CLIENT_PUBLIC, name="password",
-                               authorization_grant_type=Application.GRANT_PASSWORD, **common)
-    Application.objects.create(client_id="dot-service", client_type=Application.CLIENT_CONFIDENTIAL, name="service",
-                               authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
-                               client_secret=os.environ["DOT_SERVICE_SECRET"], **common)
+    Application.objects.create(
+        client_id="dot-device",
+        client_type=Application.CLIENT_PUBLIC,
+        name="device",
+        authorization_grant_type=Application.GRANT_DEVICE_CODE,
+        **common,
+    )
+    Application.objects.create(
+        client_id="dot-password",
+        client_type=Application.CLIENT_PUBLIC,
+        name="password",
+        authorization_grant_type=Application.GRANT_PASSWORD,
+        **common,
+    )
+    Application.objects.create(
+        client_id="dot-service",
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        name="service",
+        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+        client_secret=os.environ["DOT_SERVICE_SECRET"],
+        **common,
+    )
 
 
 class Server(ThreadingMixIn, WSGIServer):
@@ -148,8 +180,9 @@ def main() -> None:
         populate()
         from django.core.wsgi import get_wsgi_application
 
-        server = make_server("127.0.0.1", args.port, get_wsgi_application(), server_class=Server,
-                             handler_class=QuietHandler)
+        server = make_server(
+            "127.0.0.1", args.port, get_wsgi_application(), server_class=Server, handler_class=QuietHandler
+        )
         print(f"django-oauth-toolkit provider listening on http://127.0.0.1:{args.port}/o", flush=True)
         try:
             server.serve_forever()
