@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import openapi_check
 import pytest
 import requests
 from faults import FaultServer
@@ -22,6 +23,25 @@ ACCESS_TOKEN_TTL = 10
 DEVICE_INTERVAL = 1
 #: The secret of the provider's `openeo-service` client: a canary that must never show up anywhere.
 SERVICE_SECRET = "service-secret+0123/%89:x"  # "+", "/", "%", ":" must be form-encoded in HTTP Basic
+
+
+@pytest.fixture(scope="session", autouse=True)
+def answers_match_the_openapi_document():
+    """Every REST answer a test receives through `requests` is checked against openapi.json (`jp_fetch` answers
+    are checked in server_api.Api)."""
+    send = requests.Session.send
+
+    def checked(session, request, **kwargs):
+        resp = send(session, request, **kwargs)
+        if not kwargs.get("stream"):
+            openapi_check.check(
+                request.method, resp.url, resp.status_code, resp.headers.get("Content-Type", ""), resp.content
+            )
+        return resp
+
+    requests.Session.send = checked
+    yield
+    requests.Session.send = send
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 
+import openapi_check
 from tornado.httpclient import HTTPClientError
 
 
@@ -27,6 +28,7 @@ class Api:
             resp = await self.fetch("openeo-auth", "api", *path.split("/"), **kwargs)
         except HTTPClientError as e:
             resp = e.response
+        openapi_check.check(method, resp.effective_url, resp.code, resp.headers.get("Content-Type", ""), resp.body)
         text = resp.body.decode() if resp.body else ""
         try:
             data = json.loads(text) if text else None

@@ -81,9 +81,10 @@ def test_widget_in_jupyterlab_shows_the_code_and_then_who_logged_in(lab, page, t
     )
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
     # The connection is bound before "Logged in" shows, and the note sits in the widget, not in a later cell.
-    expect(page.locator(".jp-OutputArea", has_text="Logged in as")).to_contain_text(
-        "`connection` is an authenticated openeo.Connection"
-    )
+    note = page.locator(".jp-OutputArea", has_text="Logged in as")
+    expect(note).to_contain_text("connection is an authenticated openeo.Connection")
+    expect(note.locator("code", has_text="connection")).to_be_visible()  # a name, not literal backticks
+    expect(note).not_to_contain_text("`")
 
     page.keyboard.press("Shift+Enter")  # the next cell uses the bound connection
     expect(page.locator(".jp-OutputArea-output").get_by_text("'user_id': 'alice'")).to_be_visible(timeout=30000)

@@ -7,6 +7,7 @@ import json
 import secrets
 import stat
 
+import openapi_check
 import pytest
 import requests
 from conftest import SERVICE_SECRET
@@ -157,7 +158,8 @@ def test_a_bad_service_account_stops_the_extension_with_a_sentence(stack, tmp_pa
         log = server.log_tail(200)
         assert "OpenEOAuth.client_credentials[0]" in log and says in log and "Example:" in log
         assert "jupyter_openeo_auth | extension was successfully loaded" not in log
-        code, _ = service_login(server, token, stack.backend.url)
+        with openapi_check.unchecked():
+            code, _ = service_login(server, token, stack.backend.url)
         assert code == 404  # no routes: the extension did not load
         if "client_secret" in entry:
             assert "s" == entry["client_secret"]  # the literal secret itself is not echoed in the log:

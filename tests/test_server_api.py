@@ -285,18 +285,42 @@ class TestAllowList:
 @pytest.mark.parametrize(
     "path, body, status, reason",
     [
-        ("logins", "not json", 400, None),
-        ("logins", "[1, 2]", 400, None),
+        ("logins", "not json", 400, "bad_request"),
+        ("logins", "[1, 2]", 400, "bad_request"),
         ("logins", '{"backend": 42}', 400, "missing_parameter"),
         ("token", '{"backend": "BACKEND", "min_valid": "soon"}', 400, "bad_parameter"),
-        ("logins", '{"backend": "BACKEND", "provider_id": 7}', 400, "unknown_provider"),
+        ("token", '{"backend": "BACKEND", "min_valid": NaN}', 400, "bad_parameter"),
+        ("logins", '{"backend": "BACKEND", "provider_id": 7}', 400, "bad_parameter"),
+        ("logins", '{"backend": "BACKEND", "provider_id": "nope"}', 400, "unknown_provider"),
+        ("logins", '{"backend": "\u00a7$\u00af"}', 400, "invalid_backend_url"),
+        ("token", '{"backend": "BACKEND", "flow": "magic"}', 400, "bad_parameter"),
     ],
 )
 async def test_malformed_requests_get_a_4xx_not_a_500(stack, api, path, body, status, reason):
     code, data = await api.post_raw(path, body.replace("BACKEND", stack.backend.url))
-    assert code == status
-    if reason:
-        assert data["reason"] == reason
+    assert code == status and data["reason"] == reason  # and the answer matches openapi.json (server_api.Api)
+
+
+@pytest.mark.parametrize(
+    "method, path, params, status, reason",
+    [
+        ("GET", "providers", {"backend": "\u00a7$\u00af"}, 400, "invalid_backend_url"),  # not a host name
+        ("DELETE", "sessions", {"backend": "\u00a7$\u00af"}, 400, "invalid_backend_url"),
+        ("GET", "logins/not%20an%20id", None, 404, "not_found"),
+        ("GET", "nothing-here", None, 404, "not_found"),
+        ("PUT", "token", None, 405, "method_not_allowed"),
+    ],
+)
+async def test_odd_requests_get_the_documented_json_error(api, method, path, params, status, reason):
+    code, data, headers = await api.call(method, path, params=params, raw_body="{}" if method == "PUT" else None)
+    assert code == status and data["reason"] == reason and data["message"]
+    if status == 405:
+        assert headers["Allow"] == "POST"
+
+
+async def test_the_served_document_names_the_servers_base_url(api, jp_base_url):
+    code, document = await api.get("openapi.json")
+    assert code == 200 and document["servers"][0]["url"] == jp_base_url.rstrip("/")
 
 
 async def test_settings_tell_the_dialog_the_default_backend_and_service_accounts(stack, api):

@@ -21,6 +21,7 @@ from ..oidc import (
     issuer_cache,
     normalize_url,
 )
+from ..wire import FLOWS
 from .accounts import ACCOUNT_RECHECK, AccountRefused, check_account
 from .backends import Backends
 from .hub_tokens import FLOW as HUB_FLOW
@@ -32,7 +33,6 @@ from .sessions import Served, Session, SessionKey, SessionSettings
 from .sharing import can_serve, same_issuer
 from .store import MemoryStore, in_keyring_pool
 
-FLOWS = ("device", "client_credentials", "password")
 #: How long finished logins are kept (seconds).
 FINISHED_LOGIN_TTL = 3600.0
 #: Pending device logins per server: one user needs a handful; more is a script gone wrong, or abuse.

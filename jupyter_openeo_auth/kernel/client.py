@@ -12,8 +12,9 @@ from urllib.parse import urlsplit
 import requests
 
 from ..oidc import LoginRequired, NotLoggedIn, OpenEOAuthError
+from ..wire import API_PREFIX, KERNEL_SCHEME, KEY_FILE_GLOB, LOOPBACK_HOSTS, key_file
 
-SCHEME = "openeo-kernel"
+SCHEME = KERNEL_SCHEME
 
 
 class NoServer(OpenEOAuthError):
@@ -78,14 +79,14 @@ def _alive(pid) -> bool:
 
 def running_servers(runtime_dir: str | Path | None = None) -> list[dict]:
     """The running Jupyter servers of this user with this extension (from their key files)."""
-    found = [_read(p) for p in sorted(_runtime_dir(runtime_dir).glob("jupyter-openeo-auth-*.json"))]
+    found = [_read(p) for p in sorted(_runtime_dir(runtime_dir).glob(KEY_FILE_GLOB))]
     return [s for s in found if s is not None and _alive(s["pid"])]
 
 
 def _same_server(a: str, b: str) -> bool:
     """Do two URLs name the same local server (localhost and 127.0.0.1 alike, base path included)?"""
     pa, pb = urlsplit(a), urlsplit(b)
-    local = ("localhost", "127.0.0.1", "::1", "0.0.0.0", "")
+    local = (*LOOPBACK_HOSTS, "0.0.0.0", "")
     hosts_match = pa.hostname == pb.hostname or (pa.hostname in local and pb.hostname in local)
     return hosts_match and pa.port == pb.port and pa.path.rstrip("/") == pb.path.rstrip("/")
 
@@ -99,7 +100,7 @@ def find_server(runtime_dir: str | None = None, parent_pid: str | None = None) -
     parent_pid = parent_pid or (None if chosen else os.environ.get("JPY_PARENT_PID"))
     folder = _runtime_dir(runtime_dir)
     if parent_pid:
-        found = _read(folder / f"jupyter-openeo-auth-{parent_pid}.json")
+        found = _read(key_file(folder, parent_pid))
         if found is not None:
             return found
         # Started by something else than a server with this extension (papermill or nbclient in a terminal,
@@ -108,7 +109,7 @@ def find_server(runtime_dir: str | None = None, parent_pid: str | None = None) -
     if parent_pid and not servers:
         raise NoServer(
             "The Jupyter server that started this kernel does not run jupyter-openeo-auth (no key file at "
-            f"{folder / f'jupyter-openeo-auth-{parent_pid}.json'}). Install it where the server runs and "
+            f"{key_file(folder, parent_pid)}). Install it where the server runs and "
             "restart the server."
         )
     wanted = chosen or os.environ.get("JUPYTER_SERVER_URL") or ""
@@ -173,7 +174,7 @@ class ServerClient:
             found = find_server()
             url, key, self.default_backend = found["url"], found["key"], found["default_backend"]
             scheme = found.get("scheme", SCHEME)  # "token": the server's own token (JUPYTER_TOKEN)
-        self.api = url.rstrip("/") + "/openeo-auth/api/"
+        self.api = f"{url.rstrip('/')}/{API_PREFIX}/"
         self._headers = {"Authorization": f"{scheme} {key}"}
         self.http = requests.Session()
         self.timeout = timeout

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
+import httpx
+
 from .errors import (
     BackendUnavailable,
     BadResponse,
@@ -45,7 +47,12 @@ def normalize_url(url: str) -> str:
     url = url.strip()
     if "://" not in url:
         url = "https://" + url
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced "[" of an IPv6 address, say
+        raise InvalidBackendUrl(
+            f"{url!r} is not a valid back-end URL. Use an http(s) URL like https://openeo.cloud."
+        ) from None
     try:
         port, port_ok = parts.port, True
     except ValueError:  # not a number, or out of range
@@ -70,7 +77,15 @@ def normalize_url(url: str) -> str:
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     path = posixpath.normpath(re.sub("/+", "/", "/" + parts.path))  # normpath keeps a leading "//"
     path = "" if path == "/" else path
-    return f"{scheme}://{netloc}{path}"
+    normal = f"{scheme}://{netloc}{path}"
+    try:
+        httpx.URL(normal)  # the host must be a name the network knows how to spell (IDNA)
+    except httpx.InvalidURL:
+        raise InvalidBackendUrl(
+            f"{url!r} is not a valid back-end URL: {host!r} is not a host name. Use an http(s) URL like "
+            "https://openeo.cloud."
+        ) from None
+    return normal
 
 
 def _version_key(version: str) -> tuple[int, ...]:

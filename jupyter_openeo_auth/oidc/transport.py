@@ -149,6 +149,12 @@ def _unavailable(request: HttpRequest, error: Exception, timeout: float) -> Open
     return request.unavailable(f"Request to {url} failed ({type(error).__name__}). Try again later.")
 
 
+def _not_a_url(request: HttpRequest) -> BadResponse:
+    return BadResponse(
+        f"{where(request.url)} is not a URL that can be requested; check the address it came from.", status=0
+    )
+
+
 def _options(request: HttpRequest) -> dict:
     return dict(data=request.form, auth=request.auth, headers=request.headers, follow_redirects=request.method == "GET")
 
@@ -217,6 +223,8 @@ class HttpClient:
                         raise _too_large(request.url)
                     if time.monotonic() > deadline:
                         raise httpx.ReadTimeout("deadline")
+        except httpx.InvalidURL:
+            raise _not_a_url(request) from None
         except httpx.HTTPError as e:
             raise _unavailable(request, e, self.timeout) from None
         return _interpret(request, resp, bytes(content))
@@ -291,6 +299,8 @@ class AsyncHttpClient:
         """One request, within `timeout` seconds in all, waiting for its host's lane included."""
         try:
             return await asyncio.wait_for(self._exchange(request), self.timeout)
+        except httpx.InvalidURL:
+            raise _not_a_url(request) from None
         except (httpx.HTTPError, asyncio.TimeoutError) as e:
             raise _unavailable(request, e, self.timeout) from None
 

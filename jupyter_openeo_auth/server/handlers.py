@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from urllib.parse import urlsplit, urlunsplit
 
@@ -12,13 +13,13 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from ..broker import TokenBroker
-from ..broker.token_broker import FLOWS
 from ..oidc import OpenEOAuthError
+from ..wire import API_PREFIX, LOOPBACK_HOSTS, TOKEN_FLOWS
 from .kernel_key import KERNEL_USER, SCHEME, KernelAuthorizer
 from .openapi import openapi_document
 
 AUTH_RESOURCE = "openeo_auth"
-API = "openeo-auth/api"
+API = API_PREFIX
 
 #: HTTP status per error reason; anything else is 400.
 STATUS = {
@@ -31,6 +32,16 @@ STATUS = {
     "backend_unavailable": 502,
     "bad_response": 502,
     "provider_unavailable": 503,
+}
+
+
+#: The reason of an error that tornado or jupyter_server raised (not one of ours).
+HTTP_REASONS = {401: "not_authenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+DEFAULT_MESSAGES = {
+    401: "Authenticate with the Jupyter server's token (or log in to JupyterLab) first.",
+    403: "This request is not allowed here.",
+    404: "There is no such route in the openEO login API; see openeo-auth/api/openapi.json.",
+    405: "This route does not answer this method; see openeo-auth/api/openapi.json.",
 }
 
 
@@ -90,9 +101,9 @@ class OpenEOAuthHandler(APIHandler):
         try:
             data = json.loads(self.request.body or b"{}")
         except ValueError:
-            raise tornado.web.HTTPError(400, "The request body is not JSON.") from None
+            self.fail(400, "bad_request", "The request body is not JSON.")
         if not isinstance(data, dict):
-            raise tornado.web.HTTPError(400, "The request body must be a JSON object.")
+            self.fail(400, "bad_request", "The request body must be a JSON object.")
         return data
 
     def required(self, value, name: str) -> str:
@@ -100,6 +111,13 @@ class OpenEOAuthHandler(APIHandler):
         if not isinstance(value, str) or not value:
             self.fail(400, "missing_parameter", f"Give the {name!r} parameter.")
         return value
+
+    def optional(self, data: dict, name: str) -> str | None:
+        """An optional string field of the body (an empty one counts as not given), or a 400 that names it."""
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            self.fail(400, "bad_parameter", f"{name} must be a string.")
+        return value or None
 
     def fail(self, status: int, reason: str, message: str):
         """Answer an error and stop the handler."""
@@ -113,11 +131,18 @@ class OpenEOAuthHandler(APIHandler):
         super().log_exception(typ, value, tb)
 
     def write_error(self, status_code: int, **kwargs):
+        """Every error is the documented JSON `{"reason", "message"}`, whatever raised it."""
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, OpenEOAuthError):  # send_error already set its status
             self.finish({"reason": exc.reason, "message": exc.message})
             return
-        super().write_error(status_code, **kwargs)
+        if status_code == 405:
+            allowed = [m for m in ("GET", "POST", "DELETE") if type(self).__dict__.get(m.lower())]
+            self.set_header("Allow", ", ".join(allowed))
+        message = getattr(exc, "log_message", None) if isinstance(exc, tornado.web.HTTPError) else None
+        reason = HTTP_REASONS.get(status_code, "server_error" if status_code >= 500 else "bad_request")
+        self.set_header("Content-Type", "application/json")
+        self.finish({"reason": reason, "message": message or DEFAULT_MESSAGES.get(status_code, self._reason)})
 
     def send_error(self, status_code: int = 500, **kwargs):
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -144,9 +169,6 @@ def qr_svg(uri: str) -> str:
     import segno
 
     return segno.make(uri, error="m").svg_inline(scale=3, title="Scan to log in")
-
-
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def through_this_server(uri: str, base_url: str) -> str:
@@ -194,11 +216,11 @@ class LoginsHandler(OpenEOAuthHandler):
         data = self.body()
         login = await self.broker.start_login(
             self.required(data.get("backend"), "backend"),
-            provider_id=data.get("provider_id") or None,
-            client_id=data.get("client_id") or None,
-            flow=data.get("flow") or "device",
-            username=data.get("username"),
-            password=data.get("password"),
+            provider_id=self.optional(data, "provider_id"),
+            client_id=self.optional(data, "client_id"),
+            flow=self.optional(data, "flow") or "device",
+            username=self.optional(data, "username"),
+            password=self.optional(data, "password"),
         )
         self.set_status(202 if login.pending else 200)
         self.finish(login_json(login, self.base_url))
@@ -239,13 +261,15 @@ class TokenHandler(OpenEOAuthHandler):
     async def post(self):
         data = self.body()
         min_valid = data.get("min_valid")
-        if min_valid is not None and not isinstance(min_valid, (int, float)):
+        if min_valid is not None and (
+            isinstance(min_valid, bool) or not isinstance(min_valid, (int, float)) or not math.isfinite(min_valid)
+        ):
             self.fail(400, "bad_parameter", "min_valid must be a number of seconds.")
-        flow = data.get("flow") or None
-        if flow is not None and flow not in (*FLOWS, "hub"):
-            self.fail(400, "bad_parameter", f"flow must be one of: {', '.join((*FLOWS, 'hub'))}.")
+        flow = self.optional(data, "flow")
+        if flow is not None and flow not in TOKEN_FLOWS:
+            self.fail(400, "bad_parameter", f"flow must be one of: {', '.join(TOKEN_FLOWS)}.")
         grant = await self.broker.token(
-            self.required(data.get("backend"), "backend"), data.get("provider_id") or None, min_valid, flow
+            self.required(data.get("backend"), "backend"), self.optional(data, "provider_id"), min_valid, flow
         )
         pid, tokens = grant.served.provider_id, grant.tokens  # this back-end's id for the login's provider
         self.finish(
@@ -263,7 +287,18 @@ class OpenAPIHandler(OpenEOAuthHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self):
-        self.finish(openapi_document())
+        self.finish(openapi_document(self.base_url))
+
+
+class NotFoundHandler(OpenEOAuthHandler):
+    """Any other path under the API: the documented JSON 404, not an HTML page."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, path: str):
+        raise tornado.web.HTTPError(404)
+
+    post = delete = get
 
 
 def handlers(prefix: str = "") -> list:
@@ -272,9 +307,10 @@ def handlers(prefix: str = "") -> list:
         ("providers", ProvidersHandler),
         ("settings", SettingsHandler),
         ("logins", LoginsHandler),
-        (r"logins/([A-Za-z0-9_\-]+)", LoginHandler),
+        (r"logins/([^/]+)", LoginHandler),
         ("sessions", SessionsHandler),
         ("token", TokenHandler),
         ("openapi.json", OpenAPIHandler),
+        (r"(.*)", NotFoundHandler),  # last
     ]
     return [(url_path_join(prefix, API, path), handler) for path, handler in routes]

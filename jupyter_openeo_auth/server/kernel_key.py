@@ -9,17 +9,13 @@ import json
 import os
 import secrets
 import tempfile
-from pathlib import Path
 
 from jupyter_server.auth import User
 
-SCHEME = "openeo-kernel"
+from ..wire import KERNEL_SCHEME, key_file
+
+SCHEME = KERNEL_SCHEME
 KERNEL_USER = User(username="openeo-kernel", name="openEO kernel client")
-
-
-def key_file(runtime_dir, pid: int) -> Path:
-    """Where the server with this pid keeps its kernel key."""
-    return Path(runtime_dir) / f"jupyter-openeo-auth-{pid}.json"
 
 
 class KernelKey:

@@ -1,31 +1,94 @@
-"""The OpenAPI 3 description of the REST API (served at openeo-auth/api/openapi.json)."""
+"""The OpenAPI 3.1 description of the REST API, served at openeo-auth/api/openapi.json: the one description of
+every route, request and answer, errors included. The tests validate every answer they receive against it
+(tests/openapi_check.py), and a schemathesis run checks the live server against it. Answers are closed
+(`additionalProperties: false`): a field the server sends must be described here first."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import __version__
+from ..wire import API_PREFIX, FLOWS, LOGIN_STATES, TOKEN_FLOWS
 
-STATES = ["pending", "logged_in", "denied", "expired", "failed", "cancelled"]
+S: dict[str, Any] = {"type": "string"}
+N: dict[str, Any] = {"type": "number"}
+B: dict[str, Any] = {"type": "boolean"}
+URL = {"type": "string", "minLength": 1, "description": "an openEO back-end URL"}
+USER = {
+    "type": "object",
+    "description": "who logged in: id token claims (sub, name, email, ...), or a service account's client id",
+    "properties": {"sub": S, "name": S, "email": S},
+    "additionalProperties": True,
+}
 
 
-def _obj(props: dict, required=()) -> dict:
-    return {"type": "object", "properties": props, "required": list(required)}
+def _obj(props: dict, required=(), closed: bool = True) -> dict:
+    out: dict[str, Any] = {"type": "object", "properties": props, "required": list(required)}
+    if closed:
+        out["additionalProperties"] = False
+    return out
 
 
-S, N, B = {"type": "string"}, {"type": "number"}, {"type": "boolean"}
-ERROR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _json(desc: str, ref: str) -> dict:
-    return {"description": desc, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+    return {"description": desc, "content": {"application/json": {"schema": _ref(ref)}}}
 
 
 def _body(ref: str) -> dict:
-    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+    return {"required": True, "content": {"application/json": {"schema": _ref(ref)}}}
 
 
-def _q(name: str, required: bool = True) -> dict:
-    return {"name": name, "in": "query", "required": required, "schema": S}
+def _q(name: str, required: bool = True, schema: dict | None = None) -> dict:
+    return {"name": name, "in": "query", "required": required, "schema": schema or S}
 
+
+#: What each error status means; every operation lists the ones it can answer.
+ERRORS = {
+    "400": "bad input: a missing or malformed parameter, an invalid back-end URL, a flow the provider lacks",
+    "401": "not authenticated (the server's token, or a kernel's key)",
+    "403": "not authenticated (jupyter_server answers API requests without credentials with 403), or not allowed: "
+    "not the server's owner, a back-end outside allowed_backends, an account the back-end "
+    "refuses, an invalid kernel key",
+    "404": "not found: no login for that back-end, no such login id, no such route",
+    "405": "method not allowed",
+    "409": "log in again: the login can no longer be renewed",
+    "429": "too many logins waiting for approval",
+    "502": "the back-end or the provider answered something unusable, or cannot be reached",
+    "503": "the provider is unavailable for now (Retry-After when it said)",
+}
+COMMON = ("401", "403", "405")
+
+
+def _errors(*statuses: str) -> dict:
+    return {
+        s: {"description": ERRORS[s], "content": {"application/json": {"schema": _ref("Error")}}}
+        for s in (*statuses, *COMMON)
+    }
+
+
+SESSION = _obj(
+    {
+        "backend": S,
+        "provider_id": S,
+        "flow": {"enum": list(TOKEN_FLOWS)},
+        "user": USER,
+        "access_expires_at": {"type": ["number", "null"]},
+        "refreshable": B,
+        "login_required": B,
+        "account_problem": {"type": ["string", "null"]},
+        "login": {"type": "string", "description": "names the login; the same for every back-end it serves"},
+        "issuer": S,
+        "serves": {
+            "type": "array",
+            "items": S,
+            "description": "every back-end this login serves (same issuer and client)",
+        },
+    },
+    ["backend", "provider_id", "flow", "user", "access_expires_at", "refreshable"],
+)
 
 SCHEMAS = {
     "Error": _obj({"reason": S, "message": S}, ["reason", "message"]),
@@ -36,31 +99,35 @@ SCHEMAS = {
             "api_version": S,
             "providers": {
                 "type": "array",
-                "items": _obj({"id": S, "title": S, "issuer": S, "flows": {"type": "array", "items": S}}),
+                "items": _obj(
+                    {"id": S, "title": S, "issuer": S, "flows": {"type": "array", "items": S}},
+                    ["id", "title", "issuer", "flows"],
+                ),
             },
         },
         ["backend", "providers"],
     ),
     "LoginRequest": _obj(
         {
-            "backend": S,
-            "provider_id": S,
-            "client_id": S,
-            "flow": {"enum": ["device", "client_credentials", "password"]},
-            "username": S,
-            "password": {"type": "string", "format": "password"},
+            "backend": URL,
+            "provider_id": {"type": ["string", "null"]},
+            "client_id": {"type": ["string", "null"]},
+            "flow": {"enum": list(FLOWS)},
+            "username": {"type": ["string", "null"]},
+            "password": {"type": ["string", "null"], "format": "password"},
         },
         ["backend"],
+        closed=False,
     ),
     "Login": _obj(
         {
             "id": S,
-            "state": {"enum": STATES},
+            "state": {"enum": list(LOGIN_STATES)},
             "backend": S,
             "provider_id": S,
             "flow": S,
             "message": S,
-            "user": _obj({"sub": S, "name": S, "email": S}),
+            "user": USER,
             "user_code": S,
             "verification_uri": S,
             "verification_uri_complete": S,
@@ -71,36 +138,7 @@ SCHEMAS = {
         },
         ["id", "state"],
     ),
-    "Sessions": _obj(
-        {
-            "sessions": {
-                "type": "array",
-                "items": _obj(
-                    {
-                        "backend": S,
-                        "provider_id": S,
-                        "flow": S,
-                        "user": _obj({"sub": S, "name": S, "email": S}),
-                        "access_expires_at": {"type": ["number", "null"]},
-                        "refreshable": B,
-                        "login_required": B,
-                        "account_problem": {"type": ["string", "null"]},
-                        "login": {
-                            "type": "string",
-                            "description": "names the login; the same for every back-end it serves",
-                        },
-                        "issuer": S,
-                        "serves": {
-                            "type": "array",
-                            "items": S,
-                            "description": "every back-end this login serves (same issuer and client)",
-                        },
-                    }
-                ),
-            }
-        },
-        ["sessions"],
-    ),
+    "Sessions": _obj({"sessions": {"type": "array", "items": SESSION}}, ["sessions"]),
     "Settings": _obj(
         {
             "default_backend": S,
@@ -120,95 +158,88 @@ SCHEMAS = {
     ),
     "TokenRequest": _obj(
         {
-            "backend": S,
-            "provider_id": S,
-            "min_valid": N,
-            "flow": {"enum": ["device", "client_credentials", "password", "hub"]},
+            "backend": URL,
+            "provider_id": {"type": ["string", "null"]},
+            "min_valid": {"type": ["number", "null"]},
+            "flow": {"enum": [*TOKEN_FLOWS, None]},
         },
         ["backend"],
+        closed=False,
     ),
     "Token": _obj(
-        {
-            "access_token": S,
-            "expires_at": {"type": ["number", "null"]},
-            "provider_id": S,
-            "bearer": S,
-            "user": _obj({"sub": S, "name": S, "email": S}),
-        },
+        {"access_token": S, "expires_at": {"type": ["number", "null"]}, "provider_id": S, "bearer": S, "user": USER},
         ["access_token", "expires_at", "provider_id", "bearer"],
     ),
 }
 
 
-def openapi_document() -> dict:
-    """The document; paths are relative to the server's base_url."""
+def openapi_document(base_url: str = "/") -> dict:
+    """The document. Paths are relative to the server's base URL, which `servers` names."""
+    api = f"/{API_PREFIX}"
     paths = {
-        "/openeo-auth/api/providers": {
+        f"{api}/providers": {
             "get": {
                 "summary": "The OpenID providers of a back-end",
-                "parameters": [_q("backend")],
-                "responses": {"200": _json("providers", "Providers"), "400": ERROR, "502": ERROR},
+                "parameters": [_q("backend", schema=URL)],
+                "responses": {"200": _json("providers", "Providers"), **_errors("400", "502", "503")},
             }
         },
-        "/openeo-auth/api/settings": {
+        f"{api}/settings": {
             "get": {
                 "summary": "What the login dialog shows: the default back-end, where service accounts are",
-                "responses": {"200": _json("settings (never a secret)", "Settings")},
+                "responses": {"200": _json("settings (never a secret)", "Settings"), **_errors()},
             }
         },
-        "/openeo-auth/api/logins": {
+        f"{api}/logins": {
             "post": {
                 "summary": "Start a login, or reuse a valid session",
                 "requestBody": _body("LoginRequest"),
                 "responses": {
                     "200": _json("logged in", "Login"),
                     "202": _json("pending device login", "Login"),
-                    "400": ERROR,
-                    "403": ERROR,
-                    "429": ERROR,
-                    "502": ERROR,
-                    "503": ERROR,
+                    **_errors("400", "404", "429", "502", "503"),
                 },
             }
         },
-        "/openeo-auth/api/logins/{id}": {
+        f"{api}/logins/{{id}}": {
             "parameters": [{"name": "id", "in": "path", "required": True, "schema": S}],
-            "get": {"summary": "A login's state", "responses": {"200": _json("login", "Login"), "404": ERROR}},
+            "get": {"summary": "A login's state", "responses": {"200": _json("login", "Login"), **_errors("404")}},
             "delete": {
                 "summary": "Cancel a pending login",
-                "responses": {"200": _json("login", "Login"), "404": ERROR},
+                "responses": {"200": _json("login", "Login"), **_errors("404")},
             },
         },
-        "/openeo-auth/api/sessions": {
+        f"{api}/sessions": {
             "get": {
                 "summary": "The sessions, one per back-end a login serves (never a token); with backend, a login "
                 "that can serve it (same issuer and client, or the hub's) is listed for it too",
                 "parameters": [_q("backend", False)],
-                "responses": {"200": _json("sessions", "Sessions")},
+                "responses": {"200": _json("sessions", "Sessions"), **_errors()},
             },
             "delete": {
-                "summary": "Log out: forget, revoke and unpersist",
-                "parameters": [_q("backend"), _q("provider_id", False)],
+                "summary": "Log out: forget, revoke and unpersist; ends the login for every back-end it serves",
+                "parameters": [_q("backend", schema=URL), _q("provider_id", False)],
                 "responses": {
                     "200": _json("logged out; revoked says whether the provider revoked the login", "Logout"),
-                    "400": ERROR,
+                    **_errors("400", "502", "503"),
                 },
             },
         },
-        "/openeo-auth/api/token": {
+        f"{api}/token": {
             "post": {
                 "summary": "An access token valid for at least min_valid seconds",
                 "requestBody": _body("TokenRequest"),
                 "responses": {
                     "200": _json("token (Cache-Control: no-store)", "Token"),
-                    "404": ERROR,
-                    "409": ERROR,
-                    "503": ERROR,
+                    **_errors("400", "404", "409", "502", "503"),
                 },
             }
         },
-        "/openeo-auth/api/openapi.json": {
-            "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3"}}}
+        f"{api}/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}, **_errors()},
+            }
         },
     }
     return {
@@ -218,6 +249,18 @@ def openapi_document() -> dict:
             "version": __version__,
             "description": "openEO logins held by the Jupyter server. Every route needs the server's authentication.",
         },
+        "servers": [{"url": base_url.rstrip("/") or "/", "description": "this Jupyter server's base URL"}],
+        "security": [{"jupyterToken": []}],
         "paths": paths,
-        "components": {"schemas": SCHEMAS},
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "jupyterToken": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "`token SERVER_TOKEN` (or the server's login cookie); kernels: `openeo-kernel KEY`",
+                }
+            },
+        },
     }

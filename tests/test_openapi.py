@@ -1,0 +1,112 @@
+"""openapi.json is the one description of the REST API: a property-based run (schemathesis) against a live
+server finds nothing it does not describe, the TypeScript types name what it names, and the names both sides
+share are those of `jupyter_openeo_auth.wire`. (Every answer the other tests receive is checked too: see
+openapi_check.py.)"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+from pathlib import Path
+
+import pytest
+import requests
+
+from jupyter_openeo_auth.broker import LoginState
+from jupyter_openeo_auth.devstack import jupyter_service
+from jupyter_openeo_auth.server.openapi import SCHEMAS, openapi_document
+from jupyter_openeo_auth.wire import LOGIN_STATES
+
+ROOT = Path(__file__).resolve().parents[1]
+#: What schemathesis checks. Left out: not_a_server_error (a made-up back-end URL gets the documented 502
+#: "cannot connect"), positive_data_acceptance (a schema-valid URL may still name no back-end),
+#: missing_required_header (jupyter_server answers unauthenticated API requests with 403, not 401),
+#: use_after_free and ensure_resource_availability (a cancelled login stays readable, by design).
+EXCLUDED = (
+    "not_a_server_error,positive_data_acceptance,missing_required_header,use_after_free,ensure_resource_availability"
+)
+
+
+@pytest.fixture
+def live_server(stack, tmp_path):
+    token = secrets.token_hex(16)
+    service = jupyter_service(
+        tmp_path,
+        token,
+        config={"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}},
+        argv=["--ServerApp.base_url=/a@b/"],  # a base URL that needs quoting catches URL-joining bugs
+    ).start()
+    yield service, token
+    service.cleanup()
+
+
+def test_a_property_based_run_finds_nothing_the_document_does_not_describe(live_server, tmp_path):
+    import subprocess
+
+    service, token = live_server
+    schema_url = f"{service.url}/a@b/openeo-auth/api/openapi.json"
+    served = requests.get(schema_url, headers={"Authorization": f"token {token}"}, timeout=30).json()
+    assert served["servers"] == [{"url": "/a@b", "description": "this Jupyter server's base URL"}]
+    done = subprocess.run(
+        [
+            shutil.which("schemathesis") or "schemathesis",
+            "run",
+            schema_url,  # the routes from its `servers` entry
+            "-H",
+            f"Authorization: token {token}",
+            "--checks",
+            "all",
+            "--exclude-checks",
+            EXCLUDED,
+            "--max-examples",
+            "50",
+            "--seed",
+            "20261130",
+            "--no-color",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=tmp_path,
+    )
+    report = done.stdout[-8000:] + done.stderr[-2000:]
+    assert done.returncode == 0 and " passed" in report, report
+    assert token not in report
+
+
+def typescript_fields(interface: str) -> set[str]:
+    """The top-level field names of an exported TypeScript interface in labextension/src/api.ts."""
+    source = (ROOT / "labextension" / "src" / "api.ts").read_text()
+    body = re.search(rf"export interface {interface} \{{(.*?)\n\}}", source, re.S)
+    assert body, interface
+    fields, depth = set(), 0
+    for line in body.group(1).splitlines():
+        if depth == 0:
+            found = re.match(r"\s*(\w+)\??:", line)
+            if found:
+                fields.add(found.group(1))
+        depth += line.count("{") - line.count("}")
+    return fields
+
+
+@pytest.mark.parametrize(
+    "interface, schema",
+    [
+        ("ISession", SCHEMAS["Sessions"]["properties"]["sessions"]["items"]),
+        ("ILogin", SCHEMAS["Login"]),
+        ("IProvider", SCHEMAS["Providers"]["properties"]["providers"]["items"]),
+        ("IToken", SCHEMAS["Token"]),
+    ],
+)
+def test_the_typescript_types_name_what_the_document_names(interface, schema):
+    # Flow and interval are not used by the labextension, which may leave them out; nothing else.
+    ts = typescript_fields(interface)
+    assert ts <= set(schema["properties"]), f"{interface} has fields openapi.json does not describe"
+    assert set(schema["properties"]) - ts <= {"flow", "interval"}, f"{interface} lacks fields openapi.json names"
+
+
+def test_shared_names_are_defined_once():
+    assert tuple(s.value for s in LoginState) == LOGIN_STATES
+    document = openapi_document("/base/")
+    assert document["components"]["schemas"]["Login"]["properties"]["state"]["enum"] == list(LOGIN_STATES)
