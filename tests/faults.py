@@ -182,11 +182,18 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: a hundred connections at once (the isolation test) then wait
+    # for SYN retransmits (1 s, 3 s, ...) and, on a loaded machine, overrun the client's timeout.
+    request_queue_size = 256
+    daemon_threads = True
+
+
 class FaultServer:
     """Serves PAGES and /hang on 127.0.0.1 from a thread."""
 
     def __init__(self, hang_seconds: float = 5.0):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd = _Server(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.hang_seconds = hang_seconds
         #: set at exit: hanging and dribbling answers end
