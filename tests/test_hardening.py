@@ -115,11 +115,31 @@ async def test_a_malformed_token_lifetime_is_a_502_and_the_session_recovers(stac
     with pytest.raises(MalformedTokenResponse, match="unusable lifetime"):
         await session.refresh()
     await asyncio.sleep(session.tokens.remaining() + 0.2)  # the access token has expired meanwhile
+    # The background retries fail too; between them the provider is not asked, and the answer says why and when.
     code, data = await api.post("token", backend=stack.backend.url)
-    assert code == 502 and data["reason"] == "bad_response" and "unusable lifetime" in data["message"]
+    assert code == 503 and "unusable lifetime" in data["message"] and "tries again in" in data["message"]
     faults.proxy(metadata.token_endpoint)  # the provider answers properly again
+    await asyncio.sleep(session.retry_at - time.monotonic() + 1)  # the planned retry renews the login
     code, token = await api.post("token", backend=stack.backend.url)
     assert code == 200 and await asyncio.to_thread(whoami, stack.backend.url, token["access_token"]) == "alice"
+
+
+async def test_a_failing_provider_is_not_asked_again_before_its_retry_is_due(stack, api, alice, broker, faults):
+    """A provider answering 503 with Retry-After: 120 while a kernel asks for a fresher token every second."""
+    await api.login(stack.backend.url, alice, client_id="openeo-norotate")
+    session = next(iter(broker.sessions.values()))
+    session.client.metadata = dataclasses.replace(session.client.metadata, token_endpoint=faults.url + "/busy")
+    before = faults.hits["/busy"]
+    answers = []
+    for _ in range(14):  # 10 s tokens: valid for a while, then expired
+        answers.append(await api.call("POST", "token", body={"backend": stack.backend.url, "min_valid": 9.5}))
+        await asyncio.sleep(1)
+    assert faults.hits["/busy"] - before == 1  # one try; the next one is due in 120 s (Retry-After)
+    codes = [code for code, _, _ in answers]
+    assert codes[0] == 200 and codes[-1] == 503 and set(codes) == {200, 503}
+    _, refused, headers = answers[-1]
+    assert "tries again in" in refused["message"] and 100 < int(headers["Retry-After"]) <= 120
+    assert refused["reason"] == "provider_unavailable" and not session.login_required
 
 
 class TestWithKeyring:

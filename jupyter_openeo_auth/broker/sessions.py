@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from ..oidc import LoginRequired, OidcClient, OpenEOAuthError, TokenSet
+from ..oidc import LoginRequired, OidcClient, OpenEOAuthError, ProviderUnavailable, TokenSet
 
 #: Never refresh in the background sooner than this after the last attempt (seconds).
 MIN_REFRESH_DELAY = 1.0
@@ -116,6 +117,11 @@ class Session:
         self._timer: asyncio.TimerHandle | None = None
         self._failures = 0
         self.refresh_count = 0
+        #: The planned gap before the next background renewal (s), and, while renewals fail, when the next try
+        #: is due (monotonic): until then a token request does not ask the provider again.
+        self.retry_delay = 0.0
+        self.retry_at: float | None = None
+        self._last_error = ""
 
     def __repr__(self) -> str:
         return f"<Session {self.backend_url} provider={self.key.provider_id} flow={self.key.flow} {self.tokens!r}>"
@@ -183,11 +189,17 @@ class Session:
 
     async def access_token(self, min_valid: float | None = None) -> TokenSet:
         """Tokens valid for at least `min_valid` s, refreshing (once, shared) when needed. Raises
-        `LoginRequired`; a transient failure still hands out a token that has not expired yet."""
+        `LoginRequired`; a transient failure still hands out a token that has not expired yet. While renewals
+        fail and the next try is not due, the provider is not asked again (however often kernels ask): the token
+        the session has while it is valid, else `ProviderUnavailable` saying when the next try is."""
         if self.login_required:
             raise LoginRequired(self.login_required)
         if self.tokens.remaining() > self._settings.needed(self.tokens, min_valid):
             return self.tokens
+        if self.retry_at is not None and time.monotonic() < self.retry_at and self._inflight is None:
+            if self.tokens.remaining() > 0:
+                return self.tokens
+            raise self._retry_later()
         try:
             return await self.refresh()
         except OpenEOAuthError as e:
@@ -208,6 +220,16 @@ class Session:
             return await self._renew_and_store()
         finally:
             self._inflight = None
+
+    def _retry_later(self) -> ProviderUnavailable:
+        wait = max(1, round((self.retry_at or 0) - time.monotonic()))
+        at = time.strftime("%H:%M:%S", time.localtime(time.time() + wait))
+        error = ProviderUnavailable(
+            f"Renewing the openEO login to {self.backend_url} failed ({self._last_error.rstrip('.')}). The server "
+            f"tries again in {wait} s (at {at}) and keeps your login meanwhile; try again then."
+        )
+        error.retry_after = wait
+        return error
 
     def _gone(self) -> LoginRequired:
         return LoginRequired(f"You logged out of {self.backend_url}. Log in again.")
@@ -259,6 +281,7 @@ class Session:
             self._notify(self, "session_ended", "login_required")
             return
         self._failures += 1
+        self._last_error = error.message
         log = self._log.warning if self._failures == 1 else self._log.debug
         log("Renewing the openEO login to %s as %s failed (%s); retrying later.", self.backend_url, self.who, error)
         self.schedule(retry_after=getattr(error, "retry_after", None))
@@ -275,6 +298,7 @@ class Session:
         else:
             delay = max(MIN_REFRESH_DELAY, self.tokens.remaining() - self._settings.margin(self.tokens))
         self.retry_delay = delay
+        self.retry_at = time.monotonic() + delay if self._failures else None
         self._timer = asyncio.get_running_loop().call_later(delay, self._background_refresh)
 
     def _background_refresh(self) -> None:

@@ -134,6 +134,9 @@ class OpenEOAuthHandler(APIHandler):
         """Every error is the documented JSON `{"reason", "message"}`, whatever raised it."""
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, OpenEOAuthError):  # send_error already set its status
+            wait = getattr(exc, "retry_after", None)
+            if status_code == 503 and isinstance(wait, (int, float)) and wait > 0:
+                self.set_header("Retry-After", str(max(1, round(wait))))
             self.finish({"reason": exc.reason, "message": exc.message})
             return
         if status_code == 405:
@@ -148,6 +151,7 @@ class OpenEOAuthHandler(APIHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, OpenEOAuthError):
             status_code = STATUS.get(exc.reason, 400)
+
         super().send_error(status_code, **kwargs)
 
 

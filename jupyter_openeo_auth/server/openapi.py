@@ -63,10 +63,15 @@ COMMON = ("401", "403", "405")
 
 
 def _errors(*statuses: str) -> dict:
-    return {
+    out: dict[str, Any] = {
         s: {"description": ERRORS[s], "content": {"application/json": {"schema": _ref("Error")}}}
         for s in (*statuses, *COMMON)
     }
+    if "503" in out:
+        out["503"]["headers"] = {
+            "Retry-After": {"description": "seconds until the server tries the provider again", "schema": S}
+        }
+    return out
 
 
 SESSION = _obj(
