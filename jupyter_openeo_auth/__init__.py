@@ -9,9 +9,8 @@ In a notebook::
     con = joa.connect("https://openeo.cloud")
 """
 
+from ._version import __version__
 from .oidc.errors import LoginRequired, NotLoggedIn, OpenEOAuthError
-
-__version__ = "0.1.0"
 
 
 def _jupyter_server_extension_points():
@@ -29,18 +28,16 @@ def _jupyter_labextension_paths():
 def load_ipython_extension(ipython):
     """`%load_ext jupyter_openeo_auth`: registers `%openeo_login`, and lets the openeo client's own
     `authenticate_oidc()` and friends use the server's login (see `kernel.openeo_client`)."""
-    from .kernel import openeo_client
-    from .kernel.magic import OpenEOMagics
+    from .kernel.autoload import load
 
-    ipython.register_magics(OpenEOMagics)
-    openeo_client.install()
+    load(ipython)
 
 
 def unload_ipython_extension(ipython):
     """`%unload_ext jupyter_openeo_auth`: the openeo client logs in on its own again."""
-    from .kernel import openeo_client
+    from .kernel.autoload import unload
 
-    openeo_client.uninstall()
+    unload(ipython)
 
 
 def login(backend=None, provider_id=None):
@@ -64,4 +61,13 @@ def get_token(backend, provider_id=None, min_valid=60):
     return _get_token(backend, provider_id, min_valid)
 
 
-__all__ = ["LoginRequired", "NotLoggedIn", "OpenEOAuthError", "connect", "get_token", "login", "load_ipython_extension"]
+__all__ = [
+    "LoginRequired",
+    "NotLoggedIn",
+    "OpenEOAuthError",
+    "connect",
+    "get_token",
+    "login",
+    "load_ipython_extension",
+    "__version__",
+]

@@ -243,14 +243,3 @@ def start_services(base_url: str | None = None) -> int:
     path = os.pathsep.join(p for p in (str(config), os.environ.get("JUPYTER_CONFIG_PATH")) if p)
     print(f"export JUPYTER_CONFIG_PATH={shlex.quote(path)}", flush=True)
     return 0
-
-
-def main(argv=None) -> int:
-    """`jupyter openeo-auth ...` (see jupyter_openeo_auth.cli, which has the demo as one command)."""
-    from .cli import main as cli_main
-
-    return cli_main(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -29,6 +29,8 @@ import os
 import time
 from urllib.parse import quote, urlsplit
 
+from .wire import STORE_KEY_ENV
+
 #: Renew the access token when fewer seconds than this remain (at most half its lifetime).
 REFRESH_MARGIN = 300.0
 
@@ -88,7 +90,6 @@ async def refresh_user_hook(authenticator, user, auth_state: dict | None):
 HUB_SECRET_ENV = "JUPYTER_OPENEO_AUTH_HUB_SECRET"
 #: Where the user's server finds that key; the server takes it out of its environment at start (kernels and
 #: terminals do not inherit it) and seals logins with it (jupyter_openeo_auth.broker.sealed).
-STORE_KEY_ENV = "JUPYTER_OPENEO_AUTH_STORE_KEY"
 
 
 def store_key(secret_hex: str, username: str) -> str:

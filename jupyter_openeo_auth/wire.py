@@ -16,6 +16,9 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 FLOWS = ("device", "client_credentials", "password")
 HUB_FLOW = "hub"
 TOKEN_FLOWS = (*FLOWS, HUB_FLOW)
+#: The environment variable in which JupyterHub hands a user's server the key of its sealed logins
+#: (`hub.store_key_hook`); the server takes it out of its environment before any kernel starts.
+STORE_KEY_ENV = "JUPYTER_OPENEO_AUTH_STORE_KEY"
 #: The states of a login (GET logins/ID `state`).
 LOGIN_STATES = ("pending", "logged_in", "denied", "expired", "failed", "cancelled")
 

@@ -30,7 +30,7 @@ def test_missing_node_is_reported(monkeypatch):
 def test_demo_without_node_says_so_in_one_sentence():
     env = {**os.environ, "PATH": os.path.dirname(sys.executable)}
     done = subprocess.run(
-        [sys.executable, "-m", "jupyter_openeo_auth.demo", "demo", "--no-browser", "--port", str(free_port())],
+        [sys.executable, "-m", "jupyter_openeo_auth.cli", "demo", "--no-browser", "--port", str(free_port())],
         env=env,
         capture_output=True,
         text=True,

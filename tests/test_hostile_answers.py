@@ -38,7 +38,7 @@ def client(faults, token_path="/html502", http=None, **endpoints) -> OidcClient:
 def test_a_dribbling_answer_is_cut_off_at_the_deadline_blocking(faults):
     started = time.monotonic()
     with pytest.raises(ProviderUnavailable, match="did not answer within 3 s"):
-        HttpClient(timeout=3).post_form(faults.url + "/dribble", {"grant_type": "refresh_token"})
+        HttpClient(timeout=3).send(post_form(faults.url + "/dribble", {"grant_type": "refresh_token"}))
     assert time.monotonic() - started < 6  # one byte every 2 s would have taken 200 s
 
 

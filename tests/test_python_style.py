@@ -32,3 +32,41 @@ def test_mypy_finds_nothing():
 
 def test_the_package_says_it_is_typed():
     assert (ROOT / "jupyter_openeo_auth" / "py.typed").is_file()
+
+
+def test_no_import_cycle_in_the_package():
+    """Every import of the package's modules (at the top or inside functions) forms no cycle."""
+    import ast
+
+    package = ROOT / "jupyter_openeo_auth"
+    modules = {}
+    for path in package.rglob("*.py"):
+        if "labextension" in path.parts or "oidc_provider" in path.parts:
+            continue
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        modules[name.removesuffix(".__init__")] = path
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        here = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = []
+            if isinstance(node, ast.ImportFrom):
+                base = here.split(".")[: len(here.split(".")) - (node.level - 1)] if node.level else []
+                module = ".".join(base + ([node.module] if node.module else []))
+                targets = [module] + [f"{module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            graph[name] |= {t for t in targets if t in modules and t != name}
+
+    def cycle_from(start: str, node: str, seen: list[str]) -> list[str] | None:
+        for nxt in sorted(graph[node]):
+            if nxt == start:
+                return [*seen, nxt]
+            if nxt not in seen:
+                found = cycle_from(start, nxt, [*seen, nxt])
+                if found:
+                    return found
+        return None
+
+    cycles = [c for c in (cycle_from(m, m, [m]) for m in sorted(graph)) if c]
+    assert not cycles, " -> ".join(cycles[0])

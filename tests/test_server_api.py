@@ -15,6 +15,7 @@ from conftest import SERVICE_SECRET, server_config
 import jupyter_openeo_auth
 from jupyter_openeo_auth.devstack.user import ProviderUser
 from jupyter_openeo_auth.oidc import HttpClient, LoginRequired, issuer_cache
+from jupyter_openeo_auth.oidc.transport import post_form
 
 DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -163,10 +164,12 @@ async def test_service_account_from_server_config(stack, api, caplog):
     code, token = await api.post("token", backend=stack.backend.url)
     assert code == 200
     meta = issuer_cache.get(stack.provider.url, HttpClient())
-    status, info = HttpClient().post_form(
-        meta.issuer + "/token/introspection",
-        {"token": token["access_token"]},
-        auth=("openeo-service", quote_plus(SERVICE_SECRET)),
+    status, info = HttpClient().send(
+        post_form(
+            meta.issuer + "/token/introspection",
+            {"token": token["access_token"]},
+            ("openeo-service", quote_plus(SERVICE_SECRET)),
+        )
     )
     assert info["active"] is True and info["client_id"] == "openeo-service"
     _, sessions = await api.get("sessions")

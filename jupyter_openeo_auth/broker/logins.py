@@ -38,7 +38,6 @@ class Login:
         self.state = LoginState.PENDING
         self.message: str | None = None
         self.user: dict | None = None
-        self.started_at = time.monotonic()
         self.finished_at: float | None = None
         self.timer: asyncio.TimerHandle | None = None  # the next poll
         #: Called with the login once it has ended (the broker announces it).

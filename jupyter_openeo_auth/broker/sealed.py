@@ -15,7 +15,7 @@ from pathlib import Path
 
 from keyring.backend import KeyringBackend
 
-from .store import file_lock
+from .locks import file_lock
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import hashlib
 import json
@@ -13,13 +12,8 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-fcntl: Any
-try:
-    import fcntl
-except ImportError:  # Windows: no cross-process lock, the re-read before each refresh still helps
-    fcntl = None
+from .locks import KEYRING_POOL, fcntl, file_lock, in_keyring_pool
 
 SERVICE = "jupyter-openeo-auth"
 INDEX = "sessions"
@@ -35,26 +29,6 @@ SAFE_BACKENDS = (
     "keyring.backends.kwallet.DBusKeyring",
     "keyring.backends.kwallet.DBusKeyringKWallet4",
 )
-
-#: Keyring calls (and reads of service secrets) run here, never in the event loop's default pool: a keyring
-#: that hangs waiting for a desktop prompt holds these two threads at most.
-KEYRING_POOL = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="openeo-auth-keyring")
-
-
-@contextlib.contextmanager
-def file_lock(path: Path, thread_lock: threading.Lock):
-    """Hold `thread_lock` and an exclusive flock on `path` (created 0600, never through a symlink): one
-    read-modify-write of a shared entry at a time, across the keyring pool's threads and this user's
-    processes. Blocking, so it runs in the keyring pool, whose timeout bounds the wait."""
-    with thread_lock:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        try:
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # and with it the flock
 
 
 def backend_name(backend) -> str:
@@ -72,12 +46,6 @@ def keyring_is_safe(backend, trusted: str = "") -> bool:
     name = backend_name(backend)
     named = {n for n in (trusted, os.environ.get("PYTHON_KEYRING_BACKEND", "")) if n}
     return name in named or name in SAFE_BACKENDS
-
-
-async def in_keyring_pool(fn, *args, timeout: float):
-    """Run a blocking keyring (or secret file) call in the keyring pool, within `timeout` seconds."""
-    loop = asyncio.get_running_loop()
-    return await asyncio.wait_for(loop.run_in_executor(KEYRING_POOL, fn, *args), timeout)
 
 
 class MemoryStore:

@@ -27,11 +27,12 @@ from .backends import Backends
 from .hub_tokens import FLOW as HUB_FLOW
 from .hub_tokens import HubTokens
 from .keeper import StoreKeeper
+from .locks import in_keyring_pool
 from .logins import Login, LoginState
 from .service_accounts import ServiceAccount, ServiceAccountNotConfigured, find_account
 from .sessions import Served, Session, SessionKey, SessionSettings
 from .sharing import can_serve, same_issuer
-from .store import MemoryStore, in_keyring_pool
+from .store import MemoryStore
 
 #: How long finished logins are kept (seconds).
 FINISHED_LOGIN_TTL = 3600.0

@@ -33,6 +33,23 @@ def set_kernel_startup(environ: MutableMapping[str, str] = os.environ) -> Callab
     return undo
 
 
+def load(ipython) -> None:
+    """What `%load_ext jupyter_openeo_auth` does: `%openeo_login`, and the openeo client's own login calls
+    answered by the server's login (`openeo_client`)."""
+    from . import openeo_client
+    from .magic import OpenEOMagics
+
+    ipython.register_magics(OpenEOMagics)
+    openeo_client.install()
+
+
+def unload(ipython) -> None:
+    """What `%unload_ext jupyter_openeo_auth` does: the openeo client logs in on its own again."""
+    from . import openeo_client
+
+    openeo_client.uninstall()
+
+
 def run(namespace: dict) -> None:
     """In an IPython kernel: `%load_ext jupyter_openeo_auth`, quietly (a notebook's own `%load_ext` then does
     the same again, without "already loaded"). Then the user's own PYTHONSTARTUP, in their namespace."""
@@ -41,9 +58,7 @@ def run(namespace: dict) -> None:
 
         shell = get_ipython()
         if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
-            from .. import load_ipython_extension
-
-            load_ipython_extension(shell)
+            load(shell)
     except Exception as e:  # noqa: BLE001 - a kernel must start whatever goes wrong here
         print(
             f"jupyter-openeo-auth could not load into this kernel ({type(e).__name__}: {e}); "

@@ -30,7 +30,7 @@ from .errors import (
     UnknownProvider,
 )
 from .grants import DeviceAuthorization, OidcClient, pkce_pair
-from .tokens import Freshness, TokenSet
+from .tokens import TokenSet
 from .transport import AsyncHttpClient, HttpClient, ResponseTooLarge
 
 __all__ = [
@@ -44,7 +44,6 @@ __all__ = [
     "DeviceAuthorization",
     "DeviceCodeExpired",
     "FlowNotSupported",
-    "Freshness",
     "HttpClient",
     "InvalidBackendUrl",
     "IssuerCache",

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import base64
-import enum
 import json
 import math
 import time
 from dataclasses import dataclass, field, replace
 
 from .errors import MalformedTokenResponse
-
-
-class Freshness(enum.Enum):
-    """FRESH: use it. STALE: still valid but inside the refresh margin. INVALID: expired."""
-
-    FRESH = "fresh"
-    STALE = "stale"
-    INVALID = "invalid"
 
 
 def decode_claims(jwt: str | None) -> dict:
@@ -98,13 +89,6 @@ class TokenSet:
         if self.expires_mono is not None:
             return self.expires_mono - time.monotonic()
         return self.expires_at - time.time()
-
-    def freshness(self, margin: float) -> Freshness:
-        """FRESH when valid for more than `margin` seconds, STALE when valid for less, INVALID when expired."""
-        left = self.remaining()
-        if left <= 0:
-            return Freshness.INVALID
-        return Freshness.FRESH if left > margin else Freshness.STALE
 
     def updated_by(self, newer: TokenSet) -> TokenSet:
         """Merge a refresh answer: the newest refresh token wins; the old one stays when none came back."""

@@ -239,16 +239,6 @@ class HttpClient:
                 step.fail(e)
         return step.result
 
-    def get_json(
-        self, url: str, *, headers: dict | None = None, unavailable: type[OpenEOAuthError] = ProviderUnavailable
-    ) -> tuple[int, dict]:
-        """GET a JSON object: (status, body)."""
-        return self.send(get(url, headers, unavailable))
-
-    def post_form(self, url: str, data: dict, *, auth: tuple[str, str] | None = None) -> tuple[int, dict]:
-        """POST a form to an OAuth endpoint: (status, JSON body)."""
-        return self.send(post_form(url, data, auth))
-
 
 class AsyncHttpClient:
     """Non-blocking face for the event loop: `await run(exchange)`. Each request has a total deadline;

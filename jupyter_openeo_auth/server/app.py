@@ -11,8 +11,8 @@ from traitlets import Bool, Enum, Float, Int, List, Unicode, default
 
 from ..broker import SessionSettings, TokenBroker, make_store
 from ..broker.hub_tokens import HubTokens
-from ..hub import STORE_KEY_ENV
 from ..kernel.autoload import set_kernel_startup
+from ..wire import STORE_KEY_ENV
 from .config import EntryList, checked_urls, service_accounts
 from .handlers import handlers
 from .kernel_key import KernelKey

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
 from ..wire import API_PREFIX, FLOWS, LOGIN_STATES, TOKEN_FLOWS
 
 S: dict[str, Any] = {"type": "string"}
