@@ -204,6 +204,18 @@ def page(tmp_path):
         browser.close()
 
 
+#: The fast layer: the OIDC core, the broker and the handlers in this process, against the real provider and
+#: back-end on loopback, and the code checks. `pytest -m "not slow"` runs only these (about a minute); the
+#: rest start Jupyter servers, kernels, browsers, hubs and wheels of their own.
+FAST_MODULES = {"test_oidc_core", "test_hostile_answers", "test_shared_logins", "test_python_style", "test_events"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] not in FAST_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_sessionfinish(session, exitstatus):
     """In CI a skipped test counts as a failure: the real-provider tests must run."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
