@@ -54,9 +54,11 @@ def status(client: ServerClient, args) -> int:
         )
         others = [b for b in s.get("serves") or () if b != s["backend"]]
         shared = f" — one login with {', '.join(others)}" if others else ""
+        ends = s.get("login_expires_at")
+        end = f" — log in again by {datetime.fromtimestamp(ends):%H:%M}" if ends and not s.get("login_required") else ""
         print(
             f"{s['backend']} ({s['provider_id']}): {_who(s.get('user'))}, {s['flow']} login, "
-            f"{valid} (renewed automatically){shared}{state}"
+            f"{valid} (renewed automatically){shared}{end}{state}"
         )
     if not sessions:
         print("Not logged in to openEO.")

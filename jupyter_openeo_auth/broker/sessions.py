@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..oidc import LoginRequired, OidcClient, OpenEOAuthError, ProviderUnavailable, TokenSet
+from .login_end import LoginEnd
 
 #: Never refresh in the background sooner than this after the last attempt (seconds).
 MIN_REFRESH_DELAY = 1.0
@@ -122,6 +123,10 @@ class Session:
         self.retry_delay = 0.0
         self.retry_at: float | None = None
         self._last_error = ""
+        #: When the login ends however often it is renewed (a provider's session maximum), once known.
+        self.login_end = LoginEnd()
+        self.login_end.note(tokens)
+        self._end_timers: list[asyncio.TimerHandle] = []
 
     def __repr__(self) -> str:
         return f"<Session {self.backend_url} provider={self.key.provider_id} flow={self.key.flow} {self.tokens!r}>"
@@ -173,6 +178,8 @@ class Session:
                 "login": self.login_id,
                 "issuer": self.client.metadata.issuer,
                 "serves": serves,
+                "login_expires_at": self.login_end.expires_at,
+                "login_ending": self.login_end.ending() and not self.login_required,
             }
             for served in self.served.values()
         ]
@@ -265,7 +272,45 @@ class Session:
         )
         self.schedule()
         self._notify(self, "session_renewed", "")
+        if self.login_end.note(tokens):
+            self._plan_login_end()
         return tokens
+
+    def _plan_login_end(self) -> None:
+        """The end of the login became known: say so once when it is near, and end it then with a sentence."""
+        for timer in self._end_timers:
+            timer.cancel()
+        end, warn_at = self.login_end.expires_at, self.login_end.warn_at()
+        if end is None or warn_at is None:
+            return
+        self._log.info(
+            "The openEO login to %s as %s ends at %s (the provider's session maximum).",
+            self.backend_url,
+            self.who,
+            time.strftime("%H:%M:%S", time.localtime(end)),
+        )
+        loop, now = asyncio.get_running_loop(), time.time()
+        self._end_timers = [
+            loop.call_later(max(0.0, warn_at - now), self._warn_login_ending),
+            loop.call_later(max(0.0, end - now), self._login_over),
+        ]
+
+    def _warn_login_ending(self) -> None:
+        if not (self.login_end.warned or self.ended or self.login_required):
+            self.login_end.warned = True
+            self._notify(self, "login_ending", "")
+
+    def _login_over(self) -> None:
+        if self.ended or self.login_required or self.login_end.expires_at is None:
+            return
+        at = time.strftime("%H:%M", time.localtime(self.login_end.expires_at))
+        self.login_required = (
+            f"Your openEO login to {self.backend_url} ended at {at}: {self.client.metadata.issuer} lets one login "
+            "last only so long, however often it is renewed. Log in again."
+        )
+        self._log.info("The openEO login to %s as %s reached its end.", self.backend_url, self.who)
+        self.cancel_timer()
+        self._notify(self, "session_ended", "login_required")
 
     def _failed(self, error: OpenEOAuthError) -> None:
         """A renewal failed: permanent refusals end the session's renewals with a sentence; passing trouble
@@ -297,9 +342,19 @@ class Session:
             delay = max(delay, min(retry_after or 0.0, 3600.0))
         else:
             delay = max(MIN_REFRESH_DELAY, self.tokens.remaining() - self._settings.margin(self.tokens))
+            delay = min(delay, self._keep_refresh_token_alive())
         self.retry_delay = delay
         self.retry_at = time.monotonic() + delay if self._failures else None
         self._timer = asyncio.get_running_loop().call_later(delay, self._background_refresh)
+
+    def _keep_refresh_token_alive(self) -> float:
+        """Seconds until a renewal must run so that the refresh token does not lapse unused (when the provider
+        says how long it lives, and that is shorter than the access token); infinite otherwise."""
+        tokens, end = self.tokens, self.login_end.expires_at
+        lapses, life = tokens.refresh_expires_at, tokens.refresh_lifetime
+        if lapses is None or life is None or not tokens.refresh_token or (end is not None and lapses >= end - 1):
+            return float("inf")  # nothing said, or it lapses when the login ends anyway: renewing cannot help
+        return max(MIN_REFRESH_DELAY, lapses - time.time() - min(self._settings.refresh_margin, life / 3))
 
     def _background_refresh(self) -> None:
         task = asyncio.ensure_future(self.refresh())
@@ -327,10 +382,17 @@ class Session:
     def end(self) -> None:
         """Logout: stop renewals; a renewal in flight writes nothing back."""
         self.ended = True
-        self.cancel_timer()
+        self.stop_timers()
 
     def cancel_timer(self) -> None:
-        """Stop background refreshes (logout, shutdown)."""
+        """Stop background refreshes."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+    def stop_timers(self) -> None:
+        """Stop everything planned: refreshes, and the warning and end of the login (logout, shutdown)."""
+        self.cancel_timer()
+        for timer in self._end_timers:
+            timer.cancel()
+        self._end_timers = []

@@ -146,6 +146,7 @@ class TokenBroker:
             state=state,
             user=session.user,
             access_expires_at=session.tokens.expires_at if action == "session_renewed" else None,
+            login_expires_at=session.login_end.expires_at if action == "login_ending" else None,
         )
 
     def _new_login(self, key: SessionKey, backend_url: str, auth=None) -> Login:
@@ -510,7 +511,7 @@ class TokenBroker:
     def stop(self) -> None:
         """Stop every timer (server shutdown)."""
         for session in self.sessions.values():
-            session.cancel_timer()
+            session.stop_timers()
         for login in self.logins.values():
             if login.pending:
                 login.finish(LoginState.CANCELLED, "The Jupyter server stopped.")

@@ -47,6 +47,9 @@ class TokenSet:
     scope: str = ""
     issued_at: float | None = None
     expires_mono: float | None = None
+    #: How long the refresh token lives unused, when the provider says (Keycloak's `refresh_expires_in`, or
+    #: `refresh_token_expires_in`; RFC 6749 has neither): seconds from `issued_at`.
+    refresh_lifetime: float | None = None
 
     @classmethod
     def from_response(cls, body: dict, sent: tuple | None = None, source: str = "The provider") -> TokenSet:
@@ -65,7 +68,9 @@ class TokenSet:
                 f"{source} answered a token request with an unusable lifetime (expires_in={str(expires_in)[:20]!r}). "
                 "Try again later; tell the provider's operators if it persists."
             )
+        refresh_life = _seconds(body.get("refresh_expires_in", body.get("refresh_token_expires_in")))
         return cls(
+            refresh_lifetime=refresh_life or None,  # Keycloak says 0 for an offline token: no end it knows
             access_token=body["access_token"],
             expires_at=received_at + lifetime if lifetime is not None else None,
             expires_mono=received_mono + lifetime if lifetime is not None else None,
@@ -82,6 +87,13 @@ class TokenSet:
             return float("inf")
         return self.expires_at - self.issued_at
 
+    @property
+    def refresh_expires_at(self) -> float | None:
+        """When the refresh token lapses if unused (epoch seconds), when the provider said."""
+        if self.refresh_lifetime is None or self.issued_at is None:
+            return None
+        return self.issued_at + self.refresh_lifetime
+
     def remaining(self) -> float:
         """Seconds until the access token expires (infinite when the provider gave no lifetime)."""
         if self.expires_at is None:
@@ -92,10 +104,14 @@ class TokenSet:
 
     def updated_by(self, newer: TokenSet) -> TokenSet:
         """Merge a refresh answer: the newest refresh token wins; the old one stays when none came back."""
+        kept = newer.refresh_token is None  # the old refresh token goes on, with its own life
         return replace(
             newer,
             refresh_token=newer.refresh_token or self.refresh_token,
             id_claims=newer.id_claims or self.id_claims,
+            refresh_lifetime=newer.refresh_lifetime
+            if not kept
+            else (None if self.refresh_expires_at is None else self.refresh_expires_at - (newer.issued_at or 0)),
         )
 
     def with_refresh_token(self, refresh_token: str) -> TokenSet:

@@ -86,6 +86,12 @@ SESSION = _obj(
         "account_problem": {"type": ["string", "null"]},
         "login": {"type": "string", "description": "names the login; the same for every back-end it serves"},
         "issuer": S,
+        "login_expires_at": {
+            "type": ["number", "null"],
+            "description": "when the login ends however often it is renewed (a provider's session maximum); "
+            "null while the provider has not said",
+        },
+        "login_ending": {"type": "boolean", "description": "the end is near: log in again before login_expires_at"},
         "serves": {
             "type": "array",
             "items": S,

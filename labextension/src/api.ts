@@ -17,6 +17,10 @@ export interface ISession {
   issuer?: string;
   /** Every back-end this login serves (same issuer and client), its own first. */
   serves?: string[];
+  /** When the login ends however often it is renewed (epoch seconds); null while unknown. */
+  login_expires_at?: number | null;
+  /** The end is near: the status bar says so. */
+  login_ending?: boolean;
 }
 
 /** A login as `POST logins` and `GET logins/ID` answer it. */

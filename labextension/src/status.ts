@@ -36,6 +36,10 @@ export function statusText(model: OpenEOAuthModel): string {
   if (sessions.some(s => s.account_problem)) {
     return 'openEO: account not accepted';
   }
+  const ending = sessions.find(s => s.login_ending && s.login_expires_at);
+  if (ending) {
+    return `openEO: log in again by ${clock(ending.login_expires_at as number)}`;
+  }
   if (sessions.length === 0) {
     return 'openEO: not logged in';
   }
@@ -62,7 +66,11 @@ export function sessionLine(session: ISession): string {
   const shared = others.length
     ? ` — one login with ${others.map(host).join(', ')}`
     : '';
-  return `${session.backend} (${session.provider_id}): ${who(session)}, ${how}, ${renewed}${shared}${state}`;
+  const end =
+    session.login_expires_at && !session.login_required
+      ? ` — log in again by ${clock(session.login_expires_at)}`
+      : '';
+  return `${session.backend} (${session.provider_id}): ${who(session)}, ${how}, ${renewed}${shared}${end}${state}`;
 }
 
 /** The status bar item: renders the model; a click opens the login dialog. */
