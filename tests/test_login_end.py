@@ -70,3 +70,23 @@ async def test_a_limited_login_lives_as_long_as_it_can_then_asks_for_a_new_one(l
     assert "ended at" in refused["message"] and "Log in again" in refused["message"]
     assert limits.refused == 0  # it was not asked to renew a login it had ended
     ws.close()
+
+
+@pytest.fixture(scope="module")
+def keycloak_like():
+    """A back-end whose provider's issuer is a Keycloak realm's URL (the test provider served under /realms/...)."""
+    port = free_port()
+    provider = provider_service(port, access_token_ttl=60, device_interval=1, base_path="/realms/openeo").start()
+    backend = backend_service(provider.issuer, no_user_cache=True).start()
+    yield backend
+    backend.cleanup()
+    provider.cleanup()
+
+
+async def test_logout_at_keycloak_says_what_the_revocation_also_ended(keycloak_like, api, alice):
+    await api.login(keycloak_like.url, alice)
+    code, out = await api.delete("sessions", backend=keycloak_like.url)
+    assert code == 200 and out["revoked"] is True and out["logged_out"] == 1
+    assert (
+        "Keycloak" in out["message"] and "'openeo-public'" in out["message"] and "must log in again" in out["message"]
+    )

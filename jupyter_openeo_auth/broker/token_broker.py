@@ -40,6 +40,14 @@ FINISHED_LOGIN_TTL = 3600.0
 MAX_PENDING_LOGINS = 20
 
 
+#: What a logout at a Keycloak realm also did (its revocation endpoint ends every login of the account with that
+#: client, not just this one). Said rather than avoided: a logout must leave no refresh token alive.
+KEYCLOAK_REVOKED = (
+    "The provider (Keycloak) revoked the login, which also ends your other logins with the client {client!r}: "
+    "other Jupyter servers and the openeo client on other machines that use it must log in again."
+)
+
+
 class LoginNotFound(OpenEOAuthError):
     reason = "not_found"
 
@@ -486,7 +494,7 @@ class TokenBroker:
         await self._restored()
         info = await self.backend(backend)
         gone = [session for session, _ in self._serving(info, provider_id)]
-        problems, backends = [], []
+        problems, backends, said = [], [], []
         for session in gone:
             self.sessions.pop(session.key, None)
             session.end()  # first: a refresh that finishes later writes nothing back
@@ -494,6 +502,9 @@ class TokenBroker:
             problem = await session.revoke()
             if problem:
                 problems.append(problem)
+            elif session.tokens.refresh_token and "/realms/" in session.client.metadata.issuer:
+                # Keycloak revokes a refresh token by ending this client's logins of the account everywhere.
+                said.append(KEYCLOAK_REVOKED.format(client=session.client.client_id))
             for served in session.served.values():
                 backends.append(served.backend_url)
                 self.log.info(
@@ -504,8 +515,8 @@ class TokenBroker:
         result: dict = {"logged_out": len(gone), "revoked": bool(gone) and not problems, "backends": backends}
         others = [b for b in backends if b != info.url]
         notes = [f"Logged out of {info.url} and of {', '.join(others)}, which shared the login."] if others else []
-        if problems or notes:
-            result["message"] = " ".join(dict.fromkeys(notes + problems))
+        if problems or notes or said:
+            result["message"] = " ".join(dict.fromkeys(notes + problems + said))
         return result
 
     def stop(self) -> None:
