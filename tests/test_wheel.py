@@ -7,7 +7,13 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
+import requests
+
+from jupyter_openeo_auth.devstack import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -18,9 +24,15 @@ def run(argv, **kwargs) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)  # without colours
 
 
-def test_the_wheel_ships_the_labextension_prebuilt(tmp_path):
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(REPO)])
-    [wheel] = (tmp_path / "dist").glob("jupyter_openeo_auth-*.whl")
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    dist = tmp_path_factory.mktemp("dist")
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(REPO)])
+    [built] = dist.glob("jupyter_openeo_auth-*.whl")
+    return built
+
+
+def test_the_wheel_ships_the_labextension_prebuilt(tmp_path, wheel):
     venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", str(venv)])
     bin_dir = venv / "bin"
@@ -95,3 +107,41 @@ def test_the_wheel_ships_the_labextension_prebuilt(tmp_path):
     finally:
         os.killpg(lab.pid, 15)
         lab.wait(30)
+
+
+def test_the_hub_installs_lean_without_the_openeo_client(tmp_path, wheel):
+    """The README's hub install: the package without its dependencies next to JupyterHub. No openeo client
+    (and none of geopandas, pandas, numpy, xarray, pyproj) in the hub image; the hub module imports and serves."""
+    venv = tmp_path / "hub-venv"
+    run([sys.executable, "-m", "venv", str(venv)])
+    python = str(venv / "bin" / "python")
+    run([python, "-m", "pip", "install", "-q", "jupyterhub>=5"])
+    run([python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)])
+    missing = subprocess.run([python, "-c", "import openeo"], capture_output=True, text=True)
+    assert missing.returncode != 0 and "No module named 'openeo'" in missing.stderr
+    run([python, "-c", "import jupyter_openeo_auth.hub as h; h.stamp_expiry({}); print(h.store_key('00' * 32, 'a'))"])
+    port = free_port()
+    env = {
+        "PATH": str(venv / "bin"),
+        "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}/",
+        "JUPYTERHUB_SERVICE_PREFIX": "/services/openeo-tokens/",
+        "JUPYTERHUB_API_URL": "http://127.0.0.1:9/hub/api",
+        "JUPYTERHUB_API_TOKEN": "not-a-real-token",
+    }
+    service = subprocess.Popen(
+        [python, "-m", "jupyter_openeo_auth.hub"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        answer = None
+        for _ in range(100):
+            try:
+                answer = requests.get(
+                    f"http://127.0.0.1:{port}/services/openeo-tokens/token", timeout=5, allow_redirects=False
+                )
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        assert answer is not None and answer.status_code in (302, 403)  # served, and it wants a hub token
+    finally:
+        service.terminate()
+        service.wait(10)
