@@ -4,11 +4,12 @@ persistence. Knows nothing about HTTP handlers."""
 from ..oidc import NotLoggedIn
 from .accounts import AccountRefused
 from .backends import BackendNotAllowed
+from .login_runner import LoginNotFound, TooManyLogins
 from .logins import Login, LoginState
 from .service_accounts import ServiceAccount, ServiceAccountNotConfigured
 from .sessions import Session, SessionKey, SessionSettings
 from .store import KeyringStore, MemoryStore, keyring_is_safe, make_store
-from .token_broker import LoginNotFound, TokenBroker, TooManyLogins
+from .token_broker import TokenBroker
 
 __all__ = [
     "AccountRefused",

@@ -28,17 +28,12 @@ from .hub_tokens import FLOW as HUB_FLOW
 from .hub_tokens import HubTokens
 from .keeper import StoreKeeper
 from .locks import in_keyring_pool
-from .logins import Login, LoginState
+from .login_runner import MAX_PENDING_LOGINS, LoginRunner
+from .logins import Login
 from .service_accounts import ServiceAccount, ServiceAccountNotConfigured, find_account
 from .sessions import Served, Session, SessionKey, SessionSettings
 from .sharing import can_serve, same_issuer
 from .store import MemoryStore
-
-#: How long finished logins are kept (seconds).
-FINISHED_LOGIN_TTL = 3600.0
-#: Pending device logins per server: one user needs a handful; more is a script gone wrong, or abuse.
-MAX_PENDING_LOGINS = 20
-
 
 #: What a logout at a Keycloak realm also did (its revocation endpoint ends every login of the account with that
 #: client, not just this one). Said rather than avoided: a logout must leave no refresh token alive.
@@ -46,14 +41,6 @@ KEYCLOAK_REVOKED = (
     "The provider (Keycloak) revoked the login, which also ends your other logins with the client {client!r}: "
     "other Jupyter servers and the openeo client on other machines that use it must log in again."
 )
-
-
-class LoginNotFound(OpenEOAuthError):
-    reason = "not_found"
-
-
-class TooManyLogins(OpenEOAuthError):
-    reason = "too_many_logins"
 
 
 class Grant(NamedTuple):
@@ -87,7 +74,6 @@ class TokenBroker:
         self.http = AsyncHttpClient(timeout=http_timeout)
         self.store = store or MemoryStore()
         self.keeper = StoreKeeper(self.store)
-        self.max_pending_logins = max_pending_logins
         self.default_backend = default_backend
         #: Told every login start and end, session renewal and end, as a dict without any secret.
         self.on_event = on_event or (lambda event: None)
@@ -97,7 +83,8 @@ class TokenBroker:
         self.log = log or logging.getLogger("jupyter_openeo_auth")
         self.hub = hub
         self.sessions: dict[SessionKey, Session] = {}
-        self.logins: dict[str, Login] = {}
+        #: The logins' room: start, poll, cancel, forget.
+        self.runner = LoginRunner(self._new_session, self._login_finished, self.log, max_pending_logins)
         self.store_timeout = getattr(self.store, "timeout", 5.0)
         #: Set while `restore()` runs: requests that look for sessions wait for it.
         self._restoring: asyncio.Future | None = None
@@ -157,12 +144,12 @@ class TokenBroker:
             login_expires_at=session.login_end.expires_at if action == "login_ending" else None,
         )
 
-    def _new_login(self, key: SessionKey, backend_url: str, auth=None) -> Login:
-        login = Login(key, backend_url, auth)
-        login.on_finish = self._login_finished
-        return login
-
     # --- logins ---------------------------------------------------------------------------------------
+
+    @property
+    def logins(self) -> dict[str, Login]:
+        """The server's logins by id (see `LoginRunner`)."""
+        return self.runner.logins
 
     async def start_login(
         self, backend: str, provider_id=None, client_id=None, flow="device", username=None, password=None
@@ -175,39 +162,32 @@ class TokenBroker:
         info = await self.backend(backend)
         provider_id = info.provider(provider_id).id
         key = SessionKey(info.api_url, provider_id, flow, self.owner)
-        reusable = (flow, HUB_FLOW) if flow == "device" else (flow,)
-        found = next(((s, v) for s, v in self._serving(info, provider_id) if s.usable and s.key.flow in reusable), None)
-        if found is None and flow == "device":  # the same account's login at this provider and client serves too
-            found = await self._shared(info, provider_id, client_id) or await self._hub_session(info, provider_id)
+        found = await self._usable(info, key, client_id)
         if found is not None:
             session, served = found
-            done = self._new_login(key._replace(flow=session.key.flow), info.url)
-            return self._login_done(done, session, served)
-        for login in self.logins.values():
-            if login.key == key and login.pending:
-                return login
-        self._forget_old_logins()
-        if flow == "device":
-            pending = sum(1 for login in self.logins.values() if login.pending)
-            if pending >= self.max_pending_logins:
-                raise TooManyLogins(
-                    f"{pending} logins are already waiting for approval on this Jupyter server. Finish or cancel "
-                    "one of them (or wait until their codes expire), then start a new one."
-                )
-            return await self._start_device_login(info, key, client_id)
-        return await self._direct_login(info, key, client_id, username, password)
-
-    async def _start_device_login(self, info: BackendInfo, key: SessionKey, client_id) -> Login:
-        client, pkce = await self._client(info, key.provider_id, "device", client_id)
-        auth = await client.start_device_authorization(pkce)
-        login = self._new_login(key, info.url, auth)
-        self.logins[login.id] = login
+            return self.runner.done(self.runner.new(key._replace(flow=session.key.flow), info.url), session, served)
+        pending = self.runner.pending(key)
+        if pending is not None:
+            return pending
+        if flow != "device":
+            return await self._direct_login(info, key, client_id, username, password)
+        self.runner.make_room()
+        client, pkce = await self._client(info, provider_id, "device", client_id)
+        login = self.runner.start_device(key, info.url, await client.start_device_authorization(pkce))
         self._announce("login_started", key, info.url, login_id=login.id)
-        self.log.info(
-            "openEO login %s to %s (provider %s) started; waiting for the user.", login.id, info.url, key.provider_id
-        )
-        self._schedule_poll(login)
         return login
+
+    async def _usable(self, info: BackendInfo, key: SessionKey, client_id) -> tuple[Session, Served] | None:
+        """A usable login for this back-end: its own, or for the device flow the same account's login at this
+        provider and client, or JupyterHub's."""
+        reusable = (key.flow, HUB_FLOW) if key.flow == "device" else (key.flow,)
+        serving = self._serving(info, key.provider_id)
+        found = next(((s, v) for s, v in serving if s.usable and s.key.flow in reusable), None)
+        if found is None and key.flow == "device":
+            found = await self._shared(info, key.provider_id, client_id) or await self._hub_session(
+                info, key.provider_id
+            )
+        return found
 
     async def _direct_login(self, info: BackendInfo, key: SessionKey, client_id, username, password) -> Login:
         """Client credentials or password: one token request, no polling. The password is not kept."""
@@ -229,72 +209,16 @@ class TokenBroker:
             tokens = await client.client_credentials()
         else:
             tokens = await client.password(username, password)
-        login = self._new_login(key, info.url)
-        self.logins[login.id] = login
-        return self._login_done(login, await self._new_session(login, client, tokens))
-
-    def _login_done(self, login: Login, session: Session, served: Served | None = None) -> Login:
-        login.finish(LoginState.LOGGED_IN, (served or session.own).account_problem, user=session.user)
-        self.logins.setdefault(login.id, login)
-        return login
-
-    def _schedule_poll(self, login: Login) -> None:
-        if login.auth is None:  # ended meanwhile
-            return
-        loop = asyncio.get_running_loop()
-        login.timer = loop.call_later(
-            login.auth.seconds_to_next_poll(), lambda: asyncio.ensure_future(self._poll(login))
-        )
-
-    async def _poll(self, login: Login) -> None:
-        """One scheduled poll of a device login; schedules the next one while it stays pending."""
-        if not login.pending or login.auth is None:
-            return
-        auth = login.auth
-        try:
-            tokens = await auth.poll()
-        except Exception as e:  # noqa: BLE001 - a login must end in a state, whatever went wrong
-            if login.pending:
-                error = (
-                    e
-                    if isinstance(e, OpenEOAuthError)
-                    else OpenEOAuthError(f"The login failed unexpectedly ({type(e).__name__}). Start a new login.")
-                )
-                login.fail(error)
-                self.log.info(
-                    "openEO login %s to %s ended: %s (%s)", login.id, login.backend_url, login.state.value, error
-                )
-            return
-        if not login.pending:  # cancelled while the poll was on its way
-            return
-        if tokens is None:
-            self._schedule_poll(login)
-            return
-        session = await self._new_session(login, auth.client, tokens)
-        self._login_done(login, session)
-        self.log.info("openEO login %s to %s approved as %s.", login.id, login.backend_url, session.who)
+        login = self.runner.new(key, info.url)
+        return self.runner.done(login, await self._new_session(login, client, tokens))
 
     def login(self, login_id: str) -> Login:
-        """A login by id."""
-        try:
-            return self.logins[login_id]
-        except KeyError:
-            raise LoginNotFound(
-                f"There is no login {login_id!r} (it may have ended long ago). Start a new login."
-            ) from None
+        """A login by id (`LoginNotFound`)."""
+        return self.runner.get(login_id)
 
     def cancel_login(self, login_id: str) -> Login:
         """Cancel a pending login; an ended login is left as it is."""
-        login = self.login(login_id)
-        if login.pending:
-            login.finish(LoginState.CANCELLED, "The login was cancelled.")
-            self.log.info("openEO login %s to %s cancelled.", login.id, login.backend_url)
-        return login
-
-    def _forget_old_logins(self) -> None:
-        cutoff = time.monotonic() - FINISHED_LOGIN_TTL
-        for login_id in [i for i, one in self.logins.items() if one.finished_at and one.finished_at < cutoff]:
-            del self.logins[login_id]
+        return self.runner.cancel(login_id)
 
     # --- sessions ---------------------------------------------------------------------------------------
 
@@ -523,9 +447,7 @@ class TokenBroker:
         """Stop every timer (server shutdown)."""
         for session in self.sessions.values():
             session.stop_timers()
-        for login in self.logins.values():
-            if login.pending:
-                login.finish(LoginState.CANCELLED, "The Jupyter server stopped.")
+        self.runner.stop()
 
     async def aclose(self) -> None:
         """Stop everything and close the HTTP connections."""

@@ -1,0 +1,142 @@
+"""The logins of one server: start a device login and poll it on the event loop until it ends, record direct
+logins, cancel, look up and forget. It knows logins only: whoever runs it makes the session of an approved
+login (`approved`) and tells the world (`finished`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from ..oidc import DeviceAuthorization, OidcClient, OpenEOAuthError, TokenSet
+from .logins import Login, LoginState
+from .sessions import Served, Session, SessionKey
+
+#: How long finished logins are kept (seconds).
+FINISHED_LOGIN_TTL = 3600.0
+#: Pending device logins per server: one user needs a handful; more is a script gone wrong, or abuse.
+MAX_PENDING_LOGINS = 20
+
+
+class LoginNotFound(OpenEOAuthError):
+    reason = "not_found"
+
+
+class TooManyLogins(OpenEOAuthError):
+    reason = "too_many_logins"
+
+
+class LoginRunner:
+    """`logins` by id; `start_device()` polls until the login ends, then `approved(login, client, tokens)` makes
+    its session; every ended login is passed to `finished`."""
+
+    def __init__(
+        self,
+        approved: Callable[[Login, OidcClient, TokenSet], Awaitable[Session]],
+        finished: Callable[[Login], None],
+        log: logging.Logger,
+        max_pending: int = MAX_PENDING_LOGINS,
+    ):
+        self.logins: dict[str, Login] = {}
+        self._approved, self._finished, self.log, self.max_pending = approved, finished, log, max_pending
+
+    def __repr__(self) -> str:
+        return f"<LoginRunner logins={len(self.logins)}>"
+
+    def new(self, key: SessionKey, backend_url: str, auth: DeviceAuthorization | None = None) -> Login:
+        """A login, announced when it ends (not yet kept: `done()` and `start_device()` keep it)."""
+        login = Login(key, backend_url, auth)
+        login.on_finish = self._finished
+        return login
+
+    def pending(self, key: SessionKey) -> Login | None:
+        """The pending login for this key, to rejoin instead of starting another."""
+        return next((login for login in self.logins.values() if login.key == key and login.pending), None)
+
+    def make_room(self) -> None:
+        """Forget long-ended logins; `TooManyLogins` when the pending ones are at the cap."""
+        cutoff = time.monotonic() - FINISHED_LOGIN_TTL
+        for login_id in [i for i, one in self.logins.items() if one.finished_at and one.finished_at < cutoff]:
+            del self.logins[login_id]
+        pending = sum(1 for login in self.logins.values() if login.pending)
+        if pending >= self.max_pending:
+            raise TooManyLogins(
+                f"{pending} logins are already waiting for approval on this Jupyter server. Finish or cancel "
+                "one of them (or wait until their codes expire), then start a new one."
+            )
+
+    def start_device(self, key: SessionKey, backend_url: str, auth: DeviceAuthorization) -> Login:
+        """Keep a pending device login and poll it when the provider allows, until it ends."""
+        login = self.new(key, backend_url, auth)
+        self.logins[login.id] = login
+        self.log.info(
+            "openEO login %s to %s (provider %s) started; waiting for the user.", login.id, backend_url, key.provider_id
+        )
+        self._schedule_poll(login)
+        return login
+
+    def done(self, login: Login, session: Session, served: Served | None = None) -> Login:
+        """End a login as logged in to this session (and back-end, when another than its own), and keep it."""
+        login.finish(LoginState.LOGGED_IN, (served or session.own).account_problem, user=session.user)
+        self.logins.setdefault(login.id, login)
+        return login
+
+    def _schedule_poll(self, login: Login) -> None:
+        if login.auth is None:  # ended meanwhile
+            return
+        loop = asyncio.get_running_loop()
+        login.timer = loop.call_later(
+            login.auth.seconds_to_next_poll(), lambda: asyncio.ensure_future(self._poll(login))
+        )
+
+    async def _poll(self, login: Login) -> None:
+        """One scheduled poll of a device login; schedules the next one while it stays pending."""
+        auth = login.auth
+        if not login.pending or auth is None:
+            return
+        try:
+            tokens = await auth.poll()
+        except Exception as e:  # noqa: BLE001 - a login must end in a state, whatever went wrong
+            if login.pending:
+                error = (
+                    e
+                    if isinstance(e, OpenEOAuthError)
+                    else OpenEOAuthError(f"The login failed unexpectedly ({type(e).__name__}). Start a new login.")
+                )
+                login.fail(error)
+                self.log.info(
+                    "openEO login %s to %s ended: %s (%s)", login.id, login.backend_url, login.state.value, error
+                )
+            return
+        if not login.pending:  # cancelled while the poll was on its way
+            return
+        if tokens is None:
+            self._schedule_poll(login)
+            return
+        session = await self._approved(login, auth.client, tokens)
+        self.done(login, session)
+        self.log.info("openEO login %s to %s approved as %s.", login.id, login.backend_url, session.who)
+
+    def get(self, login_id: str) -> Login:
+        """A login by id."""
+        try:
+            return self.logins[login_id]
+        except KeyError:
+            raise LoginNotFound(
+                f"There is no login {login_id[:40]!r} (it may have ended long ago). Start a new login."
+            ) from None
+
+    def cancel(self, login_id: str) -> Login:
+        """Cancel a pending login; an ended login is left as it is."""
+        login = self.get(login_id)
+        if login.pending:
+            login.finish(LoginState.CANCELLED, "The login was cancelled.")
+            self.log.info("openEO login %s to %s cancelled.", login.id, login.backend_url)
+        return login
+
+    def stop(self) -> None:
+        """Cancel every pending login (server shutdown)."""
+        for login in self.logins.values():
+            if login.pending:
+                login.finish(LoginState.CANCELLED, "The Jupyter server stopped.")
