@@ -53,6 +53,15 @@ export const ACCOUNTS = {
   mark: { password: 'mark-password', name: 'Mark <img src=x onerror="window.__pwned=1">', email: 'mark@example.org' },
 };
 
+// With GENERATED_USERS=1 (the hub benchmark; never the demo), userN / userN-password exist for any N.
+const GENERATED_USERS = env.GENERATED_USERS === '1';
+const account = (id) =>
+  Object.hasOwn(ACCOUNTS, id)
+    ? ACCOUNTS[id]
+    : GENERATED_USERS && /^user\d{1,5}$/.test(id)
+      ? { password: `${id}-password`, name: `User ${id.slice(4)}`, email: `${id}@example.org` }
+      : undefined;
+
 const deviceGrants = ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'];
 const publicClient = (clientId, clientName) => ({
   client_id: clientId,
@@ -197,8 +206,8 @@ const configuration = {
   // Put name and email in the id token too, so a client can show who logged in without a userinfo call.
   conformIdTokenClaims: false,
   findAccount: async (ctx, sub) => {
-    if (!ACCOUNTS[sub]) return undefined;
-    const { name, email } = ACCOUNTS[sub];
+    if (!account(sub)) return undefined;
+    const { name, email } = account(sub);
     return { accountId: sub, claims: async () => ({ sub, name, email, email_verified: true }) };
   },
   claims: { openid: ['sub'], profile: ['name'], email: ['email', 'email_verified'] },
@@ -324,8 +333,8 @@ function refuseBasicAuth(req, res) {
 // --- Resource-owner password grant ------------------------------------------------------------------
 provider.registerGrantType('password', async (ctx) => {
   const { username, password } = ctx.oidc.params;
-  const account = ACCOUNTS[username];
-  if (!account || account.password !== password) throw new errors.InvalidGrant('wrong username or password');
+  const known = account(username);
+  if (!known || known.password !== password) throw new errors.InvalidGrant('wrong username or password');
   const { client } = ctx.oidc;
   const scope = String(ctx.oidc.params.scope || 'openid').split(' ').filter((x) => configuration.scopes.includes(x)).join(' ');
   const grant = new provider.Grant({ accountId: username, clientId: client.clientId });
@@ -361,8 +370,8 @@ async function interaction(req, res, path, body) {
   }
   let result;
   if (action === 'login') {
-    const account = ACCOUNTS[body.login];
-    if (!account || account.password !== body.password) {
+    const known = account(body.login);
+    if (!known || known.password !== body.password) {
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end(html(TITLE, `<p class="error">Wrong user or password.</p><form method="post" action="${BASE_PATH}/interaction/${uid}/login">
 <p><label>User <input name="login" autocomplete="username"></label></p>
