@@ -4,6 +4,7 @@ server's login, and "Run All" on a notebook with `%openeo_login` works (real pro
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import textwrap
@@ -277,3 +278,23 @@ class TestUsersOwnStartupFile:
         async with kernel(jp_serverapp) as k:
             out = await k.run("print(users_startup_ran, 'openeo_login' in get_ipython().magics_manager.magics['line'])")
         assert out.split() == ["yes", "True"]
+
+
+def test_a_terminals_python_without_the_package_starts_as_before(tmp_path):
+    """Terminals inherit the kernels' PYTHONSTARTUP: a `python` prompt there, even of an environment without
+    this package, starts without an error, leaves no name behind and runs the user's own startup file."""
+    from jupyter_openeo_auth.kernel.autoload import STARTUP_FILE, USERS_STARTUP
+
+    users = tmp_path / "mine.py"
+    users.write_text("mine = 42\n")
+    env = {"PATH": os.defpath, "HOME": str(tmp_path), "PYTHONSTARTUP": STARTUP_FILE, USERS_STARTUP: str(users)}
+    done = subprocess.run(
+        [sys.executable, "-S", "-i"],  # -S: no site-packages, so no jupyter_openeo_auth
+        input="print('names', sorted(k for k in globals() if not k.startswith('__')))\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "names ['mine']" in done.stdout

@@ -6,6 +6,7 @@ prompt in a terminal runs it too and gets nothing but the user's own file."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
 
@@ -50,13 +51,12 @@ def unload(ipython) -> None:
     openeo_client.uninstall()
 
 
-def run(namespace: dict) -> None:
-    """In an IPython kernel: `%load_ext jupyter_openeo_auth`, quietly (a notebook's own `%load_ext` then does
-    the same again, without "already loaded"). Then the user's own PYTHONSTARTUP, in their namespace."""
+def load_into_this_kernel() -> None:
+    """From `pythonstartup.py` in an IPython kernel: `%load_ext jupyter_openeo_auth`, quietly (a notebook's own
+    `%load_ext` then does the same again, without "already loaded")."""
+    ipython = sys.modules.get("IPython")
     try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
+        shell = ipython.get_ipython() if ipython is not None else None
         if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
             load(shell)
     except Exception as e:  # noqa: BLE001 - a kernel must start whatever goes wrong here
@@ -64,7 +64,3 @@ def run(namespace: dict) -> None:
             f"jupyter-openeo-auth could not load into this kernel ({type(e).__name__}: {e}); "
             "%load_ext jupyter_openeo_auth may say why."
         )
-    users = os.environ.get(USERS_STARTUP)
-    if users and os.path.isfile(users):
-        with open(users, encoding="utf-8") as f:
-            exec(compile(f.read(), users, "exec"), namespace)  # noqa: S102 - what Python itself does with it
