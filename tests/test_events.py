@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from jupyter_openeo_auth.server.app import EVENT_SCHEMA
 
 
@@ -18,6 +20,7 @@ async def next_events(ws, count: int, timeout: float = 30) -> list:
     return events
 
 
+@pytest.mark.slow  # waits for a renewal
 async def test_login_renewal_and_logout_are_announced_without_secrets(
     stack, api, alice, broker, jp_ws_fetch, issued_secrets
 ):

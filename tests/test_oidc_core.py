@@ -317,6 +317,7 @@ def test_revocation_is_skipped_when_the_provider_offers_none(oidc_client, alice)
     assert client.refresh(tokens).access_token  # nothing was revoked
 
 
+@pytest.mark.slow  # waits out a token's lifetime
 def test_expired_access_token_is_refused_by_the_backend(stack, oidc_client, alice):
     """Expiry comes from local receipt time + expires_in, and the backend stops accepting at that time."""
     _, tokens = login(oidc_client, alice)
