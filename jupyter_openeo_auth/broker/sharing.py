@@ -5,8 +5,8 @@ the hub's own client, so it serves every back-end that lists its issuer."""
 
 from __future__ import annotations
 
-from ..oidc import InvalidBackendUrl, OidcProviderInfo, OpenEOAuthError, normalize_url
-from .hub_tokens import FLOW as HUB_FLOW
+from ..oidc import OidcProviderInfo, OpenEOAuthError, same_url
+from ..wire import HUB_FLOW
 from .sessions import Session
 
 #: The flows whose logins are the user's own account, and so may serve other back-ends. A service account
@@ -14,12 +14,8 @@ from .sessions import Session
 SHARED_FLOWS = ("device", "password", HUB_FLOW)
 
 
-def same_issuer(a: str, b: str) -> bool:
-    """Do two issuer URLs name the same provider (case of the host, default port, trailing slash aside)?"""
-    try:
-        return normalize_url(a) == normalize_url(b)
-    except InvalidBackendUrl:
-        return a.rstrip("/") == b.rstrip("/")
+#: Do two issuer URLs name the same provider (case of the host, default port, trailing slash aside)?
+same_issuer = same_url
 
 
 def client_for(provider: OidcProviderInfo, flow: str, client_id: str | None = None) -> str | None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import ipywidgets as w
 
-from ..oidc import InvalidBackendUrl, LoginEnded, OpenEOAuthError, normalize_url
+from ..oidc import LoginEnded, OpenEOAuthError, same_url
 from .client import ServerClient, login_link, server
 
 POLL_SECONDS = 1.0
@@ -22,13 +22,6 @@ WATCH_SECONDS, WATCH_FOR = 1.0, 3600.0
 #: Buttons as wide as their label ("Log in to openEO" is cut off at ipywidgets' default width).
 FIT = w.Layout(width="auto")
 RED = '<span style="color:var(--jp-error-color1, #b00)">{}</span>'
-
-
-def _same_backend(a: str, b: str) -> bool:
-    try:
-        return normalize_url(a) == normalize_url(b)
-    except InvalidBackendUrl:
-        return a == b
 
 
 def _code_spans(text: str) -> str:
@@ -143,7 +136,7 @@ class LoginWidget(w.VBox):
     def _session(self) -> dict | None:
         """The server's session for this back-end (and provider), if it has one."""
         for session in self.client.sessions(self.backend):
-            if _same_backend(session["backend"], self.backend) and self.provider_id in (None, session["provider_id"]):
+            if same_url(session["backend"], self.backend) and self.provider_id in (None, session["provider_id"]):
                 return session
         return None
 

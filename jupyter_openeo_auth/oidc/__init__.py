@@ -9,6 +9,7 @@ from .discovery import (
     discover_backend,
     issuer_cache,
     normalize_url,
+    same_url,
 )
 from .errors import (
     BackendUnavailable,
@@ -65,5 +66,6 @@ __all__ = [
     "discover_backend",
     "issuer_cache",
     "normalize_url",
+    "same_url",
     "pkce_pair",
 ]

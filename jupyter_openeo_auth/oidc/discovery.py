@@ -88,6 +88,15 @@ def normalize_url(url: str) -> str:
     return normal
 
 
+def same_url(a: str, b: str) -> bool:
+    """Do two URLs (back-ends, issuers) name the same place once normalised? Compared as given when either is
+    not a valid URL."""
+    try:
+        return normalize_url(a) == normalize_url(b)
+    except InvalidBackendUrl:
+        return a.rstrip("/") == b.rstrip("/")
+
+
 def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(p) if p.isdigit() else 0 for p in str(version).split("."))
 
