@@ -21,6 +21,7 @@ from datetime import datetime
 
 from .kernel.client import NoServer, ServerClient, login_link
 from .oidc import LoginRequired, NotLoggedIn, OpenEOAuthError
+from .wire import Flow
 
 OK, FAILED, NOT_LOGGED_IN, LOG_IN_AGAIN, NO_SERVER = 0, 1, 2, 3, 4
 
@@ -68,12 +69,12 @@ def status(client: ServerClient, args) -> int:
 def login(client: ServerClient, args) -> int:
     """Log in on the server; for the device flow print the link, the code and a QR code, then wait."""
     backend = _backend(client, args)
-    extra = {}
+    extra: dict[str, str] = {}
     if args.client_credentials:
-        extra["flow"] = "client_credentials"
+        extra["flow"] = Flow.CLIENT_CREDENTIALS
     elif args.password:
         extra.update(
-            flow="password",
+            flow=Flow.PASSWORD,
             username=args.password,
             password=getpass.getpass(f"Password of {args.password} at {backend}: "),
         )

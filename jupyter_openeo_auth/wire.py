@@ -4,6 +4,7 @@ constants, so that neither side's framework is needed to read them."""
 
 from __future__ import annotations
 
+import enum
 from pathlib import Path
 
 #: Where the REST API lives, under the Jupyter server's base URL.
@@ -12,15 +13,46 @@ API_PREFIX = "openeo-auth/api"
 KERNEL_SCHEME = "openeo-kernel"
 #: Hosts that mean "this machine".
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-#: How a login is made (POST logins `flow`); `hub` sessions come from JupyterHub's own login.
-FLOWS = ("device", "client_credentials", "password")
-HUB_FLOW = "hub"
-TOKEN_FLOWS = (*FLOWS, HUB_FLOW)
+
+
+class Flow(str, enum.Enum):
+    """How a login is made: openapi.json's `Flow`, `Flow` in labextension/src/api.ts. Adding one means adding it
+    here, there, and to the broker's `start_login` (the document and a test follow)."""
+
+    DEVICE = "device"
+    CLIENT_CREDENTIALS = "client_credentials"
+    PASSWORD = "password"
+    #: Not started by anyone: JupyterHub's own login, handed to the user's server.
+    HUB = "hub"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: The flows `POST logins` starts (openapi.json's `LoginFlow`).
+LOGIN_FLOWS = (Flow.DEVICE, Flow.CLIENT_CREDENTIALS, Flow.PASSWORD)
+#: Logins whose refresh token belongs to one account at a provider, and so may serve every back-end that lists
+#: the same issuer and client; a service account's configuration names its back-end.
+SHARED_FLOWS = (Flow.DEVICE, Flow.PASSWORD, Flow.HUB)
+
+
+class LoginState(str, enum.Enum):
+    """Where a login is (GET logins/ID `state`): openapi.json's `LoginState`, the same union in api.ts."""
+
+    PENDING = "pending"
+    LOGGED_IN = "logged_in"
+    DENIED = "denied"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 #: The environment variable in which JupyterHub hands a user's server the key of its sealed logins
 #: (`hub.store_key_hook`); the server takes it out of its environment before any kernel starts.
 STORE_KEY_ENV = "JUPYTER_OPENEO_AUTH_STORE_KEY"
-#: The states of a login (GET logins/ID `state`).
-LOGIN_STATES = ("pending", "logged_in", "denied", "expired", "failed", "cancelled")
 
 
 def key_file_name(pid: int | str) -> str:

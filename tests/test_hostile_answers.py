@@ -13,6 +13,7 @@ from jupyter_openeo_auth.broker import KeyringStore, Session, SessionKey, Sessio
 from jupyter_openeo_auth.broker.store import MAX_ENTRY
 from jupyter_openeo_auth.oidc import (
     AsyncHttpClient,
+    AsyncOidcClient,
     BadResponse,
     HttpClient,
     IssuerCache,
@@ -25,10 +26,13 @@ from jupyter_openeo_auth.oidc import (
 from jupyter_openeo_auth.oidc.transport import post_form
 
 
-def client(faults, token_path="/html502", http=None, **endpoints) -> OidcClient:
+def client(faults, token_path="/html502", http=None, **endpoints):
+    """A client of the fault server's provider: the awaited face with an `AsyncHttpClient`, else the blocking one."""
     meta = IssuerMetadata(
         issuer=faults.url, token_endpoint=faults.url + token_path, **{k: faults.url + v for k, v in endpoints.items()}
     )
+    if isinstance(http, AsyncHttpClient):
+        return AsyncOidcClient(meta, "fault-client", http=http)
     return OidcClient(meta, "fault-client", http=http or HttpClient(timeout=5))
 
 

@@ -16,7 +16,7 @@ import requests
 from jupyter_openeo_auth.broker import LoginState
 from jupyter_openeo_auth.devstack import jupyter_service
 from jupyter_openeo_auth.server.openapi import SCHEMAS, openapi_document
-from jupyter_openeo_auth.wire import LOGIN_STATES
+from jupyter_openeo_auth.wire import LOGIN_FLOWS, Flow
 
 ROOT = Path(__file__).resolve().parents[1]
 #: What schemathesis checks. Left out: not_a_server_error (a made-up back-end URL gets the documented 502
@@ -106,7 +106,26 @@ def test_the_typescript_types_name_what_the_document_names(interface, schema):
     assert set(schema["properties"]) - ts <= {"flow", "interval"}, f"{interface} lacks fields openapi.json names"
 
 
-def test_shared_names_are_defined_once():
-    assert tuple(s.value for s in LoginState) == LOGIN_STATES
+def typescript_union(name: str) -> list[str]:
+    """The string literals of an exported TypeScript union type in labextension/src/api.ts."""
+    source = (ROOT / "labextension" / "src" / "api.ts").read_text()
+    found = re.search(rf"export type {name} =(.*?);", source, re.S)
+    assert found, name
+    return re.findall(r"'(\w+)'", found.group(1))
+
+
+@pytest.mark.parametrize("name", ["Flow", "LoginFlow", "LoginState"])
+def test_flows_and_states_are_one_enumeration_on_each_side(name):
     document = openapi_document("/base/")
-    assert document["components"]["schemas"]["Login"]["properties"]["state"]["enum"] == list(LOGIN_STATES)
+    named = document["components"]["schemas"][name]["enum"]
+    python = {"Flow": list(Flow), "LoginFlow": list(LOGIN_FLOWS), "LoginState": list(LoginState)}[name]
+    assert named == [member.value for member in python]
+    assert sorted(typescript_union(name)) == sorted(named), f"api.ts's {name} differs from openapi.json"
+
+
+def test_every_flow_and_state_field_names_the_enumeration():
+    schemas = openapi_document("/base/")["components"]["schemas"]
+    assert schemas["Login"]["properties"]["state"] == {"$ref": "#/components/schemas/LoginState"}
+    assert schemas["Login"]["properties"]["flow"] == {"$ref": "#/components/schemas/Flow"}
+    assert schemas["LoginRequest"]["properties"]["flow"] == {"$ref": "#/components/schemas/LoginFlow"}
+    assert schemas["Sessions"]["properties"]["sessions"]["items"]["properties"]["flow"]["$ref"].endswith("/Flow")

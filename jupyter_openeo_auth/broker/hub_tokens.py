@@ -11,9 +11,7 @@ from urllib.parse import quote
 from ..oidc import AsyncHttpClient, LoginRequired, OpenEOAuthError, ProviderUnavailable, TokenSet
 from ..oidc.tokens import decode_claims
 from ..oidc.transport import get
-from ..wire import HUB_FLOW
 
-FLOW = HUB_FLOW
 #: After the hub said it holds no login for this user, do not ask again for this long (seconds): the status
 #: bar and waiting widgets list the sessions often, and a hub without auth_state will not change its mind.
 ABSENT_FOR = 60.0

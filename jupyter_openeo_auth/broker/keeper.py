@@ -1,81 +1,91 @@
-"""Sessions in the store: what a keyring entry holds, how a session is saved, re-read and restored."""
+"""Sessions in a store: what a stored record holds, how it is saved, re-read and brought back."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+from contextlib import AbstractAsyncContextManager, nullcontext
+from typing import NamedTuple
 
-from ..oidc import IssuerMetadata, OidcClient, TokenSet
-from .sessions import Keeper, Session, SessionKey, SessionSettings
-from .store import KeyringStore, MemoryStore
+from ..oidc import AsyncHttpClient, AsyncOidcClient, IssuerMetadata, TokenSet
+from ..wire import Flow
+from .session_key import SessionKey
+from .store import SessionStore
 
 #: The id token claims worth keeping (to show who is logged in); the rest would only grow the entry.
 KEPT_CLAIMS = ("sub", "name", "email", "preferred_username")
 
 
-class StoreKeeper(Keeper):
-    """Persistence of sessions in a `MemoryStore` or `KeyringStore`. Service accounts and JupyterHub's logins
-    are never stored (their secret is configured, or the hub keeps it)."""
+class SavedLogin(NamedTuple):
+    """A login brought back from the store: its access token expired, so its first use refreshes."""
 
-    def __init__(self, store: MemoryStore):
+    key: SessionKey
+    backend_url: str
+    client: AsyncOidcClient
+    tokens: TokenSet
+
+
+class Keeper:
+    """Keeps the newest refresh token of each session in a `SessionStore`, and reads what another process of
+    this user may have stored since. Service accounts and JupyterHub's logins are never stored (their secret is
+    configured, or the hub keeps it)."""
+
+    def __init__(self, store: SessionStore):
         self.store = store
 
-    @staticmethod
-    def _stored(session: Session) -> bool:
-        return session.key.flow not in ("client_credentials", "hub")  # configured, or the hub's
+    def _kept(self, key: SessionKey) -> bool:
+        return self.store.persistent and key.flow not in (Flow.CLIENT_CREDENTIALS, Flow.HUB)
 
-    def lock(self, session: Session):
-        if not (self.store.persistent and self._stored(session)):
-            return super().lock(session)
-        return self.store.lock(KeyringStore.entry_name(session.key))
+    def lock(self, key: SessionKey) -> AbstractAsyncContextManager:
+        """Held around refresh-and-store, across this user's processes where the platform allows."""
+        return self.store.lock(key.entry_name) if self._kept(key) else nullcontext()
 
-    async def stored_refresh_token(self, session: Session) -> str | None:
-        if not (self.store.persistent and self._stored(session)):
+    async def stored_refresh_token(self, key: SessionKey) -> str | None:
+        """The refresh token another process may have stored for this session since we last did."""
+        if not self._kept(key):
             return None
-        record = await self.store.load_one(KeyringStore.entry_name(session.key))
+        record = await self.store.load_one(key.entry_name)
         token = (record or {}).get("refresh_token")
         return token if isinstance(token, str) else None
 
-    async def save(self, session: Session, tokens: TokenSet) -> None:
-        if not (self.store.persistent and self._stored(session)) or session.ended:
+    async def save(self, key: SessionKey, backend_url: str, client: AsyncOidcClient, tokens: TokenSet) -> None:
+        """Store a session's refresh token, with what is needed to use it after a restart."""
+        if not self._kept(key):
             return
         record = {
-            "key": list(session.key),
-            "backend_url": session.backend_url,
+            "key": list(key),
+            "backend_url": backend_url,
             # The provider's endpoints too, so that a restart restores without asking the provider.
-            "metadata": dataclasses.asdict(session.client.metadata),
-            "client_id": session.client.client_id,
-            "scopes": list(session.client.scopes),
+            "metadata": dataclasses.asdict(client.metadata),
+            "client_id": client.client_id,
+            "scopes": list(client.scopes),
             "refresh_token": tokens.refresh_token,
             "id_claims": {k: v for k, v in tokens.id_claims.items() if k in KEPT_CLAIMS},
         }
-        await self.store.save(KeyringStore.entry_name(session.key), record)
+        await self.store.save(key.entry_name, record)
 
     async def forget(self, key: SessionKey) -> None:
         """Remove a session from the store (logout)."""
-        await self.store.delete(KeyringStore.entry_name(key))
+        await self.store.delete(key.entry_name)
 
-    async def restore(
-        self, owner: str, http, settings: SessionSettings, log: logging.Logger, notify=None
-    ) -> list[Session]:
-        """Sessions saved for this owner, with an expired access token: their first use refreshes."""
-        sessions = []
+    async def saved(self, owner: str, http: AsyncHttpClient, log: logging.Logger) -> list[SavedLogin]:
+        """The logins saved for this owner; a record that cannot be read is skipped with a warning."""
+        found = []
         for record in await self.store.load():
             try:
                 key = SessionKey(*record["key"])
                 if key.owner != owner or not record.get("refresh_token"):
                     continue
+                key = key._replace(flow=Flow(key.flow))
                 saved = dict(record["metadata"])
                 saved["token_endpoint_auth_methods"] = tuple(saved["token_endpoint_auth_methods"])
                 if saved.get("grant_types") is not None:
                     saved["grant_types"] = tuple(saved["grant_types"])
                 metadata = IssuerMetadata(**saved)
-            except (KeyError, TypeError) as e:
+            except (KeyError, TypeError, ValueError) as e:
                 log.warning("A saved openEO login could not be restored (incomplete record: %s). Log in again.", e)
                 continue
-            client = OidcClient(metadata, record["client_id"], scopes=tuple(record["scopes"]), http=http)
+            client = AsyncOidcClient(metadata, record["client_id"], scopes=tuple(record["scopes"]), http=http)
             tokens = TokenSet("", expires_at=0.0, refresh_token=record["refresh_token"], id_claims=record["id_claims"])
-            sessions.append(
-                Session(key, record["backend_url"], client, tokens, client.refresh, settings, log, self, notify)
-            )
-        return sessions
+            found.append(SavedLogin(key, record["backend_url"], client, tokens))
+        return found

@@ -1,14 +1,17 @@
 """One place for what keeps the broker's blocking work in order: the keyring pool (keyring calls and reads of
-service-account secrets run there, never on the event loop or its default pool) and the file lock that
-serialises read-modify-write of shared store entries across threads and this user's processes."""
+service-account secrets run there, never on the event loop or its default pool), the file lock that serialises
+read-modify-write of shared store entries across threads and this user's processes, and the lock a refresh
+holds on its session's entry."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +46,32 @@ async def in_keyring_pool(fn, *args, timeout: float):
     """Run a blocking keyring (or secret file) call in the keyring pool, within `timeout` seconds."""
     loop = asyncio.get_running_loop()
     return await asyncio.wait_for(loop.run_in_executor(KEYRING_POOL, fn, *args), timeout)
+
+
+@contextlib.asynccontextmanager
+async def entry_lock(path: Path, timeout: float, log: logging.Logger):
+    """An exclusive flock on `path` (created 0600, never through a symlink), held around refresh-and-store of
+    one session across this user's processes. Waits without blocking the loop; after `timeout` seconds it goes
+    ahead unlocked rather than stall a token request."""
+    if fcntl is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    deadline = time.monotonic() + timeout
+    locked = False
+    try:
+        while not locked:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                locked = True
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    log.warning("Another process holds the openEO refresh lock too long; going ahead.")
+                    break
+                await asyncio.sleep(0.05)
+        yield
+    finally:
+        if locked:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

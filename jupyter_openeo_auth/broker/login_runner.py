@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from ..oidc import DeviceAuthorization, OidcClient, OpenEOAuthError, TokenSet
+from ..oidc import AsyncDeviceAuthorization, AsyncOidcClient, OpenEOAuthError, TokenSet
 from .logins import Login, LoginState
 from .sessions import Served, Session, SessionKey
 
@@ -33,7 +33,7 @@ class LoginRunner:
 
     def __init__(
         self,
-        approved: Callable[[Login, OidcClient, TokenSet], Awaitable[Session]],
+        approved: Callable[[Login, AsyncOidcClient, TokenSet], Awaitable[Session]],
         finished: Callable[[Login], None],
         log: logging.Logger,
         max_pending: int = MAX_PENDING_LOGINS,
@@ -44,7 +44,7 @@ class LoginRunner:
     def __repr__(self) -> str:
         return f"<LoginRunner logins={len(self.logins)}>"
 
-    def new(self, key: SessionKey, backend_url: str, auth: DeviceAuthorization | None = None) -> Login:
+    def new(self, key: SessionKey, backend_url: str, auth: AsyncDeviceAuthorization | None = None) -> Login:
         """A login, announced when it ends (not yet kept: `done()` and `start_device()` keep it)."""
         login = Login(key, backend_url, auth)
         login.on_finish = self._finished
@@ -66,7 +66,7 @@ class LoginRunner:
                 "one of them (or wait until their codes expire), then start a new one."
             )
 
-    def start_device(self, key: SessionKey, backend_url: str, auth: DeviceAuthorization) -> Login:
+    def start_device(self, key: SessionKey, backend_url: str, auth: AsyncDeviceAuthorization) -> Login:
         """Keep a pending device login and poll it when the provider allows, until it ends."""
         login = self.new(key, backend_url, auth)
         self.logins[login.id] = login

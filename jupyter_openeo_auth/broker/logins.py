@@ -3,34 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import enum
 import secrets
 import time
 from collections.abc import Callable
 from typing import Any
 
-from ..oidc import DeviceAuthorization, OpenEOAuthError
+from ..oidc import AsyncDeviceAuthorization, OpenEOAuthError
+from ..wire import LoginState
 from .sessions import SessionKey
-
-
-class LoginState(str, enum.Enum):
-    PENDING = "pending"
-    LOGGED_IN = "logged_in"
-    DENIED = "denied"
-    EXPIRED = "expired"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
 
 #: Which end state an error of the OIDC core leads to.
 STATE_OF_REASON = {"denied": LoginState.DENIED, "expired": LoginState.EXPIRED}
 
 
 class Login:
-    """One login attempt. A device login holds its `DeviceAuthorization` (and so the device code and PKCE
+    """One login attempt. A device login holds its `AsyncDeviceAuthorization` (and so the device code and PKCE
     verifier) only while pending; `to_json()` shows what the user needs and nothing secret."""
 
-    def __init__(self, key: SessionKey, backend_url: str, auth: DeviceAuthorization | None = None):
+    def __init__(self, key: SessionKey, backend_url: str, auth: AsyncDeviceAuthorization | None = None):
         self.id = secrets.token_urlsafe(12)
         self.key = key
         self.backend_url = backend_url

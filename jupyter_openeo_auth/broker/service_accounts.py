@@ -3,11 +3,13 @@ variable, a keyring entry or a file, and never from, or into, a notebook."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..oidc import OpenEOAuthError, normalize_url
+from .locks import in_keyring_pool
 
 
 class ServiceAccountNotConfigured(OpenEOAuthError):
@@ -74,6 +76,16 @@ class ServiceAccount:
                 "Ask the administrator of this Jupyter server to set it."
             )
         return secret
+
+    async def secret(self, timeout: float) -> str:
+        """The client secret, read in the keyring pool (a file or keyring may hang) within `timeout` seconds."""
+        try:
+            return await in_keyring_pool(self.read_secret, timeout=timeout)
+        except asyncio.TimeoutError:
+            raise ServiceAccountNotConfigured(
+                f"The secret of service account {self.client_id!r} could not be read within {timeout:g} s (a "
+                "keyring that does not answer?). Try again, or ask the administrator."
+            ) from None
 
 
 def find_account(accounts: list[ServiceAccount], backend_url: str, api_url: str, provider_id: str) -> ServiceAccount:

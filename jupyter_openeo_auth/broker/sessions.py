@@ -3,32 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import NamedTuple
 
-from ..oidc import LoginRequired, OidcClient, OpenEOAuthError, ProviderUnavailable, TokenSet
+from ..oidc import AsyncOidcClient, LoginRequired, OpenEOAuthError, ProviderUnavailable, TokenSet
+from ..wire import Flow
+from .keeper import Keeper
 from .login_end import LoginEnd
+from .session_key import SessionKey
+from .store import MemoryStore
 
 #: Never refresh in the background sooner than this after the last attempt (seconds).
 MIN_REFRESH_DELAY = 1.0
 #: After failed background refreshes: the first retry after RETRY_DELAY, doubling up to MAX_RETRY_DELAY.
 RETRY_DELAY = 5.0
 MAX_RETRY_DELAY = 300.0
-
-
-class SessionKey(NamedTuple):
-    """What a session is keyed by. `owner` is the JupyterHub user ('' outside a hub)."""
-
-    api_url: str
-    provider_id: str
-    flow: str
-    owner: str
 
 
 @dataclass
@@ -66,22 +58,6 @@ class Served:
     account_checked_at: float = float("-inf")
 
 
-class Keeper:
-    """What a session needs from persistence; this one keeps nothing (memory only). The broker's keeper
-    stores the newest refresh token, and reads what another process may have stored."""
-
-    def lock(self, session: Session) -> AbstractAsyncContextManager:
-        """Held around refresh-and-store, across processes where the platform allows."""
-        return contextlib.nullcontext()
-
-    async def stored_refresh_token(self, session: Session) -> str | None:
-        """The refresh token another process may have stored for this session since we last did."""
-        return None
-
-    async def save(self, session: Session, tokens: TokenSet) -> None:
-        """Store the tokens' refresh token for this session."""
-
-
 class Session:
     """Tokens for (back-end, provider, flow, owner). `renew` gets new tokens (refresh grant, or client
     credentials again) without blocking the loop; one renewal runs at a time."""
@@ -90,7 +66,7 @@ class Session:
         self,
         key: SessionKey,
         backend_url: str,
-        client: OidcClient,
+        client: AsyncOidcClient,
         tokens: TokenSet,
         renew: Callable[[TokenSet], Awaitable[TokenSet]],
         settings: SessionSettings,
@@ -111,7 +87,7 @@ class Session:
         self._renew = renew
         self._settings = settings
         self._log = log
-        self._keeper = keeper or Keeper()
+        self._keeper = keeper or Keeper(MemoryStore())
         #: Told (session, action, state) when the session is renewed or can no longer be renewed.
         self._notify = notify or (lambda session, action, state: None)
         self._inflight: asyncio.Task | None = None
@@ -134,7 +110,7 @@ class Session:
     @property
     def user(self) -> dict:
         """Who is logged in: the id token's claims; a service account (no id token) is its client id."""
-        if self.key.flow == "client_credentials" and not self.tokens.user:
+        if self.key.flow == Flow.CLIENT_CREDENTIALS and not self.tokens.user:
             return {"sub": self.client.client_id}
         return self.tokens.user
 
@@ -187,7 +163,7 @@ class Session:
     @property
     def renewable(self) -> bool:
         """Can new tokens be had without the user: a refresh token, or a service account's credentials."""
-        return self.tokens.refresh_token is not None or self.key.flow in ("client_credentials", "hub")
+        return self.tokens.refresh_token is not None or self.key.flow in (Flow.CLIENT_CREDENTIALS, Flow.HUB)
 
     @property
     def usable(self) -> bool:
@@ -228,6 +204,11 @@ class Session:
         finally:
             self._inflight = None
 
+    async def save(self, tokens: TokenSet) -> None:
+        """Store the newest refresh token (not after logout: nothing may write an ended login back)."""
+        if not self.ended:
+            await self._keeper.save(self.key, self.backend_url, self.client, tokens)
+
     def _retry_later(self) -> ProviderUnavailable:
         wait = max(1, round((self.retry_at or 0) - time.monotonic()))
         at = time.strftime("%H:%M:%S", time.localtime(time.time() + wait))
@@ -245,10 +226,10 @@ class Session:
         if self.ended:
             raise self._gone()
         try:
-            async with self._keeper.lock(self):
+            async with self._keeper.lock(self.key):
                 # Another process (a second Jupyter server on the same keyring) may have rotated the refresh
                 # token: spending ours again would look like token theft to the provider (RFC 9700 4.14.2).
-                stored = await self._keeper.stored_refresh_token(self)
+                stored = await self._keeper.stored_refresh_token(self.key)
                 if stored and stored != self.tokens.refresh_token:
                     self._log.info("Using the newer refresh token another process stored for %s.", self.backend_url)
                     self.tokens = self.tokens.with_refresh_token(stored)
@@ -256,7 +237,7 @@ class Session:
                 if self.ended:  # logged out while the provider answered: write nothing back
                     raise self._gone()
                 # The newest refresh token is stored before anyone gets the new access token.
-                await self._keeper.save(self, tokens)
+                await self.save(tokens)
         except OpenEOAuthError as e:
             self._failed(e)
             raise

@@ -6,13 +6,8 @@ the hub's own client, so it serves every back-end that lists its issuer."""
 from __future__ import annotations
 
 from ..oidc import OidcProviderInfo, OpenEOAuthError, same_url
-from ..wire import HUB_FLOW
+from ..wire import SHARED_FLOWS, Flow
 from .sessions import Session
-
-#: The flows whose logins are the user's own account, and so may serve other back-ends. A service account
-#: is configured for one back-end and stays there.
-SHARED_FLOWS = ("device", "password", HUB_FLOW)
-
 
 #: Do two issuer URLs name the same provider (case of the host, default port, trailing slash aside)?
 same_issuer = same_url
@@ -37,4 +32,4 @@ def can_serve(session: Session, provider: OidcProviderInfo, client_id: str | Non
         return False
     if not same_issuer(session.client.metadata.issuer, provider.issuer):
         return False
-    return flow == HUB_FLOW or client_for(provider, flow, client_id) == session.client.client_id
+    return flow == Flow.HUB or client_for(provider, flow, client_id) == session.client.client_id

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Protocol
 
-from .locks import KEYRING_POOL, fcntl, file_lock, in_keyring_pool
+from .locks import KEYRING_POOL, entry_lock, file_lock, in_keyring_pool
 
 SERVICE = "jupyter-openeo-auth"
 INDEX = "sessions"
@@ -48,10 +48,36 @@ def keyring_is_safe(backend, trusted: str = "") -> bool:
     return name in named or name in SAFE_BACKENDS
 
 
+class SessionStore(Protocol):
+    """Where session records (each holding a refresh token) are kept, by a non-secret entry name. Calls never
+    block the event loop and give up after `timeout` seconds; a store that fails keeps the logins in memory."""
+
+    #: False when records do not outlive the server (then nothing is written or read).
+    persistent: bool
+    #: Seconds any one call may take (also how long a blocking read of a service secret may take).
+    timeout: float
+
+    async def save(self, name: str, record: dict) -> None:
+        """Store one record."""
+
+    async def delete(self, name: str) -> None:
+        """Remove one record (no error when absent)."""
+
+    async def load(self) -> list[dict]:
+        """Every stored record."""
+
+    async def load_one(self, name: str) -> dict | None:
+        """One record as another process may have left it; None when absent."""
+
+    def lock(self, name: str) -> AbstractAsyncContextManager:
+        """Held around read-refresh-store of one record, across this user's processes."""
+
+
 class MemoryStore:
     """Keeps nothing: sessions end with the server."""
 
     persistent = False
+    timeout = 5.0
 
     async def save(self, name: str, record: dict) -> None:
         """Forget it (nothing is persisted)."""
@@ -67,16 +93,16 @@ class MemoryStore:
         """No saved session."""
         return None
 
-    def lock(self, name: str):
+    def lock(self, name: str) -> AbstractAsyncContextManager:
         """No other process shares this store: nothing to lock."""
         return contextlib.nullcontext()
 
 
 class EntryTooLarge(Exception):
-    pass
+    """A record larger than a keyring entry may be."""
 
 
-class KeyringStore(MemoryStore):
+class KeyringStore:
     """One keyring entry per session plus an index entry. Every call runs in the keyring pool with a
     timeout; a keyring that timed out once is not asked again (memory only from then on, one warning),
     so a hung keyring cannot pile up threads."""
@@ -89,11 +115,6 @@ class KeyringStore(MemoryStore):
         self.timeout = timeout
         self.lock_dir = Path(lock_dir) if lock_dir else _default_lock_dir()
         self._index_lock = threading.Lock()
-
-    @staticmethod
-    def entry_name(key) -> str:
-        """A stable, non-secret entry name for a session key."""
-        return hashlib.sha256(json.dumps(list(key)).encode()).hexdigest()[:24]
 
     async def _call(self, what: str, fn, *args):
         if not self.persistent:
@@ -166,33 +187,9 @@ class KeyringStore(MemoryStore):
         """One session's stored record, as another process may have left it."""
         return await self._call("read", self._load_one, name)
 
-    @contextlib.asynccontextmanager
-    async def lock(self, name: str):
-        """An exclusive lock on one session's entry across the processes of this user (flock on a file in
-        the Jupyter runtime directory), held around refresh-and-store. Waits without blocking the loop; after
-        `timeout` seconds it goes ahead unlocked rather than stall a token request."""
-        if fcntl is None:
-            yield
-            return
-        self.lock_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.lock_dir / f"jupyter-openeo-auth-{name}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        deadline = time.monotonic() + self.timeout
-        locked = False
-        try:
-            while not locked:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    locked = True
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        self.log.warning("Another process holds the openEO refresh lock too long; going ahead.")
-                        break
-                    await asyncio.sleep(0.05)
-            yield
-        finally:
-            if locked:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+    def lock(self, name: str) -> AbstractAsyncContextManager:
+        """An exclusive lock on one record across this user's processes (see `locks.entry_lock`)."""
+        return entry_lock(self.lock_dir / f"jupyter-openeo-auth-{name}.lock", self.timeout, self.log)
 
 
 def _default_lock_dir() -> Path:
@@ -220,7 +217,7 @@ def make_store(
     trusted: str = "",
     current: Callable[[float], object] = _current_keyring,
     sealed_key: str | None = None,
-) -> MemoryStore:
+) -> SessionStore:
     """The store for a `persist` setting (auto | always | never): a trusted keyring, else the sealed file when
     the hub gave its key (`sealed_key`, see broker/sealed.py), else memory, with one warning."""
     if persist == "never":

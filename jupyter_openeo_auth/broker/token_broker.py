@@ -7,33 +7,31 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import NamedTuple
 
 from ..oidc import (
     AsyncHttpClient,
+    AsyncOidcClient,
     BackendInfo,
-    IssuerMetadata,
     NotLoggedIn,
-    OidcClient,
     OpenEOAuthError,
     TokenSet,
     issuer_cache,
     normalize_url,
 )
-from ..wire import FLOWS
+from ..wire import LOGIN_FLOWS, SHARED_FLOWS, Flow
 from .accounts import ACCOUNT_RECHECK, AccountRefused, check_account
 from .backends import Backends
-from .hub_tokens import FLOW as HUB_FLOW
+from .hub_sessions import HubSessions
 from .hub_tokens import HubTokens
-from .keeper import StoreKeeper
-from .locks import in_keyring_pool
+from .keeper import Keeper
 from .login_runner import MAX_PENDING_LOGINS, LoginRunner
 from .logins import Login
-from .service_accounts import ServiceAccount, ServiceAccountNotConfigured, find_account
+from .service_accounts import ServiceAccount, find_account
+from .session_table import Found, SessionTable
 from .sessions import Served, Session, SessionKey, SessionSettings
-from .sharing import can_serve, same_issuer
-from .store import MemoryStore
+from .store import MemoryStore, SessionStore
 
 #: What a logout at a Keycloak realm also did (its revocation endpoint ends every login of the account with that
 #: client, not just this one). Said rather than avoided: a logout must leave no refresh token alive.
@@ -60,7 +58,7 @@ class TokenBroker:
         *,
         settings: SessionSettings | None = None,
         http_timeout: float = 10.0,
-        store: MemoryStore | None = None,
+        store: SessionStore | None = None,
         service_accounts: Iterable[ServiceAccount] = (),
         allowed_backends: Iterable[str] = (),
         owner: str | None = None,
@@ -72,8 +70,8 @@ class TokenBroker:
     ):
         self.settings = settings or SessionSettings()
         self.http = AsyncHttpClient(timeout=http_timeout)
-        self.store = store or MemoryStore()
-        self.keeper = StoreKeeper(self.store)
+        self.store: SessionStore = store or MemoryStore()
+        self.keeper = Keeper(self.store)
         self.default_backend = default_backend
         #: Told every login start and end, session renewal and end, as a dict without any secret.
         self.on_event = on_event or (lambda event: None)
@@ -81,16 +79,22 @@ class TokenBroker:
         self.backends = Backends(self.http, allowed_backends)
         self.owner = os.environ.get("JUPYTERHUB_USER", "") if owner is None else owner
         self.log = log or logging.getLogger("jupyter_openeo_auth")
-        self.hub = hub
-        self.sessions: dict[SessionKey, Session] = {}
+        #: The sessions' room: which login serves which back-end.
+        self.table = SessionTable(self.owner, self.http, self.log, self._announce)
+        #: JupyterHub's login, when the server runs on a hub that hands it out.
+        self.hub = HubSessions(hub, self.table, self._session, self.http, self.log) if hub else None
         #: The logins' room: start, poll, cancel, forget.
         self.runner = LoginRunner(self._new_session, self._login_finished, self.log, max_pending_logins)
-        self.store_timeout = getattr(self.store, "timeout", 5.0)
         #: Set while `restore()` runs: requests that look for sessions wait for it.
         self._restoring: asyncio.Future | None = None
 
     def __repr__(self) -> str:
-        return f"<TokenBroker sessions={len(self.sessions)} logins={len(self.logins)}>"
+        return f"<TokenBroker sessions={len(self.table)} logins={len(self.logins)}>"
+
+    @property
+    def sessions(self) -> dict[SessionKey, Session]:
+        """Every session of the server by key (see `SessionTable`)."""
+        return self.table.by_key
 
     # --- discovery ----------------------------------------------------------------------------------
 
@@ -103,11 +107,11 @@ class TokenBroker:
         return await self.backends.flows(info)
 
     async def _client(self, info: BackendInfo, provider_id, flow, client_id=None, secret=None):
-        """(OidcClient, use PKCE) for a flow at one of the back-end's providers."""
+        """(AsyncOidcClient, use PKCE) for a flow at one of the back-end's providers."""
         provider = info.provider(provider_id)
         client_id, pkce = (client_id, False) if secret else provider.choose_client(flow, client_id)
         metadata = await issuer_cache.get(provider.issuer, self.http)
-        client = OidcClient(metadata, client_id, client_secret=secret, scopes=provider.scopes, http=self.http)
+        client = AsyncOidcClient(metadata, client_id, client_secret=secret, scopes=provider.scopes, http=self.http)
         return client, pkce
 
     def public_settings(self) -> dict:
@@ -152,12 +156,19 @@ class TokenBroker:
         return self.runner.logins
 
     async def start_login(
-        self, backend: str, provider_id=None, client_id=None, flow="device", username=None, password=None
+        self,
+        backend: str,
+        provider_id: str | None = None,
+        client_id: str | None = None,
+        flow: str = Flow.DEVICE,
+        username: str | None = None,
+        password: str | None = None,
     ) -> Login:
         """Start (or reuse) a login. Returns a logged-in Login at once when a usable session exists or a
         non-interactive flow succeeded; a pending one for the device flow."""
-        if flow not in FLOWS:
-            raise OpenEOAuthError(f"Unknown login flow {flow!r}; use one of: {', '.join(FLOWS)}.")
+        if flow not in LOGIN_FLOWS:
+            raise OpenEOAuthError(f"Unknown login flow {flow!r}; use one of: {', '.join(LOGIN_FLOWS)}.")
+        flow = Flow(flow)
         await self._restored()
         info = await self.backend(backend)
         provider_id = info.provider(provider_id).id
@@ -169,22 +180,22 @@ class TokenBroker:
         pending = self.runner.pending(key)
         if pending is not None:
             return pending
-        if flow != "device":
+        if flow != Flow.DEVICE:
             return await self._direct_login(info, key, client_id, username, password)
         self.runner.make_room()
-        client, pkce = await self._client(info, provider_id, "device", client_id)
+        client, pkce = await self._client(info, provider_id, Flow.DEVICE, client_id)
         login = self.runner.start_device(key, info.url, await client.start_device_authorization(pkce))
         self._announce("login_started", key, info.url, login_id=login.id)
         return login
 
-    async def _usable(self, info: BackendInfo, key: SessionKey, client_id) -> tuple[Session, Served] | None:
+    async def _usable(self, info: BackendInfo, key: SessionKey, client_id: str | None) -> Found | None:
         """A usable login for this back-end: its own, or for the device flow the same account's login at this
         provider and client, or JupyterHub's."""
-        reusable = (key.flow, HUB_FLOW) if key.flow == "device" else (key.flow,)
-        serving = self._serving(info, key.provider_id)
+        reusable = (key.flow, Flow.HUB) if key.flow == Flow.DEVICE else (key.flow,)
+        serving = self.table.serving(info, key.provider_id)
         found = next(((s, v) for s, v in serving if s.usable and s.key.flow in reusable), None)
-        if found is None and key.flow == "device":
-            found = await self._shared(info, key.provider_id, client_id) or await self._hub_session(
+        if found is None and key.flow == Flow.DEVICE:
+            found = await self.table.share(info, key.provider_id, client_id) or await self._hub_session(
                 info, key.provider_id
             )
         return found
@@ -192,20 +203,13 @@ class TokenBroker:
     async def _direct_login(self, info: BackendInfo, key: SessionKey, client_id, username, password) -> Login:
         """Client credentials or password: one token request, no polling. The password is not kept."""
         secret = None
-        if key.flow == "client_credentials":
+        if key.flow == Flow.CLIENT_CREDENTIALS:
             account = find_account(self.service_accounts, info.url, info.api_url, key.provider_id)
-            client_id = account.client_id
-            try:
-                secret = await in_keyring_pool(account.read_secret, timeout=self.store_timeout)
-            except asyncio.TimeoutError:
-                raise ServiceAccountNotConfigured(
-                    f"The secret of service account {account.client_id!r} could not be read within "
-                    f"{self.store_timeout:g} s (a keyring that does not answer?). Try again, or ask the administrator."
-                ) from None
+            client_id, secret = account.client_id, await account.secret(self.store.timeout)
         elif not username or not password:
             raise OpenEOAuthError("The password flow needs a username and a password.")
         client, _ = await self._client(info, key.provider_id, key.flow, client_id, secret)
-        if key.flow == "client_credentials":
+        if key.flow == Flow.CLIENT_CREDENTIALS:
             tokens = await client.client_credentials()
         else:
             tokens = await client.password(username, password)
@@ -222,29 +226,37 @@ class TokenBroker:
 
     # --- sessions ---------------------------------------------------------------------------------------
 
-    async def _new_session(self, login: Login, client: OidcClient, tokens: TokenSet) -> Session:
+    async def _new_session(self, login: Login, client: AsyncOidcClient, tokens: TokenSet) -> Session:
         key = login.key
-        if not tokens.user and key.flow != "client_credentials":
+        if not tokens.user and key.flow != Flow.CLIENT_CREDENTIALS:
             tokens = await self._with_userinfo(client, tokens)
-        if key.flow == "client_credentials":
+        renew: Callable[[TokenSet], Awaitable[TokenSet]] = client.refresh
+        if key.flow == Flow.CLIENT_CREDENTIALS:
 
-            async def renew(_tokens):
+            async def renew_credentials(_tokens: TokenSet) -> TokenSet:
                 return await client.client_credentials()
-        else:
-            renew = client.refresh
-        session = Session(
-            key, login.backend_url, client, tokens, renew, self.settings, self.log, self.keeper, self._session_event
-        )
-        await self.keeper.save(session, tokens)  # stored before anyone receives its access token
-        old = self.sessions.pop(key, None)
-        if old is not None:
-            old.end()
-        self.sessions[key] = session
+
+            renew = renew_credentials
+        session = self._session(key, login.backend_url, client, tokens, renew)
+        await session.save(tokens)  # stored before anyone receives its access token
+        self.table.add(session)
         session.schedule()
         await check_account(self.http, session, tokens, self.log)
         return session
 
-    async def _with_userinfo(self, client: OidcClient, tokens: TokenSet) -> TokenSet:
+    def _session(
+        self,
+        key: SessionKey,
+        backend_url: str,
+        client: AsyncOidcClient,
+        tokens: TokenSet,
+        renew: Callable[[TokenSet], Awaitable[TokenSet]],
+    ) -> Session:
+        return Session(
+            key, backend_url, client, tokens, renew, self.settings, self.log, self.keeper, self._session_event
+        )
+
+    async def _with_userinfo(self, client: AsyncOidcClient, tokens: TokenSet) -> TokenSet:
         """No id token came (some password grants): ask userinfo who logged in, to show a name."""
         try:
             claims = await client.userinfo(tokens.access_token)
@@ -258,9 +270,9 @@ class TokenBroker:
         Requests arriving meanwhile (the server listens before its extensions start) wait for it."""
         self._restoring = asyncio.get_running_loop().create_future()
         try:
-            restored = await self.keeper.restore(self.owner, self.http, self.settings, self.log, self._session_event)
-            for session in restored:
-                self.sessions[session.key] = session
+            restored = await self.keeper.saved(self.owner, self.http, self.log)
+            for saved in restored:
+                self.table.add(self._session(*saved, saved.client.refresh))
             if restored:
                 self.log.info("Restored %d openEO login(s) from the keyring.", len(restored))
             return len(restored)
@@ -271,73 +283,18 @@ class TokenBroker:
         if self._restoring is not None:
             await asyncio.shield(self._restoring)
 
-    def _serving(
-        self, info: BackendInfo, provider_id: str | None, flow: str | None = None
-    ) -> list[tuple[Session, Served]]:
-        """This owner's logins that already serve a back-end (through a provider, with a flow, when named)."""
-        found = []
-        for session in self.sessions.values():
-            served = session.served.get(info.api_url)
-            if (
-                served is not None
-                and session.key.owner == self.owner
-                and provider_id in (None, served.provider_id)
-                and flow in (None, session.key.flow)
-            ):
-                found.append((session, served))
-        return found
-
-    async def _shared(
-        self,
-        info: BackendInfo,
-        provider_id: str | None = None,
-        client_id: str | None = None,
-        flows: tuple[str, ...] = ("device", "password", HUB_FLOW),
-    ) -> tuple[Session, Served] | None:
-        """A usable login of this owner made for another back-end that lists the same issuer with the same
-        client (see `sharing`), now serving this one too; None when there is none. This back-end's account
-        check is its own."""
-        for provider in info.providers:
-            if provider_id not in (None, provider.id):
-                continue
-            for session in list(self.sessions.values()):
-                if (
-                    session.key.owner != self.owner
-                    or session.key.flow not in flows
-                    or info.api_url in session.served
-                    or not can_serve(session, provider, client_id)
-                ):
-                    continue
-                served = session.serve(info.api_url, info.url, provider.id)
-                self.log.info(
-                    "The openEO login of %s to %s serves %s too (same issuer and client).",
-                    session.who,
-                    session.backend_url,
-                    info.url,
-                )
-                try:
-                    await check_account(self.http, session, await session.access_token(), self.log, served)
-                except OpenEOAuthError:
-                    pass  # the token request that follows says what is wrong
-                self._announce("session_shared", session.key, info.url, user=session.user)
-                return session, served
-        return None
-
-    async def find_session(
-        self, backend: str, provider_id: str | None = None, flow: str | None = None
-    ) -> tuple[Session, Served]:
+    async def find_session(self, backend: str, provider_id: str | None = None, flow: str | None = None) -> Found:
         """The login serving a back-end (and provider, and flow when named), and that back-end as it serves it:
         one made for it, else one of the same account at the same provider and client, else JupyterHub's;
         `NotLoggedIn` when none."""
         await self._restored()
         info = await self.backend(backend)
-        candidates = self._serving(info, provider_id, flow)
+        candidates = self.table.serving(info, provider_id, flow)
         default = info.providers[0].id
         candidates.sort(key=lambda found: (not found[0].usable, found[1].provider_id != default))
-        if flow in (None, "device", "password", HUB_FLOW) and not any(session.usable for session, _ in candidates):
-            flows = (flow,) if flow else ("device", "password", HUB_FLOW)
-            found = await self._shared(info, provider_id, flows=flows)
-            if found is None and flow in (None, HUB_FLOW):
+        if flow in (None, *SHARED_FLOWS) and not any(session.usable for session, _ in candidates):
+            found = await self.table.share(info, provider_id, flows=(flow,) if flow else SHARED_FLOWS)
+            if found is None and flow in (None, Flow.HUB):
                 found = await self._hub_session(info, provider_id)
             candidates = [found] if found is not None else candidates
         if not candidates:
@@ -347,38 +304,9 @@ class TokenBroker:
             )
         return candidates[0]
 
-    async def _hub_session(self, info: BackendInfo, provider_id: str | None = None) -> tuple[Session, Served] | None:
-        """A session from JupyterHub's own login, when the hub logged the user in at an issuer this back-end
-        lists (matched by the id token's `iss`, as shared logins are); None when there is no hub, no such
-        login, or no match."""
-        if self.hub is None:
-            return None
-        for session, served in self._serving(info, provider_id):  # already made, and still good
-            if session.key.flow == HUB_FLOW and session.usable:
-                return session, served
-        found = await self._shared(info, provider_id, flows=(HUB_FLOW,))
-        if found is not None:
-            return found
-        try:
-            tokens = await self.hub.tokens()
-        except OpenEOAuthError as e:
-            self.log.debug("No openEO login from JupyterHub for %s: %s", info.url, e)
-            return None
-        issuer = str(tokens.id_claims.get("iss", ""))
-        provider = next(
-            (p for p in info.providers if same_issuer(p.issuer, issuer) and provider_id in (None, p.id)), None
-        )
-        if provider is None:
-            return None
-        key = SessionKey(info.api_url, provider.id, HUB_FLOW, self.owner)
-        client = OidcClient(IssuerMetadata(issuer=issuer.rstrip("/"), token_endpoint=""), "jupyterhub", http=self.http)
-        session = Session(
-            key, info.url, client, tokens, self.hub.tokens, self.settings, self.log, self.keeper, self._session_event
-        )
-        self.sessions[key] = session
-        self.log.info("openEO login to %s through JupyterHub as %s.", info.url, session.who)
-        await check_account(self.http, session, tokens, self.log)
-        return session, session.own
+    async def _hub_session(self, info: BackendInfo, provider_id: str | None = None) -> Found | None:
+        """JupyterHub's login for this back-end (see `HubSessions`); None off a hub."""
+        return await self.hub.find(info, provider_id) if self.hub is not None else None
 
     async def token(
         self, backend: str, provider_id: str | None = None, min_valid: float | None = None, flow: str | None = None
@@ -399,7 +327,7 @@ class TokenBroker:
         login that can serve it (same account at the same provider, or the hub's) is listed for it too; on a hub
         whose login serves the default back-end, that session is listed before anyone asked for a token."""
         await self._restored()
-        if self.hub is not None and self.default_backend and not any(k.flow == HUB_FLOW for k in self.sessions):
+        if self.hub is not None and self.default_backend and not self.table.has_flow(Flow.HUB):
             try:
                 await self._hub_session(await self.backend(self.default_backend))
             except OpenEOAuthError:
@@ -409,7 +337,7 @@ class TokenBroker:
                 await self.find_session(backend)
             except OpenEOAuthError:
                 pass  # not logged in there, or the back-end does not answer: the list says what there is
-        return [summary for s in self.sessions.values() if s.key.owner == self.owner for summary in s.summaries()]
+        return self.table.summaries()
 
     async def logout(self, backend: str, provider_id: str | None = None) -> dict:
         """End the logins serving a back-end (and provider) — for every back-end each serves —, delete what was
@@ -417,10 +345,10 @@ class TokenBroker:
         "message"?}`; the message says which other back-ends shared the login, and when revocation failed."""
         await self._restored()
         info = await self.backend(backend)
-        gone = [session for session, _ in self._serving(info, provider_id)]
+        gone = [session for session, _ in self.table.serving(info, provider_id)]
         problems, backends, said = [], [], []
         for session in gone:
-            self.sessions.pop(session.key, None)
+            self.table.remove(session)
             session.end()  # first: a refresh that finishes later writes nothing back
             await self.keeper.forget(session.key)
             problem = await session.revoke()
@@ -445,8 +373,7 @@ class TokenBroker:
 
     def stop(self) -> None:
         """Stop every timer (server shutdown)."""
-        for session in self.sessions.values():
-            session.stop_timers()
+        self.table.stop()
         self.runner.stop()
 
     async def aclose(self) -> None:

@@ -9,6 +9,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 
 from ..oidc import OpenEOAuthError
+from ..wire import Flow
 from .api import connect, connect_when_logged_in, default_backend
 from .client import server
 from .widget import LoginWidget
@@ -39,10 +40,10 @@ class OpenEOMagics(Magics):
             return f"`{args.var}` is an authenticated openeo.Connection to {backend}."
 
         if args.client_credentials or args.password:
-            extra = {"flow": "client_credentials"}
+            extra: dict[str, str] = {"flow": Flow.CLIENT_CREDENTIALS}
             if args.password:
                 secret = getpass.getpass(f"Password of {args.password} at {backend}: ")
-                extra = {"flow": "password", "username": args.password, "password": secret}
+                extra = {"flow": Flow.PASSWORD, "username": args.password, "password": secret}
             try:  # the password goes to the server once and is kept nowhere here
                 server().start_login(backend, args.provider, client_id=args.client_id, **extra)
             except OpenEOAuthError as e:

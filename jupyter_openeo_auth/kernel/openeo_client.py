@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..oidc import LoginRequired, NotLoggedIn, normalize_url
+from ..wire import Flow
 from .client import NoServer
 
 MODULE = "openeo.rest.connection"
@@ -178,8 +179,8 @@ def _use_server(connection, name: str, given: dict):
         configured = client.settings().get("service_account_backends") or []
         if normalize_url(backend) not in configured:
             return None  # no service account on the server: the openeo client's own flow and its message
-        client.start_login(backend, provider_id, flow="client_credentials")
-        return _authenticated(connection, ServerTokenAuth(client, backend, provider_id, flow="client_credentials"))
+        client.start_login(backend, provider_id, flow=Flow.CLIENT_CREDENTIALS)
+        return _authenticated(connection, ServerTokenAuth(client, backend, provider_id, flow=Flow.CLIENT_CREDENTIALS))
     auth = ServerTokenAuth(client, backend, provider_id)
     try:
         auth.token()

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import ipywidgets as w
 
 from ..oidc import LoginEnded, OpenEOAuthError, same_url
+from ..wire import Flow
 from .client import ServerClient, login_link, server
 
 POLL_SECONDS = 1.0
@@ -97,7 +98,7 @@ class LoginWidget(w.VBox):
         who = html.escape(self.user.get("name") or self.user.get("sub") or "an unnamed user")
         email = f" ({html.escape(self.user['email'])})" if self.user.get("email") else ""
         extra = "".join(f"<br>{_code_spans(n)}" for n in notes if n)
-        how = "through JupyterHub" if flow == "hub" else "renewed automatically"
+        how = "through JupyterHub" if flow == Flow.HUB else "renewed automatically"
         status = f"Logged in as <b>{who}</b>{email} — {how}{extra}"
         if problem:  # the provider said yes, the back-end says no: not a green "Logged in"
             status = f"Logged in as <b>{who}</b>{email}, but:<br>" + RED.format(html.escape(problem))

@@ -30,12 +30,15 @@ from .errors import (
     TokenRequestFailed,
     UnknownProvider,
 )
-from .grants import DeviceAuthorization, OidcClient, pkce_pair
+from .grants import AsyncDeviceAuthorization, AsyncOidcClient, DeviceAuthorization, Grants, OidcClient, pkce_pair
 from .tokens import TokenSet
 from .transport import AsyncHttpClient, HttpClient, ResponseTooLarge
 
 __all__ = [
+    "AsyncDeviceAuthorization",
     "AsyncHttpClient",
+    "AsyncOidcClient",
+    "Grants",
     "BackendInfo",
     "ExpiringCache",
     "MalformedTokenResponse",

@@ -7,12 +7,14 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 from urllib.parse import urlsplit
 
 import httpx
 
+from ..wire import Flow
 from .errors import (
     BackendUnavailable,
     BadResponse,
@@ -24,15 +26,15 @@ from .errors import (
     ProviderUnavailable,
     UnknownProvider,
 )
-from .transport import Exchange, HttpClient, get
+from .transport import AsyncHttpClient, Exchange, HttpClient, get
 
 DEVICE_PKCE = "urn:ietf:params:oauth:grant-type:device_code+pkce"
 DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
 #: openEO's grant type names, per flow of this package, most preferred first.
-FLOW_GRANTS = {
-    "device": (DEVICE_PKCE, DEVICE),
-    "password": ("password",),
-    "client_credentials": ("client_credentials",),
+FLOW_GRANTS: dict[str, tuple[str, ...]] = {
+    Flow.DEVICE: (DEVICE_PKCE, DEVICE),
+    Flow.PASSWORD: ("password",),
+    Flow.CLIENT_CREDENTIALS: ("client_credentials",),
 }
 
 
@@ -137,7 +139,7 @@ class OidcProviderInfo:
         grants = FLOW_GRANTS.get(flow, ())
         if client_id:
             listed = [g for c, g in self._clients_for(grants) if c["id"] == client_id]
-            return client_id, (not listed or listed[0] == DEVICE_PKCE) and flow == "device"
+            return client_id, (not listed or listed[0] == DEVICE_PKCE) and flow == Flow.DEVICE
         for client, grant in self._clients_for(grants):
             return client["id"], grant == DEVICE_PKCE
         raise NoSuitableClient(
@@ -194,7 +196,11 @@ def _api_url(url: str) -> Exchange[tuple[str, str]]:
     return url, str(caps["api_version"])
 
 
-def discover_backend(url: str, http=None):
+@overload
+def discover_backend(url: str, http: AsyncHttpClient) -> Awaitable[BackendInfo]: ...
+@overload
+def discover_backend(url: str, http: HttpClient | None = None) -> BackendInfo: ...
+def discover_backend(url: str, http: HttpClient | AsyncHttpClient | None = None) -> Any:
     """Resolve a back-end URL and read its OpenID providers (`BackendInfo`; an awaitable with an
     `AsyncHttpClient`). Raises `NoOidcProviders` when it has none."""
     return (http or HttpClient()).run(_discover(normalize_url(url)))
@@ -234,7 +240,7 @@ class IssuerMetadata:
 
     def offers(self, flow: str) -> bool:
         """Does the provider really offer this flow (as far as its metadata tells)?"""
-        if flow == "device" and not self.device_authorization_endpoint:
+        if flow == Flow.DEVICE and not self.device_authorization_endpoint:
             return False
         if self.grant_types is None:
             return True
@@ -298,7 +304,11 @@ class IssuerCache:
     def __init__(self, ttl: float = 3600.0, size: int = 64):
         self._cache: ExpiringCache[str, IssuerMetadata] = ExpiringCache(ttl, size)
 
-    def get(self, issuer: str, http=None):
+    @overload
+    def get(self, issuer: str, http: AsyncHttpClient) -> Awaitable[IssuerMetadata]: ...
+    @overload
+    def get(self, issuer: str, http: HttpClient | None = None) -> IssuerMetadata: ...
+    def get(self, issuer: str, http: HttpClient | AsyncHttpClient | None = None) -> Any:
         """The issuer's metadata (an awaitable with an `AsyncHttpClient`), from the cache when fresh."""
         return (http or HttpClient()).run(self._get(issuer.rstrip("/")))
 

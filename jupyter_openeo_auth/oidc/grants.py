@@ -1,6 +1,7 @@
 """OAuth grants against one OpenID provider: device code (RFC 8628, with PKCE), refresh, client
 credentials, password, and revocation (RFC 7009). Step-wise (nothing here sleeps) and written once as
-exchanges: each method returns its result with a blocking `HttpClient`, an awaitable with an `AsyncHttpClient`."""
+exchanges, with two typed faces over them: `OidcClient` and `DeviceAuthorization` block (scripts, tests),
+`AsyncOidcClient` and `AsyncDeviceAuthorization` are awaited (the Jupyter server's event loop)."""
 
 from __future__ import annotations
 
@@ -43,12 +44,11 @@ def _describe(body: dict) -> str:
     return str(text)[:200]
 
 
-class OidcClient:
-    """One OAuth client (id, optional secret) at one provider. The secret is never shown.
+class Grants:
+    """One OAuth client (id, optional secret) at one provider, as exchanges; its faces `OidcClient` and
+    `AsyncOidcClient` run them. The secret is never shown.
 
-    `clock` is monotonic: poll spacing and a device code's expiry do not follow jumps of the host's clock.
-    Each grant method returns its result when `http` is a blocking `HttpClient`, an awaitable when it is
-    an `AsyncHttpClient`."""
+    `clock` is monotonic: poll spacing and a device code's expiry do not follow jumps of the host's clock."""
 
     def __init__(
         self,
@@ -57,18 +57,16 @@ class OidcClient:
         *,
         client_secret: str | None = None,
         scopes: tuple[str, ...] = ("openid",),
-        http: HttpClient | AsyncHttpClient | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.metadata = metadata
         self.client_id = client_id
         self._client_secret = client_secret
         self.scopes = tuple(dict.fromkeys(("openid",) + tuple(scopes)))
-        self.http = http or HttpClient()
         self.clock = clock
 
     def __repr__(self) -> str:
-        return f"OidcClient(issuer={self.metadata.issuer!r}, client_id={self.client_id!r})"
+        return f"{type(self).__name__}(issuer={self.metadata.issuer!r}, client_id={self.client_id!r})"
 
     def _auth(self, data: dict) -> tuple[str, str] | None:
         """Client authentication: HTTP Basic for a confidential client unless only client_secret_post works."""
@@ -101,12 +99,7 @@ class OidcClient:
             f"{self.metadata.issuer} refused the {what} ({_describe(body)}).", error=str(body.get("error", ""))
         )
 
-    def start_device_authorization(self, pkce: bool = True):
-        """Ask for a user code (RFC 8628 section 3.1): a `DeviceAuthorization`, whose `poll()` the caller
-        calls when `poll_due()`."""
-        return self.http.run(self._start_device_authorization(pkce))
-
-    def _start_device_authorization(self, pkce: bool) -> Exchange[DeviceAuthorization]:
+    def _start_device_authorization(self, pkce: bool) -> Exchange[tuple[dict, str | None, float]]:
         endpoint = self.metadata.device_authorization_endpoint
         if not endpoint:
             raise FlowNotSupported(f"{self.metadata.issuer} does not offer the device login flow.")
@@ -120,11 +113,7 @@ class OidcClient:
         status, body = yield post_form(endpoint, data, auth)
         if status != 200 or not isinstance(body.get("device_code"), str) or not isinstance(body.get("user_code"), str):
             raise TokenRequestFailed(f"{self.metadata.issuer} refused to start a device login ({_describe(body)}).")
-        return DeviceAuthorization(self, body, verifier, started=started)
-
-    def refresh(self, tokens: TokenSet):
-        """New tokens from the refresh token; the newest refresh token wins, the old one stays if none came."""
-        return self.http.run(self._refresh(tokens))
+        return body, verifier, started
 
     def _refresh(self, tokens: TokenSet) -> Exchange[TokenSet]:
         if not tokens.refresh_token:
@@ -133,32 +122,21 @@ class OidcClient:
         newer = yield from self._tokens(data, "token refresh")
         return tokens.updated_by(newer)
 
-    def client_credentials(self):
-        """Tokens for the client itself (a service account); needs a client secret."""
+    def _client_credentials(self) -> Exchange[TokenSet]:
         if self._client_secret is None:
             raise FlowNotSupported("The client credentials flow needs a client secret; none is configured.")
         data = {"grant_type": "client_credentials", "scope": " ".join(self.scopes)}
-        return self.http.run(self._tokens(data, "service login"))
+        return (yield from self._tokens(data, "service login"))
 
-    def password(self, username: str, password: str):
-        """Resource-owner password grant (Terrascope's Keycloak); the password is sent once, kept nowhere."""
+    def _password(self, username: str, password: str) -> Exchange[TokenSet]:
         data = {"grant_type": "password", "username": username, "password": password, "scope": " ".join(self.scopes)}
-        return self.http.run(self._tokens(data, "password login"))
-
-    def userinfo(self, access_token: str):
-        """The userinfo claims (`sub`, `name`, `email`) for display when a login brought no id token; {} when
-        the provider offers no userinfo endpoint or refuses."""
-        return self.http.run(self._userinfo(access_token))
+        return (yield from self._tokens(data, "password login"))
 
     def _userinfo(self, access_token: str) -> Exchange[dict]:
         if not self.metadata.userinfo_endpoint:
             return {}
         status, claims = yield get(self.metadata.userinfo_endpoint, {"Authorization": f"Bearer {access_token}"})
         return claims if status == 200 and "sub" in claims else {}
-
-    def revoke(self, token: str, hint: str = "refresh_token"):
-        """Revoke a token (RFC 7009) when the provider offers it: True when the provider confirmed."""
-        return self.http.run(self._revoke(token, hint))
 
     def _revoke(self, token: str, hint: str) -> Exchange[bool]:
         if not self.metadata.revocation_endpoint:
@@ -167,6 +145,71 @@ class OidcClient:
         auth = self._auth(data)
         status, _ = yield post_form(self.metadata.revocation_endpoint, data, auth)
         return status == 200
+
+
+class OidcClient(Grants):
+    """The blocking face: each grant returns its result (scripts, tests)."""
+
+    def __init__(self, metadata: IssuerMetadata, client_id: str, *, http: HttpClient | None = None, **options):
+        super().__init__(metadata, client_id, **options)
+        self.http = http or HttpClient()
+
+    def start_device_authorization(self, pkce: bool = True) -> DeviceAuthorization:
+        """Ask for a user code (RFC 8628 section 3.1); poll the answer when `seconds_to_next_poll()` is 0."""
+        return DeviceAuthorization(self, *self.http.run(self._start_device_authorization(pkce)))
+
+    def refresh(self, tokens: TokenSet) -> TokenSet:
+        """New tokens from the refresh token; the newest refresh token wins, the old one stays if none came."""
+        return self.http.run(self._refresh(tokens))
+
+    def client_credentials(self) -> TokenSet:
+        """Tokens for the client itself (a service account); needs a client secret."""
+        return self.http.run(self._client_credentials())
+
+    def password(self, username: str, password: str) -> TokenSet:
+        """Resource-owner password grant (Terrascope's Keycloak); the password is sent once, kept nowhere."""
+        return self.http.run(self._password(username, password))
+
+    def userinfo(self, access_token: str) -> dict:
+        """The userinfo claims (`sub`, `name`, `email`) for display when a login brought no id token; {} when
+        the provider offers no userinfo endpoint or refuses."""
+        return self.http.run(self._userinfo(access_token))
+
+    def revoke(self, token: str, hint: str = "refresh_token") -> bool:
+        """Revoke a token (RFC 7009) when the provider offers it: True when the provider confirmed."""
+        return self.http.run(self._revoke(token, hint))
+
+
+class AsyncOidcClient(Grants):
+    """The face for the event loop: each grant is awaited, and a hanging provider costs a socket, not a thread."""
+
+    def __init__(self, metadata: IssuerMetadata, client_id: str, *, http: AsyncHttpClient, **options):
+        super().__init__(metadata, client_id, **options)
+        self.http = http
+
+    async def start_device_authorization(self, pkce: bool = True) -> AsyncDeviceAuthorization:
+        """Ask for a user code (RFC 8628 section 3.1); poll the answer when `seconds_to_next_poll()` is 0."""
+        return AsyncDeviceAuthorization(self, *await self.http.run(self._start_device_authorization(pkce)))
+
+    async def refresh(self, tokens: TokenSet) -> TokenSet:
+        """New tokens from the refresh token; the newest refresh token wins, the old one stays if none came."""
+        return await self.http.run(self._refresh(tokens))
+
+    async def client_credentials(self) -> TokenSet:
+        """Tokens for the client itself (a service account); needs a client secret."""
+        return await self.http.run(self._client_credentials())
+
+    async def password(self, username: str, password: str) -> TokenSet:
+        """Resource-owner password grant; the password is sent once, kept nowhere."""
+        return await self.http.run(self._password(username, password))
+
+    async def userinfo(self, access_token: str) -> dict:
+        """The userinfo claims for display when a login brought no id token; {} when there are none."""
+        return await self.http.run(self._userinfo(access_token))
+
+    async def revoke(self, token: str, hint: str = "refresh_token") -> bool:
+        """Revoke a token (RFC 7009) when the provider offers it: True when the provider confirmed."""
+        return await self.http.run(self._revoke(token, hint))
 
 
 def _seconds(value, default: float, cap: float) -> float:
@@ -181,11 +224,12 @@ def _seconds(value, default: float, cap: float) -> float:
     return min(seconds, cap)
 
 
-class DeviceAuthorization:
-    """A device login in progress. `poll()` asks the provider at most once per interval; it never sleeps.
-    Times (`expires_at`, `next_poll_at`) are on the client's monotonic clock; `expires_in()` converts."""
+class DeviceLogin:
+    """A device login in progress; its faces `DeviceAuthorization` and `AsyncDeviceAuthorization` poll. A poll
+    asks the provider at most once per interval; nothing sleeps. Times (`expires_at`, `next_poll_at`) are on
+    the client's monotonic clock; `expires_in()` converts."""
 
-    def __init__(self, client: OidcClient, body: dict, code_verifier: str | None, started: float):
+    def __init__(self, client: Grants, body: dict, code_verifier: str | None, started: float):
         self.client = client
         self.user_code: str = body["user_code"]
         self.verification_uri: str = str(body.get("verification_uri") or body.get("verification_url") or "")
@@ -214,11 +258,6 @@ class DeviceAuthorization:
     def seconds_to_next_poll(self) -> float:
         """How long the caller should wait before calling `poll()` (0 when due)."""
         return max(0.0, min(self.next_poll_at, self.expires_at) - self.client.clock())
-
-    def poll(self):
-        """One poll if due: TokenSet when approved, None while pending. Raises `LoginDenied`,
-        `DeviceCodeExpired`, or `TokenRequestFailed`; network trouble backs off and returns None."""
-        return self.client.http.run(self._poll())
 
     def _poll(self) -> Exchange[TokenSet | None]:
         now = self.client.clock()
@@ -264,3 +303,24 @@ class DeviceAuthorization:
 
     def _expired_message(self) -> str:
         return "The login code expired before it was approved. Start a new login."
+
+
+class DeviceAuthorization(DeviceLogin):
+    """A device login polled with blocking I/O."""
+
+    client: OidcClient
+
+    def poll(self) -> TokenSet | None:
+        """One poll if due: TokenSet when approved, None while pending. Raises `LoginDenied`,
+        `DeviceCodeExpired`, or `TokenRequestFailed`; network trouble backs off and returns None."""
+        return self.client.http.run(self._poll())
+
+
+class AsyncDeviceAuthorization(DeviceLogin):
+    """A device login polled on the event loop."""
+
+    client: AsyncOidcClient
+
+    async def poll(self) -> TokenSet | None:
+        """One poll if due (see `DeviceAuthorization.poll`)."""
+        return await self.client.http.run(self._poll())

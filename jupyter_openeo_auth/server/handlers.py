@@ -14,7 +14,7 @@ from jupyter_server.utils import url_path_join
 
 from ..broker import TokenBroker
 from ..oidc import OpenEOAuthError
-from ..wire import API_PREFIX, LOOPBACK_HOSTS, TOKEN_FLOWS
+from ..wire import API_PREFIX, LOOPBACK_HOSTS, Flow
 from .kernel_key import KERNEL_USER, SCHEME, KernelAuthorizer
 from .openapi import openapi_document
 
@@ -222,7 +222,7 @@ class LoginsHandler(OpenEOAuthHandler):
             self.required(data.get("backend"), "backend"),
             provider_id=self.optional(data, "provider_id"),
             client_id=self.optional(data, "client_id"),
-            flow=self.optional(data, "flow") or "device",
+            flow=self.optional(data, "flow") or Flow.DEVICE,
             username=self.optional(data, "username"),
             password=self.optional(data, "password"),
         )
@@ -270,8 +270,8 @@ class TokenHandler(OpenEOAuthHandler):
         ):
             self.fail(400, "bad_parameter", "min_valid must be a number of seconds.")
         flow = self.optional(data, "flow")
-        if flow is not None and flow not in TOKEN_FLOWS:
-            self.fail(400, "bad_parameter", f"flow must be one of: {', '.join(TOKEN_FLOWS)}.")
+        if flow is not None and flow not in set(Flow):
+            self.fail(400, "bad_parameter", f"flow must be one of: {', '.join(Flow)}.")
         grant = await self.broker.token(
             self.required(data.get("backend"), "backend"), self.optional(data, "provider_id"), min_valid, flow
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._version import __version__
-from ..wire import API_PREFIX, FLOWS, LOGIN_STATES, TOKEN_FLOWS
+from ..wire import API_PREFIX, LOGIN_FLOWS, Flow, LoginState
 
 S: dict[str, Any] = {"type": "string"}
 N: dict[str, Any] = {"type": "number"}
@@ -78,7 +78,7 @@ SESSION = _obj(
     {
         "backend": S,
         "provider_id": S,
-        "flow": {"enum": list(TOKEN_FLOWS)},
+        "flow": _ref("Flow"),
         "user": USER,
         "access_expires_at": {"type": ["number", "null"]},
         "refreshable": B,
@@ -102,6 +102,15 @@ SESSION = _obj(
 )
 
 SCHEMAS = {
+    "Flow": {
+        "enum": [flow.value for flow in Flow],
+        "description": "how a login was made; `hub`: JupyterHub's own login (Flow in wire.py and in api.ts)",
+    },
+    "LoginFlow": {
+        "enum": [flow.value for flow in LOGIN_FLOWS],
+        "description": "the flows POST logins starts",
+    },
+    "LoginState": {"enum": [state.value for state in LoginState], "description": "where a login is"},
     "Error": _obj({"reason": S, "message": S}, ["reason", "message"]),
     "Providers": _obj(
         {
@@ -111,7 +120,7 @@ SCHEMAS = {
             "providers": {
                 "type": "array",
                 "items": _obj(
-                    {"id": S, "title": S, "issuer": S, "flows": {"type": "array", "items": S}},
+                    {"id": S, "title": S, "issuer": S, "flows": {"type": "array", "items": _ref("LoginFlow")}},
                     ["id", "title", "issuer", "flows"],
                 ),
             },
@@ -123,7 +132,7 @@ SCHEMAS = {
             "backend": URL,
             "provider_id": {"type": ["string", "null"]},
             "client_id": {"type": ["string", "null"]},
-            "flow": {"enum": list(FLOWS)},
+            "flow": _ref("LoginFlow"),
             "username": {"type": ["string", "null"]},
             "password": {"type": ["string", "null"], "format": "password"},
         },
@@ -133,10 +142,10 @@ SCHEMAS = {
     "Login": _obj(
         {
             "id": S,
-            "state": {"enum": list(LOGIN_STATES)},
+            "state": _ref("LoginState"),
             "backend": S,
             "provider_id": S,
-            "flow": S,
+            "flow": _ref("Flow"),
             "message": S,
             "user": USER,
             "user_code": S,
@@ -172,7 +181,7 @@ SCHEMAS = {
             "backend": URL,
             "provider_id": {"type": ["string", "null"]},
             "min_valid": {"type": ["number", "null"]},
-            "flow": {"enum": [*TOKEN_FLOWS, None]},
+            "flow": {"anyOf": [_ref("Flow"), {"type": "null"}]},
         },
         ["backend"],
         closed=False,

@@ -1,11 +1,22 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+/** How a login is made: openapi.json's `Flow` (`Flow` in jupyter_openeo_auth/wire.py); `hub` is
+ * JupyterHub's own login. A test checks that these unions list what the document lists. */
+export type Flow = 'device' | 'client_credentials' | 'password' | 'hub';
+
+/** The flows `POST logins` starts: openapi.json's `LoginFlow`. */
+export type LoginFlow = 'device' | 'client_credentials' | 'password';
+
+/** Where a login is: openapi.json's `LoginState`. */
+export type LoginState =
+  'pending' | 'logged_in' | 'denied' | 'expired' | 'failed' | 'cancelled';
+
 /** A session as `GET openeo-auth/api/sessions` lists it, one per back-end a login serves: never a token. */
 export interface ISession {
   backend: string;
   provider_id: string;
-  flow: string;
+  flow: Flow;
   user: { sub?: string; name?: string; email?: string };
   access_expires_at: number | null;
   refreshable: boolean;
@@ -26,8 +37,7 @@ export interface ISession {
 /** A login as `POST logins` and `GET logins/ID` answer it. */
 export interface ILogin {
   id: string;
-  state:
-    'pending' | 'logged_in' | 'denied' | 'expired' | 'failed' | 'cancelled';
+  state: LoginState;
   backend: string;
   provider_id: string;
   message?: string;
@@ -45,7 +55,7 @@ export interface IProvider {
   id: string;
   title: string;
   issuer: string;
-  flows: string[];
+  flows: LoginFlow[];
 }
 
 /** An access token from `POST token`. */

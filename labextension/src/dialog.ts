@@ -1,7 +1,7 @@
 import { Dialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
-import { ILogin, IProvider } from './api';
+import { ILogin, IProvider, LoginFlow } from './api';
 import { OpenEOAuthModel } from './model';
 
 /** Create an element with text (never HTML) and classes. */
@@ -36,7 +36,7 @@ function safeLink(
   return undefined;
 }
 
-const FLOW_LABELS: { [flow: string]: string } = {
+const FLOW_LABELS: Record<LoginFlow, string> = {
   device: 'Log in in the browser (device code)',
   client_credentials: "This server's service account",
   password: 'User name and password'
@@ -99,7 +99,7 @@ export class LoginPanel extends Widget {
 
     const showFlows = () => {
       const chosen = providers.find(p => p.id === provider.value);
-      const flows = ['device'];
+      const flows: LoginFlow[] = ['device'];
       if (serviceBackends.includes(url.value.trim().replace(/\/+$/, ''))) {
         flows.push('client_credentials');
       }
@@ -166,7 +166,7 @@ export class LoginPanel extends Widget {
       void this.start({
         backend: url.value.trim(),
         provider_id: provider.value || undefined,
-        flow: flow.value || 'device',
+        flow: (flow.value || 'device') as LoginFlow,
         username: flow.value === 'password' ? user.value : undefined,
         password: flow.value === 'password' ? password.value : undefined
       });
@@ -288,7 +288,7 @@ export class LoginPanel extends Widget {
   private async start(body: {
     backend: string;
     provider_id?: string;
-    flow: string;
+    flow: LoginFlow;
     username?: string;
     password?: string;
   }): Promise<void> {

@@ -1,7 +1,14 @@
 import { Event, ServerConnection } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { ILogin, IProvider, ISession, IToken, requestAPI } from './api';
+import {
+  ILogin,
+  IProvider,
+  ISession,
+  IToken,
+  LoginFlow,
+  requestAPI
+} from './api';
 import { IOpenEOAuth } from './tokens';
 
 /** The `$id` of the server extension's events (see jupyter_openeo_auth/server/events/session.yaml). */
@@ -92,7 +99,7 @@ export class OpenEOAuthModel implements IOpenEOAuth {
   startLogin(body: {
     backend: string;
     provider_id?: string;
-    flow?: string;
+    flow?: LoginFlow;
   }): Promise<ILogin> {
     return this.call<ILogin>('logins', {
       method: 'POST',

@@ -1,0 +1,63 @@
+"""Sessions from JupyterHub's own login (see `hub_tokens`): when the hub logged the user in at an issuer an
+openEO back-end lists, that login serves the back-end with no login of the server's own."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from ..oidc import AsyncHttpClient, AsyncOidcClient, BackendInfo, IssuerMetadata, OpenEOAuthError, TokenSet
+from ..wire import Flow
+from .accounts import check_account
+from .hub_tokens import HubTokens
+from .session_key import SessionKey
+from .session_table import Found, SessionTable
+from .sessions import Session
+from .sharing import same_issuer
+
+#: Makes a session (key, back-end URL, client, tokens, how to renew): the broker's, with its settings and keeper.
+MakeSession = Callable[[SessionKey, str, AsyncOidcClient, TokenSet, Callable[[TokenSet], Awaitable[TokenSet]]], Session]
+
+
+class HubSessions:
+    """Finds or makes the session of JupyterHub's login for a back-end."""
+
+    def __init__(
+        self, hub: HubTokens, table: SessionTable, make: MakeSession, http: AsyncHttpClient, log: logging.Logger
+    ):
+        self.hub = hub
+        self._table = table
+        self._make = make
+        self._http = http
+        self._log = log
+
+    async def find(self, info: BackendInfo, provider_id: str | None = None) -> Found | None:
+        """The hub's login for this back-end (matched by the id token's `iss`, as shared logins are): one
+        already made, one serving another back-end of the same issuer, else a new one; None when the hub holds
+        no login or it is for another issuer."""
+        for session, served in self._table.serving(info, provider_id, Flow.HUB):
+            if session.usable:
+                return session, served
+        found = await self._table.share(info, provider_id, flows=(Flow.HUB,))
+        if found is not None:
+            return found
+        try:
+            tokens = await self.hub.tokens()
+        except OpenEOAuthError as e:
+            self._log.debug("No openEO login from JupyterHub for %s: %s", info.url, e)
+            return None
+        issuer = str(tokens.id_claims.get("iss", ""))
+        provider = next(
+            (p for p in info.providers if same_issuer(p.issuer, issuer) and provider_id in (None, p.id)), None
+        )
+        if provider is None:
+            return None
+        key = SessionKey(info.api_url, provider.id, Flow.HUB, self._table.owner)
+        client = AsyncOidcClient(
+            IssuerMetadata(issuer=issuer.rstrip("/"), token_endpoint=""), "jupyterhub", http=self._http
+        )
+        session = self._make(key, info.url, client, tokens, self.hub.tokens)
+        self._table.add(session)
+        self._log.info("openEO login to %s through JupyterHub as %s.", info.url, session.who)
+        await check_account(self._http, session, tokens, self._log)
+        return session, session.own

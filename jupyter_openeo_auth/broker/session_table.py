@@ -1,0 +1,108 @@
+"""This owner's sessions, and which login serves which back-end: its own, or another back-end's login of the
+same account at the same provider and client (see `sharing`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from ..oidc import AsyncHttpClient, BackendInfo, OpenEOAuthError
+from ..wire import SHARED_FLOWS, Flow
+from .accounts import check_account
+from .session_key import SessionKey
+from .sessions import Served, Session
+from .sharing import can_serve
+
+#: A session and one back-end it serves.
+Found = tuple[Session, Served]
+
+
+class SessionTable:
+    """The sessions of a server by key; lookups see only the server's owner's."""
+
+    def __init__(
+        self,
+        owner: str,
+        http: AsyncHttpClient,
+        log: logging.Logger,
+        announce: Callable[..., None],
+    ):
+        self.owner = owner
+        self.by_key: dict[SessionKey, Session] = {}
+        self._http = http
+        self._log = log
+        self._announce = announce
+
+    def __len__(self) -> int:
+        return len(self.by_key)
+
+    def add(self, session: Session) -> None:
+        """Keep a new session; the one it replaces (same key) ends."""
+        old = self.by_key.pop(session.key, None)
+        if old is not None and old is not session:
+            old.end()
+        self.by_key[session.key] = session
+
+    def remove(self, session: Session) -> None:
+        """Forget a session (logout); ending it is the caller's."""
+        self.by_key.pop(session.key, None)
+
+    def mine(self) -> list[Session]:
+        """The owner's sessions."""
+        return [s for s in self.by_key.values() if s.key.owner == self.owner]
+
+    def has_flow(self, flow: Flow) -> bool:
+        """Is there any session of this flow?"""
+        return any(key.flow == flow for key in self.by_key)
+
+    def serving(self, info: BackendInfo, provider_id: str | None, flow: str | None = None) -> list[Found]:
+        """The owner's logins that already serve a back-end (through a provider, with a flow, when named)."""
+        found = []
+        for session in self.mine():
+            served = session.served.get(info.api_url)
+            if served is not None and provider_id in (None, served.provider_id) and flow in (None, session.key.flow):
+                found.append((session, served))
+        return found
+
+    async def share(
+        self,
+        info: BackendInfo,
+        provider_id: str | None = None,
+        client_id: str | None = None,
+        flows: tuple[str, ...] = SHARED_FLOWS,
+    ) -> Found | None:
+        """A usable login of the owner made for another back-end that lists the same issuer with the same
+        client, now serving this one too; None when there is none. This back-end's account check is its own."""
+        for provider in info.providers:
+            if provider_id not in (None, provider.id):
+                continue
+            for session in self.mine():
+                if (
+                    session.key.flow not in flows
+                    or info.api_url in session.served
+                    or not can_serve(session, provider, client_id)
+                ):
+                    continue
+                served = session.serve(info.api_url, info.url, provider.id)
+                self._log.info(
+                    "The openEO login of %s to %s serves %s too (same issuer and client).",
+                    session.who,
+                    session.backend_url,
+                    info.url,
+                )
+                try:
+                    await check_account(self._http, session, await session.access_token(), self._log, served)
+                except OpenEOAuthError:
+                    pass  # the token request that follows says what is wrong
+                self._announce("session_shared", session.key, info.url, user=session.user)
+                return session, served
+        return None
+
+    def summaries(self) -> list[dict]:
+        """What `GET sessions` lists: one entry per back-end each of the owner's logins serves, no tokens."""
+        return [summary for session in self.mine() for summary in session.summaries()]
+
+    def stop(self) -> None:
+        """Stop every session's timers (server shutdown)."""
+        for session in self.by_key.values():
+            session.stop_timers()
