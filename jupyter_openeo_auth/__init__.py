@@ -57,11 +57,12 @@ def unload_ipython_extension(ipython):
     unload(ipython)
 
 
-def login(backend=None, provider_id=None):
-    """A LoginWidget for `backend`; display it. See `jupyter_openeo_auth.kernel.login`."""
+def login(backend=None, provider_id=None, var="connection"):
+    """A LoginWidget for `backend`; displayed, it logs in and binds `var` to an openeo.Connection at once, as
+    %openeo_login does. See `jupyter_openeo_auth.kernel.login`."""
     from .kernel import login as _login
 
-    return _login(backend, provider_id)
+    return _login(backend, provider_id, var)
 
 
 def connect(backend, provider_id=None, min_valid=60):

@@ -233,6 +233,23 @@ async def test_run_all_without_approval_stops_with_the_logins_sentence(stack, jp
     assert "NameError" not in str(stopped.value)
 
 
+async def test_run_all_with_a_displayed_login_widget_binds_the_connection(stack, jp_serverapp, broker):
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(f"import jupyter_openeo_auth as joa\n\njoa.login({stack.backend.url!r})"),
+            nbformat.v4.new_code_cell("connection.describe_account()['user_id']"),
+        ]
+    )
+    async with kernel(jp_serverapp) as k:
+        run = NotebookClient(nb, km=manager_of(jp_serverapp, k), timeout=60).async_execute()
+        await asyncio.gather(run, approve_pending(broker, ProviderUser("alice")))
+    assert "LoginWidget" in text(nb.cells[0]) and "'alice'" in text(nb.cells[1])
+    # Logged in now: the same cell binds an authenticated connection at once, and says so.
+    async with kernel(jp_serverapp) as k:
+        await NotebookClient(nb, km=manager_of(jp_serverapp, k), timeout=60).async_execute()
+    assert "Logged in: `connection` is an authenticated" in text(nb.cells[0]) and "'alice'" in text(nb.cells[1])
+
+
 class TestWithoutLoadingIntoKernels:
     """A server with `load_in_kernels = False`: kernels load the extension themselves, or do without."""
 

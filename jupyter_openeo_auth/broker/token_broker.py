@@ -81,12 +81,17 @@ class TokenBroker:
         self.log = log or logging.getLogger("jupyter_openeo_auth")
         #: The sessions' room: which login serves which back-end.
         self.table = SessionTable(self.owner, self.http, self.log, self._announce)
-        #: JupyterHub's login, when the server runs on a hub that hands it out.
-        self.hub = HubSessions(hub, self.table, self._session, self.http, self.log) if hub else None
+        #: JupyterHub's login, when the server runs on a hub that hands it out (see `use_hub`).
+        self.hub: HubSessions | None = None
+        self.use_hub(hub)
         #: The logins' room: start, poll, cancel, forget.
         self.runner = LoginRunner(self._new_session, self._login_finished, self.log, max_pending_logins)
         #: Set while `restore()` runs: requests that look for sessions wait for it.
         self._restoring: asyncio.Future | None = None
+
+    def use_hub(self, hub: HubTokens | None) -> None:
+        """Serve JupyterHub's own login (its tokens asked with the broker's HTTP client), or none."""
+        self.hub = HubSessions(hub, self.table, self._session, self.http, self.log) if hub is not None else None
 
     def __repr__(self) -> str:
         return f"<TokenBroker sessions={len(self.table)} logins={len(self.logins)}>"

@@ -36,9 +36,40 @@ def _connection(backend: str, auth: ServerTokenAuth):
     return connection
 
 
-def login(backend: str | None = None, provider_id: str | None = None) -> LoginWidget:
-    """A `LoginWidget` for `backend` (default: the server's `OpenEOAuth.default_backend`); display it."""
-    return LoginWidget(backend or default_backend(), provider_id)
+def bind_connection(widget: LoginWidget, namespace: dict, var: str) -> None:
+    """Bind `var` in the notebook to an `openeo.Connection` for the widget's login, at once: authenticated when
+    the server is logged in, else the login starts and the connection's first request waits for it (see
+    `connect_when_logged_in`), so that "Run All" goes on. What `%openeo_login` and a displayed `login()` do."""
+    note = f"`{var}` is an authenticated openeo.Connection to {widget.backend}."
+    if widget.state == "logged_in":
+        namespace[var] = connect(widget.backend, widget.provider_id)
+        print(f"Logged in: {note}")  # in this cell's output, not a later one's
+        return
+    widget.start()
+    try:
+        namespace[var] = connect_when_logged_in(widget)
+    except Exception as e:  # noqa: BLE001 - openeo.connect could not reach the back-end: say so, bind nothing
+        print(f"Could not connect to {widget.backend}: {e}")
+        return
+    # The widget shows the note once logged in; printing from its thread would land in another cell.
+    widget.on_login(lambda _login: note)
+
+
+def login(backend: str | None = None, provider_id: str | None = None, var: str | None = "connection") -> LoginWidget:
+    """A `LoginWidget` for `backend` (default: the server's `OpenEOAuth.default_backend`). Displayed (the last
+    line of a cell), it starts the login and binds `var` in the notebook as `%openeo_login` does; `var=None`
+    binds nothing (then click the button, or call `.start()`)."""
+    widget = LoginWidget(backend or default_backend(), provider_id)
+    if var:
+        widget.when_displayed(lambda: bind_connection(widget, _notebook_namespace(), var))
+    return widget
+
+
+def _notebook_namespace() -> dict:
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell.user_ns if shell is not None else {}
 
 
 def default_backend() -> str:

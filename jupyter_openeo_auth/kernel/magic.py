@@ -10,7 +10,7 @@ from IPython.display import display
 
 from ..oidc import OpenEOAuthError
 from ..wire import Flow
-from .api import connect, connect_when_logged_in, default_backend
+from .api import bind_connection, connect, default_backend
 from .client import server
 from .widget import LoginWidget
 
@@ -35,10 +35,6 @@ class OpenEOMagics(Magics):
         args = parse_argstring(self.openeo_login, line)
         backend = args.backend or default_backend()
 
-        def bind(flow=None) -> str:
-            self._user_ns()[args.var] = connect(backend, args.provider, flow=flow)
-            return f"`{args.var}` is an authenticated openeo.Connection to {backend}."
-
         if args.client_credentials or args.password:
             extra: dict[str, str] = {"flow": Flow.CLIENT_CREDENTIALS}
             if args.password:
@@ -49,22 +45,11 @@ class OpenEOMagics(Magics):
             except OpenEOAuthError as e:
                 print(f"Login failed: {e.message}")
                 return None
-            print(f"Logged in: {bind(extra['flow'])}")
+            self._user_ns()[args.var] = connect(backend, args.provider, flow=extra["flow"])
+            print(f"Logged in: `{args.var}` is an authenticated openeo.Connection to {backend}.")
             return None
 
         widget = LoginWidget(backend, args.provider, client_id=args.client_id)
-        if widget.state == "logged_in":
-            print(f"Logged in: {bind()}")  # in this cell's output, not a later one's
-            display(widget)
-            return None
-        widget.start()
-        try:
-            # Bound at once, so that "Run All" goes on: the connection's first request waits for the login.
-            self._user_ns()[args.var] = connect_when_logged_in(widget)
-        except Exception as e:  # noqa: BLE001 - openeo.connect could not reach the back-end: say so, bind nothing
-            print(f"Could not connect to {backend}: {e}")
-        else:
-            # The widget shows the note once logged in; printing from its thread would land in another cell.
-            widget.on_login(lambda _login: f"`{args.var}` is an authenticated openeo.Connection to {backend}.")
+        bind_connection(widget, self._user_ns(), args.var)
         display(widget)
         return None

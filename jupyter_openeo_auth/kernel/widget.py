@@ -57,6 +57,7 @@ class LoginWidget(w.VBox):
         self._callbacks: list[Callable[[dict], str | None]] = []
         self._thread: threading.Thread | None = None
         self._login_id: str | None = None
+        self._on_display: Callable[[], None] | None = None
 
         self._titles: dict = {}
         self.title = w.HTML()
@@ -76,6 +77,16 @@ class LoginWidget(w.VBox):
 
     def __repr__(self) -> str:
         return f"<LoginWidget {self.backend} {self.state}>"
+
+    def when_displayed(self, action: Callable[[], None]) -> None:
+        """Run `action` once, when the widget is first displayed (`joa.login()` binds its connection then)."""
+        self._on_display = action
+
+    def _repr_mimebundle_(self, **kwargs):
+        action, self._on_display = self._on_display, None
+        if action is not None:
+            action()
+        return super()._repr_mimebundle_(**kwargs)
 
     # --- what the user sees ------------------------------------------------------------------------------
 

@@ -115,7 +115,7 @@ class OpenEOAuth(ExtensionApp):
             default_backend=self.default_backend,
             on_event=self._emit,
         )
-        self.broker.hub = hub_tokens(self.broker.http)
+        self.broker.use_hub(hub_tokens(self.broker.http))
         self.settings[BROKER] = self.broker
         assert self.serverapp is not None, "an extension is initialised by its server"
         self.kernel_key = KernelKey(self.serverapp.runtime_dir)
