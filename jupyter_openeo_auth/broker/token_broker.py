@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import os
 import time
@@ -17,18 +16,18 @@ from ..oidc import (
     NotLoggedIn,
     OpenEOAuthError,
     TokenSet,
-    issuer_cache,
     normalize_url,
 )
 from ..wire import LOGIN_FLOWS, SHARED_FLOWS, Flow
 from .accounts import ACCOUNT_RECHECK, AccountRefused, check_account
 from .backends import Backends
+from .first_tokens import FirstTokens
 from .hub_sessions import HubSessions
 from .hub_tokens import HubTokens
 from .keeper import Keeper
 from .login_runner import MAX_PENDING_LOGINS, LoginRunner
 from .logins import Login
-from .service_accounts import ServiceAccount, find_account
+from .service_accounts import ServiceAccount
 from .session_table import Found, SessionTable
 from .sessions import Served, Session, SessionKey, SessionSettings
 from .store import MemoryStore, SessionStore
@@ -84,6 +83,8 @@ class TokenBroker:
         #: JupyterHub's login, when the server runs on a hub that hands it out (see `use_hub`).
         self.hub: HubSessions | None = None
         self.use_hub(hub)
+        #: How each flow gets its first tokens at the provider.
+        self.first_tokens = FirstTokens(self.http, self.service_accounts, self.store.timeout, self.log)
         #: The logins' room: start, poll, cancel, forget.
         self.runner = LoginRunner(self._new_session, self._login_finished, self.log, max_pending_logins)
         #: Set while `restore()` runs: requests that look for sessions wait for it.
@@ -110,14 +111,6 @@ class TokenBroker:
     async def flows(self, info: BackendInfo) -> dict[str, list[str]]:
         """Per provider id, the flows it really offers (see `Backends.flows`)."""
         return await self.backends.flows(info)
-
-    async def _client(self, info: BackendInfo, provider_id, flow, client_id=None, secret=None):
-        """(AsyncOidcClient, use PKCE) for a flow at one of the back-end's providers."""
-        provider = info.provider(provider_id)
-        client_id, pkce = (client_id, False) if secret else provider.choose_client(flow, client_id)
-        metadata = await issuer_cache.get(provider.issuer, self.http)
-        client = AsyncOidcClient(metadata, client_id, client_secret=secret, scopes=provider.scopes, http=self.http)
-        return client, pkce
 
     def public_settings(self) -> dict:
         """The configuration the login dialog shows: the default back-end and where service accounts are."""
@@ -186,10 +179,12 @@ class TokenBroker:
         if pending is not None:
             return pending
         if flow != Flow.DEVICE:
-            return await self._direct_login(info, key, client_id, username, password)
+            client, tokens = await self.first_tokens.direct(info, key, client_id, username, password)
+            login = self.runner.new(key, info.url)
+            return self.runner.done(login, await self._new_session(login, client, tokens))
         self.runner.make_room()
-        client, pkce = await self._client(info, provider_id, Flow.DEVICE, client_id)
-        login = self.runner.start_device(key, info.url, await client.start_device_authorization(pkce))
+        _, authorization = await self.first_tokens.device(info, provider_id, client_id)
+        login = self.runner.start_device(key, info.url, authorization)
         self._announce("login_started", key, info.url, login_id=login.id)
         return login
 
@@ -205,22 +200,6 @@ class TokenBroker:
             )
         return found
 
-    async def _direct_login(self, info: BackendInfo, key: SessionKey, client_id, username, password) -> Login:
-        """Client credentials or password: one token request, no polling. The password is not kept."""
-        secret = None
-        if key.flow == Flow.CLIENT_CREDENTIALS:
-            account = find_account(self.service_accounts, info.url, info.api_url, key.provider_id)
-            client_id, secret = account.client_id, await account.secret(self.store.timeout)
-        elif not username or not password:
-            raise OpenEOAuthError("The password flow needs a username and a password.")
-        client, _ = await self._client(info, key.provider_id, key.flow, client_id, secret)
-        if key.flow == Flow.CLIENT_CREDENTIALS:
-            tokens = await client.client_credentials()
-        else:
-            tokens = await client.password(username, password)
-        login = self.runner.new(key, info.url)
-        return self.runner.done(login, await self._new_session(login, client, tokens))
-
     def login(self, login_id: str) -> Login:
         """A login by id (`LoginNotFound`)."""
         return self.runner.get(login_id)
@@ -233,8 +212,8 @@ class TokenBroker:
 
     async def _new_session(self, login: Login, client: AsyncOidcClient, tokens: TokenSet) -> Session:
         key = login.key
-        if not tokens.user and key.flow != Flow.CLIENT_CREDENTIALS:
-            tokens = await self._with_userinfo(client, tokens)
+        if key.flow != Flow.CLIENT_CREDENTIALS:
+            tokens = await self.first_tokens.with_user(client, tokens)
         renew: Callable[[TokenSet], Awaitable[TokenSet]] = client.refresh
         if key.flow == Flow.CLIENT_CREDENTIALS:
 
@@ -260,15 +239,6 @@ class TokenBroker:
         return Session(
             key, backend_url, client, tokens, renew, self.settings, self.log, self.keeper, self._session_event
         )
-
-    async def _with_userinfo(self, client: AsyncOidcClient, tokens: TokenSet) -> TokenSet:
-        """No id token came (some password grants): ask userinfo who logged in, to show a name."""
-        try:
-            claims = await client.userinfo(tokens.access_token)
-        except OpenEOAuthError as e:
-            self.log.info("Could not ask %s who logged in: %s", client.metadata.issuer, e)
-            return tokens
-        return dataclasses.replace(tokens, id_claims=claims)
 
     async def restore(self) -> int:
         """Bring back the sessions saved in the store; their first token request refreshes. Returns how many.

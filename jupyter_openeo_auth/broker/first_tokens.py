@@ -1,0 +1,82 @@
+"""How each login flow gets its first tokens at a back-end's provider: the OAuth client for the flow, a device
+authorization (then polled by the `LoginRunner`), or one token request for a service account or a password;
+and who logged in when no id token came. The broker decides which; this room talks to the provider."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from ..oidc import (
+    AsyncDeviceAuthorization,
+    AsyncHttpClient,
+    AsyncOidcClient,
+    BackendInfo,
+    OpenEOAuthError,
+    TokenSet,
+    issuer_cache,
+)
+from ..wire import Flow
+from .service_accounts import ServiceAccount, find_account
+from .session_key import SessionKey
+
+
+class FirstTokens:
+    """Starts logins at providers, with the server's HTTP client and service accounts."""
+
+    def __init__(
+        self, http: AsyncHttpClient, service_accounts: list[ServiceAccount], secret_timeout: float, log: logging.Logger
+    ):
+        self.http = http
+        self.service_accounts = service_accounts
+        self.secret_timeout = secret_timeout
+        self.log = log
+
+    async def client(
+        self,
+        info: BackendInfo,
+        provider_id: str | None,
+        flow: Flow,
+        client_id: str | None = None,
+        secret: str | None = None,
+    ) -> tuple[AsyncOidcClient, bool]:
+        """(client, use PKCE) for a flow at one of the back-end's providers: the client asked for, else the
+        back-end's default client for the flow."""
+        provider = info.provider(provider_id)
+        client_id, pkce = (client_id, False) if secret and client_id else provider.choose_client(flow, client_id)
+        metadata = await issuer_cache.get(provider.issuer, self.http)
+        client = AsyncOidcClient(metadata, client_id, client_secret=secret, scopes=provider.scopes, http=self.http)
+        return client, pkce
+
+    async def device(
+        self, info: BackendInfo, provider_id: str, client_id: str | None
+    ) -> tuple[AsyncOidcClient, AsyncDeviceAuthorization]:
+        """A device authorization (RFC 8628, with PKCE where the client is public) for the user to approve."""
+        client, pkce = await self.client(info, provider_id, Flow.DEVICE, client_id)
+        return client, await client.start_device_authorization(pkce)
+
+    async def direct(
+        self, info: BackendInfo, key: SessionKey, client_id: str | None, username: str | None, password: str | None
+    ) -> tuple[AsyncOidcClient, TokenSet]:
+        """Client credentials (the server's service account for the back-end) or password: one token request,
+        no polling. The password is not kept."""
+        if key.flow == Flow.CLIENT_CREDENTIALS:
+            account = find_account(self.service_accounts, info.url, info.api_url, key.provider_id)
+            secret = await account.secret(self.secret_timeout)
+            client, _ = await self.client(info, key.provider_id, Flow.CLIENT_CREDENTIALS, account.client_id, secret)
+            return client, await client.client_credentials()
+        if not username or not password:
+            raise OpenEOAuthError("The password flow needs a username and a password.")
+        client, _ = await self.client(info, key.provider_id, Flow.PASSWORD, client_id)
+        return client, await client.password(username, password)
+
+    async def with_user(self, client: AsyncOidcClient, tokens: TokenSet) -> TokenSet:
+        """No id token came (some password grants): ask userinfo who logged in, to show a name."""
+        if tokens.user:
+            return tokens
+        try:
+            claims = await client.userinfo(tokens.access_token)
+        except OpenEOAuthError as e:
+            self.log.info("Could not ask %s who logged in: %s", client.metadata.issuer, e)
+            return tokens
+        return dataclasses.replace(tokens, id_claims=claims)
