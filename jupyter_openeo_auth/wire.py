@@ -1,6 +1,6 @@
 """Names both ends of the REST API share: the server (server/, broker/) and its clients (kernel/, the CLI; the
-TypeScript side has the same names in labextension/src/api.ts, checked against openapi.json by a test). Plain
-constants, so that neither side's framework is needed to read them."""
+TypeScript side has the same names in labextension/src/api.ts, checked against openapi.json by a test). Constants
+and enumerations of the standard library only, so that neither side's framework is needed to read them."""
 
 from __future__ import annotations
 

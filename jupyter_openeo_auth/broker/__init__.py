@@ -8,7 +8,7 @@ from .login_runner import LoginNotFound, TooManyLogins
 from .logins import Login, LoginState
 from .service_accounts import ServiceAccount, ServiceAccountNotConfigured
 from .sessions import Session, SessionKey, SessionSettings
-from .store import KeyringStore, MemoryStore, keyring_is_safe, make_store
+from .store import KeyringStore, MemoryStore, SessionStore, keyring_is_safe, make_store
 from .token_broker import TokenBroker
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "Session",
     "SessionKey",
     "SessionSettings",
+    "SessionStore",
     "TokenBroker",
     "TooManyLogins",
     "keyring_is_safe",
