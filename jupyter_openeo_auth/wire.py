@@ -15,7 +15,14 @@ KERNEL_SCHEME = "openeo-kernel"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
-class Flow(str, enum.Enum):
+class WireName(str, enum.Enum):
+    """A name sent over the wire: compares equal to, and prints as, its string."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Flow(WireName):
     """How a login is made: openapi.json's `Flow`, `Flow` in labextension/src/api.ts. Adding one means adding it
     here, there, and to the broker's `start_login` (the document and a test follow)."""
 
@@ -25,9 +32,6 @@ class Flow(str, enum.Enum):
     #: Not started by anyone: JupyterHub's own login, handed to the user's server.
     HUB = "hub"
 
-    def __str__(self) -> str:
-        return self.value
-
 
 #: The flows `POST logins` starts (openapi.json's `LoginFlow`).
 LOGIN_FLOWS = (Flow.DEVICE, Flow.CLIENT_CREDENTIALS, Flow.PASSWORD)
@@ -36,7 +40,7 @@ LOGIN_FLOWS = (Flow.DEVICE, Flow.CLIENT_CREDENTIALS, Flow.PASSWORD)
 SHARED_FLOWS = (Flow.DEVICE, Flow.PASSWORD, Flow.HUB)
 
 
-class LoginState(str, enum.Enum):
+class LoginState(WireName):
     """Where a login is (GET logins/ID `state`): openapi.json's `LoginState`, the same union in api.ts."""
 
     PENDING = "pending"
@@ -45,9 +49,6 @@ class LoginState(str, enum.Enum):
     EXPIRED = "expired"
     FAILED = "failed"
     CANCELLED = "cancelled"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 #: The environment variable in which JupyterHub hands a user's server the key of its sealed logins
