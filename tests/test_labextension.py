@@ -172,7 +172,12 @@ def test_the_menu_and_palette_have_the_commands(lab, page):
 
 def test_status_bar_and_notebook_widgets_follow_each_other(stack, lab, page, tmp_path):
     nb = nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_code_cell(f"import jupyter_openeo_auth as joa\nw = joa.login({stack.backend.url!r})\nw")]
+        # var=None: a widget that waits for its button (displayed with the default var, it would log in at once)
+        cells=[
+            nbformat.v4.new_code_cell(
+                f"import jupyter_openeo_auth as joa\nw = joa.login({stack.backend.url!r}, var=None)\nw"
+            )
+        ]
     )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, tmp_path / "root" / "widget.ipynb")
