@@ -48,12 +48,10 @@ class FirstTokens:
         client = AsyncOidcClient(metadata, client_id, client_secret=secret, scopes=provider.scopes, http=self.http)
         return client, pkce
 
-    async def device(
-        self, info: BackendInfo, provider_id: str, client_id: str | None
-    ) -> tuple[AsyncOidcClient, AsyncDeviceAuthorization]:
+    async def device(self, info: BackendInfo, provider_id: str, client_id: str | None) -> AsyncDeviceAuthorization:
         """A device authorization (RFC 8628, with PKCE where the client is public) for the user to approve."""
         client, pkce = await self.client(info, provider_id, Flow.DEVICE, client_id)
-        return client, await client.start_device_authorization(pkce)
+        return await client.start_device_authorization(pkce)
 
     async def direct(
         self, info: BackendInfo, key: SessionKey, client_id: str | None, username: str | None, password: str | None

@@ -183,7 +183,7 @@ class TokenBroker:
             login = self.runner.new(key, info.url)
             return self.runner.done(login, await self._new_session(login, client, tokens))
         self.runner.make_room()
-        _, authorization = await self.first_tokens.device(info, provider_id, client_id)
+        authorization = await self.first_tokens.device(info, provider_id, client_id)
         login = self.runner.start_device(key, info.url, authorization)
         self._announce("login_started", key, info.url, login_id=login.id)
         return login
@@ -215,12 +215,8 @@ class TokenBroker:
         if key.flow != Flow.CLIENT_CREDENTIALS:
             tokens = await self.first_tokens.with_user(client, tokens)
         renew: Callable[[TokenSet], Awaitable[TokenSet]] = client.refresh
-        if key.flow == Flow.CLIENT_CREDENTIALS:
-
-            async def renew_credentials(_tokens: TokenSet) -> TokenSet:
-                return await client.client_credentials()
-
-            renew = renew_credentials
+        if key.flow == Flow.CLIENT_CREDENTIALS:  # a service account logs in again rather than refreshing
+            renew = lambda _tokens: client.client_credentials()  # noqa: E731
         session = self._session(key, login.backend_url, client, tokens, renew)
         await session.save(tokens)  # stored before anyone receives its access token
         self.table.add(session)
