@@ -107,10 +107,15 @@ def _follow(client: ServerClient, login: dict) -> dict:
     print(f"log in, and enter the code:  {login['user_code']}\n")
     if not link.startswith("/"):  # a phone cannot follow a path
         segno.make(link, error="m").terminal(compact=True)
+    countdown = sys.stdout.isatty()  # a pipe or a log file gets the line once, not once a second
+    said = False
     try:
         while login["state"] == "pending":
             left = max(0, int(login["expires_at"] - time.time()))
-            print(f"\rWaiting for the login; the code expires in {left // 60}:{left % 60:02d}. ", end="", flush=True)
+            if countdown or not said:
+                waiting = f"Waiting for the login; the code expires in {left // 60}:{left % 60:02d}. "
+                print(f"\r{waiting}" if countdown else waiting, end="", flush=True)
+                said = True
             time.sleep(1)
             login = client.login(login["id"])
     except KeyboardInterrupt:

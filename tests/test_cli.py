@@ -12,6 +12,7 @@ import subprocess
 import sys
 import sysconfig
 import threading
+import time
 
 import pytest
 
@@ -42,7 +43,6 @@ def shell_env(server, **extra) -> dict:
 
 def wait_logged_in(server, login_id: str, timeout: float = 30) -> None:
     """Until the server has seen the approval (it polls the provider every second)."""
-    import time
 
     import requests
 
@@ -80,6 +80,7 @@ def test_terminal_login_status_token_and_logout(stack, server, issued_secrets):
             if "enter the code:" in line:
                 code = line.split()[-1]
                 link = next(said for said in shown if said.startswith("Open ")).split()[1]
+                time.sleep(3)  # the user takes a moment: the command waits several seconds
                 ProviderUser("alice").approve(link, code)
                 break
 
@@ -90,6 +91,7 @@ def test_terminal_login_status_token_and_logout(stack, server, issued_secrets):
     rest = login.stdout.read()
     assert "Logged in to" in rest and "Alice Liddell" in rest
     assert any(block in rest for block in "█▀▄")  # the QR code, drawn in the terminal
+    assert rest.count("Waiting for the login") == 1  # to a pipe once, not a countdown line a second
 
     status = cli(env, "status")
     assert status.returncode == 0 and f"{stack.backend.url} (local): Alice Liddell" in status.stdout
@@ -192,7 +194,6 @@ def test_in_a_jupyterlab_terminal(stack, server_of_a_new_user, tmp_path):
     """A terminal opened through the server's terminal API, as JupyterLab opens one: the command finds its
     server through the terminal's environment."""
     import json
-    import time
 
     import requests
     import websocket
