@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import NamedTuple
 
 import pytest
 from conftest import SERVICE_SECRET, server_config
@@ -15,19 +16,29 @@ from test_events import next_events
 
 from jupyter_openeo_auth.devstack import backend_service, free_port, provider_service
 
-ACCESS = 30  # s: longer than the refresh token's idle time, so renewing only for the access token would let it lapse
-IDLE = 15
-MAX_LIFE = 75
+
+class Limits(NamedTuple):
+    access: int  # s: the provider's access-token lifetime
+    idle: int  # s: a refresh token unused this long lapses
+    max_life: int  # s: the login ends this long after it began, however often it was renewed
+    quiet: int  # s: no request at all for this long, early in the login
 
 
-@pytest.fixture(scope="module")
-def limited():
-    """(back-end, limits): a provider with 30 s access tokens behind the limits, and a back-end that trusts it."""
-    provider = provider_service(free_port(), access_token_ttl=ACCESS, device_interval=1).start()
-    with SessionLimits(provider.url, idle=IDLE, max_life=MAX_LIFE) as limits:
+LIMITS = [
+    Limits(access=20, idle=60, max_life=180, quiet=150),  # the working day, scaled down: renewals keep it alive
+    Limits(access=30, idle=15, max_life=75, quiet=45),  # the refresh token idles out before the access token ends
+]
+
+
+@pytest.fixture(scope="module", params=LIMITS, ids=["renewals-keep-it", "idle-shorter-than-access"])
+def limited(request):
+    """(back-end, limits, figures): a provider behind Keycloak-like limits, and a back-end that trusts it."""
+    figures = request.param
+    provider = provider_service(free_port(), access_token_ttl=figures.access, device_interval=1).start()
+    with SessionLimits(provider.url, idle=figures.idle, max_life=figures.max_life) as limits:
         backend = backend_service(limits.url, no_user_cache=True).start()
         try:
-            yield backend, limits
+            yield backend, limits, figures
         finally:
             backend.cleanup()
     provider.cleanup()
@@ -40,31 +51,31 @@ def jp_server_config(stack, monkeypatch):
 
 
 async def test_a_limited_login_lives_as_long_as_it_can_then_asks_for_a_new_one(limited, api, alice, jp_ws_fetch):
-    backend, limits = limited
+    backend, limits, figures = limited
     ws = await jp_ws_fetch("api", "events", "subscribe")
     await api.login(backend.url, alice)
     began = time.time()
 
-    await asyncio.sleep(IDLE * 3)  # no request at all for three times the refresh token's idle time
+    await asyncio.sleep(figures.quiet)  # no request at all (longer than the refresh token's idle time, or close)
     code, token = await api.post("token", backend=backend.url)
     assert code == 200 and await asyncio.to_thread(whoami, backend.url, token["access_token"]) == "alice"
     assert limits.refused == 0
 
     events = []
     while not any(e["action"] == "login_ending" for e in events):
-        events += await next_events(ws, 1, timeout=MAX_LIFE)
+        events += await next_events(ws, 1, timeout=figures.max_life)
     warned = time.time()
     [ending] = [e for e in events if e["action"] == "login_ending"]
-    assert warned < began + MAX_LIFE and abs(ending["login_expires_at"] - (began + MAX_LIFE)) < 5
+    assert warned < began + figures.max_life and abs(ending["login_expires_at"] - (began + figures.max_life)) < 5
     _, listed = await api.get("sessions")
     [session] = listed["sessions"]
-    assert abs(session["login_expires_at"] - (began + MAX_LIFE)) < 5 and session["login_ending"] is True
+    assert abs(session["login_expires_at"] - (began + figures.max_life)) < 5 and session["login_ending"] is True
 
     ended = None
     while ended is None:
-        [event] = await next_events(ws, 1, timeout=MAX_LIFE)
+        [event] = await next_events(ws, 1, timeout=figures.max_life)
         ended = event if event["action"] == "session_ended" else None
-    assert ended["state"] == "login_required" and time.time() >= began + MAX_LIFE - 5
+    assert ended["state"] == "login_required" and time.time() >= began + figures.max_life - 5
     code, refused = await api.post("token", backend=backend.url)
     assert code == 409 and refused["reason"] == "login_required"
     assert "ended at" in refused["message"] and "Log in again" in refused["message"]
