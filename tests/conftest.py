@@ -207,7 +207,14 @@ def page(tmp_path):
 #: The fast layer: the OIDC core, the broker and the handlers in this process, against the real provider and
 #: back-end on loopback, and the code checks. `pytest -m "not slow"` runs only these (under a minute here); the
 #: rest start Jupyter servers, kernels, browsers, hubs and wheels of their own.
-FAST_MODULES = {"test_oidc_core", "test_hostile_answers", "test_shared_logins", "test_python_style", "test_events"}
+FAST_MODULES = {
+    "test_oidc_core",
+    "test_login_end_rules",
+    "test_hostile_answers",
+    "test_shared_logins",
+    "test_python_style",
+    "test_events",
+}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -7,15 +7,18 @@ import json
 import os
 import re
 import secrets
+import subprocess
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 import requests
 from playwright.sync_api import expect
+from session_limits import SessionLimits
 from ws_kernel import WebSocketKernel
 
-from jupyter_openeo_auth.devstack import backend_service, jupyter_service
+from jupyter_openeo_auth.devstack import backend_service, free_port, jupyter_service, provider_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
 
 HOSTILE = '<img src=x onerror="window.__pwned=1">'
@@ -251,6 +254,43 @@ def test_the_status_bar_says_which_backends_share_a_login(stack, second_backend,
     host = second_backend.url.split("//")[1]
     assert f"{stack.backend.url} (local): Alice Liddell, device login" in title and f"one login with {host}" in title
     assert re.search(r"token valid until \d\d:\d\d \(renewed automatically\)", title)  # as the CLI says it
+
+
+@pytest.fixture
+def short_login(stack):
+    """A back-end whose provider lets one login last 40 s however often it is renewed, with 20 s access tokens
+    (Keycloak-like limits in front of the test provider)."""
+    provider = provider_service(free_port(), access_token_ttl=20, device_interval=1).start()
+    with SessionLimits(provider.url, idle=60, max_life=40) as limits:
+        backend = backend_service(limits.url, no_user_cache=True).start()
+        yield backend
+        backend.cleanup()
+    provider.cleanup()
+
+
+def test_the_status_bar_and_the_cli_say_by_when_to_log_in_again(lab, page, short_login):
+    status = open_lab(page, lab)
+    _, login = lab.api("POST", "logins", json={"backend": short_login.url})
+    ProviderUser("alice").approve(login["verification_uri_complete"], login["user_code"])
+    began = time.time()
+    expect(status).to_have_text(re.compile("openEO: Alice Liddell @"), timeout=30000)
+    # A renewal shows that the provider's session maximum is near: the tooltip says by when, as the CLI does.
+    expect(status).to_have_attribute("title", re.compile(r"log in again by \d\d:\d\d"), timeout=40000)
+    by = re.search(r"log in again by (\d\d:\d\d)", status.get_attribute("title")).group(1)
+    cli = subprocess.run(
+        ["jupyter", "openeo-auth", "status"],
+        env={**os.environ, "JUPYTER_OPENEO_AUTH_SERVER": lab.service.url, "JUPYTER_TOKEN": lab.token},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert f"log in again by {by}" in cli.stdout, cli
+    assert status.inner_text().startswith("openEO: Alice Liddell")  # not yet in the status bar itself
+    # In the last tenth of the login's life the status bar item says it, without any pop-up.
+    expect(status).to_have_text(f"openEO: log in again by {by}", timeout=40000)
+    assert time.time() > began + 30
+    expect(status).to_have_text("openEO: log in again", timeout=30000)
+    expect(page.locator(".jp-Dialog, .jp-toast-container .Toastify__toast")).to_have_count(0)
 
 
 def test_the_dialogs_layout(stack, lab, page):

@@ -36,9 +36,10 @@ class LoginEnd:
         self._longest = max(self._longest, life)
         if life >= self._longest - SLACK:
             return False
-        moved = self.expires_at is None or abs(expires - self.expires_at) > 1
+        if self.expires_at is not None and abs(expires - self.expires_at) <= 1:
+            return False  # the same end, give or take the rounding of `refresh_expires_in`: keep the one planned
         self.expires_at = expires
-        return moved
+        return True
 
     def warn_at(self) -> float | None:
         """When to say that the login ends soon: ten minutes before, or a tenth of its life when shorter."""
@@ -47,6 +48,6 @@ class LoginEnd:
         return self.expires_at - min(WARN_BEFORE, (self.expires_at - self.started_at) / 10)
 
     def ending(self) -> bool:
-        """Is the end near (inside the warning window)?"""
+        """Is the end near (inside the warning window, or said to be)?"""
         warn_at = self.warn_at()
-        return warn_at is not None and time.time() >= warn_at
+        return self.warned or (warn_at is not None and time.time() >= warn_at)
