@@ -51,6 +51,44 @@ class LoginState(WireName):
     CANCELLED = "cancelled"
 
 
+class Reason(WireName):
+    """Why a request failed: `reason` of every error answer (`{"reason", "message"}`), openapi.json's `Reason`,
+    the same union in api.ts. Each error type names its reason here; the message says what to do."""
+
+    ERROR = "error"  # none more specific
+    # The request itself
+    BAD_REQUEST = "bad_request"
+    MISSING_PARAMETER = "missing_parameter"
+    BAD_PARAMETER = "bad_parameter"
+    NOT_AUTHENTICATED = "not_authenticated"
+    FORBIDDEN = "forbidden"
+    NOT_OWNER = "not_owner"  # on a hub: only the server's owner may use her logins
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    NOT_ALLOWED = "not_allowed"  # a back-end outside `allowed_backends`
+    TOO_MANY_LOGINS = "too_many_logins"
+    SERVER_ERROR = "server_error"
+    # The back-end and what it lists
+    INVALID_BACKEND_URL = "invalid_backend_url"
+    BACKEND_UNAVAILABLE = "backend_unavailable"
+    NOT_OPENEO = "not_openeo"
+    NO_OIDC = "no_oidc"
+    UNKNOWN_PROVIDER = "unknown_provider"
+    NO_CLIENT = "no_client"
+    FLOW_NOT_SUPPORTED = "flow_not_supported"
+    ACCOUNT_REFUSED = "account_refused"
+    CLIENT_CREDENTIALS_NOT_CONFIGURED = "client_credentials_not_configured"
+    # The provider
+    PROVIDER_UNAVAILABLE = "provider_unavailable"
+    BAD_RESPONSE = "bad_response"
+    DENIED = "denied"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    # The login
+    NOT_LOGGED_IN = "not_logged_in"
+    LOGIN_REQUIRED = "login_required"
+
+
 #: The environment variable in which JupyterHub hands a user's server the key of its sealed logins
 #: (`hub.store_key_hook`); the server takes it out of its environment before any kernel starts.
 STORE_KEY_ENV = "JUPYTER_OPENEO_AUTH_STORE_KEY"

@@ -16,7 +16,7 @@ import requests
 from jupyter_openeo_auth.broker import LoginState
 from jupyter_openeo_auth.devstack import jupyter_service
 from jupyter_openeo_auth.server.openapi import SCHEMAS, openapi_document
-from jupyter_openeo_auth.wire import LOGIN_FLOWS, Flow
+from jupyter_openeo_auth.wire import LOGIN_FLOWS, Flow, Reason
 
 ROOT = Path(__file__).resolve().parents[1]
 #: What schemathesis checks. Left out: not_a_server_error (a made-up back-end URL gets the documented 502
@@ -114,17 +114,18 @@ def typescript_union(name: str) -> list[str]:
     return re.findall(r"'(\w+)'", found.group(1))
 
 
-@pytest.mark.parametrize("name", ["Flow", "LoginFlow", "LoginState"])
-def test_flows_and_states_are_one_enumeration_on_each_side(name):
+@pytest.mark.parametrize("name", ["Flow", "LoginFlow", "LoginState", "Reason"])
+def test_flows_states_and_reasons_are_one_enumeration_on_each_side(name):
     document = openapi_document("/base/")
     named = document["components"]["schemas"][name]["enum"]
-    python = {"Flow": list(Flow), "LoginFlow": list(LOGIN_FLOWS), "LoginState": list(LoginState)}[name]
+    python = {"Flow": Flow, "LoginFlow": LOGIN_FLOWS, "LoginState": LoginState, "Reason": Reason}[name]
     assert named == [member.value for member in python]
     assert sorted(typescript_union(name)) == sorted(named), f"api.ts's {name} differs from openapi.json"
 
 
-def test_every_flow_and_state_field_names_the_enumeration():
+def test_every_flow_state_and_reason_field_names_the_enumeration():
     schemas = openapi_document("/base/")["components"]["schemas"]
+    assert schemas["Error"]["properties"]["reason"] == {"$ref": "#/components/schemas/Reason"}
     assert schemas["Login"]["properties"]["state"] == {"$ref": "#/components/schemas/LoginState"}
     assert schemas["Login"]["properties"]["flow"] == {"$ref": "#/components/schemas/Flow"}
     assert schemas["LoginRequest"]["properties"]["flow"] == {"$ref": "#/components/schemas/LoginFlow"}

@@ -8,7 +8,7 @@ import time
 
 from ..oidc import AsyncHttpClient, OpenEOAuthError, TokenSet
 from ..oidc.transport import get
-from ..wire import Flow
+from ..wire import Flow, Reason
 from .sessions import Served, Session
 
 #: Re-ask the back-end about a refused account at most this often (seconds).
@@ -18,7 +18,7 @@ ACCOUNT_RECHECK = 60.0
 class AccountRefused(OpenEOAuthError):
     """Logging in worked, but the back-end does not accept the account."""
 
-    reason = "account_refused"
+    reason = Reason.ACCOUNT_REFUSED
 
 
 async def check_account(

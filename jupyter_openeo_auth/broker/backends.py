@@ -15,6 +15,7 @@ from ..oidc import (
     issuer_cache,
     normalize_url,
 )
+from ..wire import Reason
 
 #: How long discovery results are kept (seconds), and how many back-ends are cached.
 DISCOVERY_TTL = 600.0
@@ -22,7 +23,7 @@ DISCOVERY_CACHE_SIZE = 256
 
 
 class BackendNotAllowed(OpenEOAuthError):
-    reason = "not_allowed"
+    reason = Reason.NOT_ALLOWED
 
 
 class Backends:

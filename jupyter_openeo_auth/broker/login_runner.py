@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from ..oidc import AsyncDeviceAuthorization, AsyncOidcClient, OpenEOAuthError, TokenSet
+from ..wire import Reason
 from .logins import Login, LoginState
 from .sessions import Served, Session, SessionKey
 
@@ -20,11 +21,11 @@ MAX_PENDING_LOGINS = 20
 
 
 class LoginNotFound(OpenEOAuthError):
-    reason = "not_found"
+    reason = Reason.NOT_FOUND
 
 
 class TooManyLogins(OpenEOAuthError):
-    reason = "too_many_logins"
+    reason = Reason.TOO_MANY_LOGINS
 
 
 class LoginRunner:

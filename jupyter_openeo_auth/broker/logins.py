@@ -9,11 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ..oidc import AsyncDeviceAuthorization, OpenEOAuthError
-from ..wire import LoginState
+from ..wire import LoginState, Reason
 from .sessions import SessionKey
 
 #: Which end state an error of the OIDC core leads to.
-STATE_OF_REASON = {"denied": LoginState.DENIED, "expired": LoginState.EXPIRED}
+STATE_OF_REASON: dict[str, LoginState] = {Reason.DENIED: LoginState.DENIED, Reason.EXPIRED: LoginState.EXPIRED}
 
 
 class Login:

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..oidc import OpenEOAuthError, normalize_url
+from ..wire import Reason
 from .locks import in_keyring_pool
 
 
 class ServiceAccountNotConfigured(OpenEOAuthError):
-    reason = "client_credentials_not_configured"
+    reason = Reason.CLIENT_CREDENTIALS_NOT_CONFIGURED
 
 
 @dataclass(frozen=True)

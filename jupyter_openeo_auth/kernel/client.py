@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import requests
 
 from ..oidc import LoginRequired, NotLoggedIn, OpenEOAuthError
-from ..wire import API_PREFIX, KERNEL_SCHEME, KEY_FILE_GLOB, LOOPBACK_HOSTS, key_file
+from ..wire import API_PREFIX, KERNEL_SCHEME, KEY_FILE_GLOB, LOOPBACK_HOSTS, Reason, key_file
 
 SCHEME = KERNEL_SCHEME
 
@@ -199,12 +199,12 @@ class ServerClient:
         if resp.status_code >= 400:
             message = data.get("message") or f"The Jupyter server answered HTTP {resp.status_code}."
             reason = data.get("reason")
-            if reason == "not_logged_in":
+            if reason == Reason.NOT_LOGGED_IN:
                 raise NotLoggedIn(message)
-            if reason == "login_required":
+            if reason == Reason.LOGIN_REQUIRED:
                 raise LoginRequired(message)
             error = OpenEOAuthError(message)
-            error.reason = reason or "error"
+            error.reason = reason or Reason.ERROR
             raise error
         return data
 

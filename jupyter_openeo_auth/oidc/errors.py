@@ -1,10 +1,13 @@
 """Error types of the OpenID Connect core: each carries a sentence the user can act on."""
 
+from ..wire import Reason
+
 
 class OpenEOAuthError(Exception):
-    """Base class: `reason` is a stable machine-readable code, `str(error)` a user-facing sentence."""
+    """Base class: `reason` is a stable machine-readable code (a `Reason` when it goes over the wire),
+    `str(error)` a user-facing sentence."""
 
-    reason = "error"
+    reason: str = Reason.ERROR
     #: True when trying again later may succeed (network trouble, a provider under maintenance).
     transient = False
 
@@ -18,34 +21,34 @@ class OpenEOAuthError(Exception):
 
 
 class InvalidBackendUrl(OpenEOAuthError):
-    reason = "invalid_backend_url"
+    reason = Reason.INVALID_BACKEND_URL
 
 
 class BackendUnavailable(OpenEOAuthError):
-    reason = "backend_unavailable"
+    reason = Reason.BACKEND_UNAVAILABLE
     transient = True
 
 
 class NotAnOpenEOBackend(OpenEOAuthError):
-    reason = "not_openeo"
+    reason = Reason.NOT_OPENEO
 
 
 class NoOidcProviders(OpenEOAuthError):
-    reason = "no_oidc"
+    reason = Reason.NO_OIDC
 
 
 class UnknownProvider(OpenEOAuthError):
-    reason = "unknown_provider"
+    reason = Reason.UNKNOWN_PROVIDER
 
 
 class NoSuitableClient(OpenEOAuthError):
-    reason = "no_client"
+    reason = Reason.NO_CLIENT
 
 
 class ProviderUnavailable(OpenEOAuthError):
     """The OpenID provider could not be reached, timed out or answered with a server error."""
 
-    reason = "provider_unavailable"
+    reason = Reason.PROVIDER_UNAVAILABLE
     transient = True
     #: Seconds the provider asked us to wait (`Retry-After` on a 429 or 503), when it said.
     retry_after: float | None = None
@@ -54,7 +57,7 @@ class ProviderUnavailable(OpenEOAuthError):
 class BadResponse(OpenEOAuthError):
     """A service answered with something that is not the JSON it should send (an HTML error page, say)."""
 
-    reason = "bad_response"
+    reason = Reason.BAD_RESPONSE
 
     def __init__(self, message: str, status: int):
         super().__init__(message)
@@ -71,27 +74,27 @@ class MalformedTokenResponse(BadResponse):
 
 
 class FlowNotSupported(OpenEOAuthError):
-    reason = "flow_not_supported"
+    reason = Reason.FLOW_NOT_SUPPORTED
 
 
 class LoginDenied(OpenEOAuthError):
-    reason = "denied"
+    reason = Reason.DENIED
 
 
 class DeviceCodeExpired(OpenEOAuthError):
-    reason = "expired"
+    reason = Reason.EXPIRED
 
 
 class LoginRequired(OpenEOAuthError):
     """The refresh token no longer works (revoked, expired, or the user logged out elsewhere)."""
 
-    reason = "login_required"
+    reason = Reason.LOGIN_REQUIRED
 
 
 class TokenRequestFailed(OpenEOAuthError):
     """The provider refused a token request for a reason other than the ones above."""
 
-    reason = "failed"
+    reason = Reason.FAILED
 
     def __init__(self, message: str, error: str = ""):
         super().__init__(message)
@@ -101,13 +104,13 @@ class TokenRequestFailed(OpenEOAuthError):
 class NotLoggedIn(OpenEOAuthError):
     """There is no login for that back-end (yet, or any more); the message says how to log in."""
 
-    reason = "not_logged_in"
+    reason = Reason.NOT_LOGGED_IN
 
 
 class LoginEnded(OpenEOAuthError):
     """A login that code was waiting for ended without success (denied, expired, cancelled, failed, or nobody
     approved in time); `reason` is how it ended, the message the login's own sentence."""
 
-    def __init__(self, message: str, reason: str = "failed"):
+    def __init__(self, message: str, reason: str = Reason.FAILED):
         super().__init__(message)
         self.reason = reason

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ..wire import Reason
 from .errors import BadResponse, OpenEOAuthError, ProviderUnavailable
 
 DEFAULT_TIMEOUT = 10.0
@@ -83,7 +84,7 @@ def retry_after(headers) -> float | None:
 
 
 class ResponseTooLarge(BadResponse):
-    reason = "bad_response"
+    reason = Reason.BAD_RESPONSE
 
 
 def _too_large(url: str) -> ResponseTooLarge:

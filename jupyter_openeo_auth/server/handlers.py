@@ -14,7 +14,7 @@ from jupyter_server.utils import url_path_join
 
 from ..broker import TokenBroker
 from ..oidc import OpenEOAuthError
-from ..wire import API_PREFIX, LOOPBACK_HOSTS, Flow
+from ..wire import API_PREFIX, LOOPBACK_HOSTS, Flow, Reason
 from .kernel_key import KERNEL_USER, SCHEME, KernelAuthorizer
 from .openapi import openapi_document
 
@@ -22,21 +22,26 @@ AUTH_RESOURCE = "openeo_auth"
 API = API_PREFIX
 
 #: HTTP status per error reason; anything else is 400.
-STATUS = {
-    "not_logged_in": 404,
-    "not_found": 404,
-    "login_required": 409,
-    "not_allowed": 403,
-    "too_many_logins": 429,
-    "account_refused": 403,
-    "backend_unavailable": 502,
-    "bad_response": 502,
-    "provider_unavailable": 503,
+STATUS: dict[str, int] = {
+    Reason.NOT_LOGGED_IN: 404,
+    Reason.NOT_FOUND: 404,
+    Reason.LOGIN_REQUIRED: 409,
+    Reason.NOT_ALLOWED: 403,
+    Reason.TOO_MANY_LOGINS: 429,
+    Reason.ACCOUNT_REFUSED: 403,
+    Reason.BACKEND_UNAVAILABLE: 502,
+    Reason.BAD_RESPONSE: 502,
+    Reason.PROVIDER_UNAVAILABLE: 503,
 }
 
 
 #: The reason of an error that tornado or jupyter_server raised (not one of ours).
-HTTP_REASONS = {401: "not_authenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+HTTP_REASONS = {
+    401: Reason.NOT_AUTHENTICATED,
+    403: Reason.FORBIDDEN,
+    404: Reason.NOT_FOUND,
+    405: Reason.METHOD_NOT_ALLOWED,
+}
 DEFAULT_MESSAGES = {
     401: "Authenticate with the Jupyter server's token (or log in to JupyterLab) first.",
     403: "This request is not allowed here.",
@@ -81,7 +86,7 @@ class OpenEOAuthHandler(APIHandler):
             return
         self.fail(
             403,
-            "not_owner",
+            Reason.NOT_OWNER,
             f"openEO logins are personal: only {owner}, whose server this is, can use them here. Log in to "
             "openEO on your own server.",
         )
@@ -101,25 +106,25 @@ class OpenEOAuthHandler(APIHandler):
         try:
             data = json.loads(self.request.body or b"{}")
         except ValueError:
-            self.fail(400, "bad_request", "The request body is not JSON.")
+            self.fail(400, Reason.BAD_REQUEST, "The request body is not JSON.")
         if not isinstance(data, dict):
-            self.fail(400, "bad_request", "The request body must be a JSON object.")
+            self.fail(400, Reason.BAD_REQUEST, "The request body must be a JSON object.")
         return data
 
     def required(self, value, name: str) -> str:
         """The value of a required string parameter, or a 400 that names it."""
         if not isinstance(value, str) or not value:
-            self.fail(400, "missing_parameter", f"Give the {name!r} parameter.")
+            self.fail(400, Reason.MISSING_PARAMETER, f"Give the {name!r} parameter.")
         return value
 
     def optional(self, data: dict, name: str) -> str | None:
         """An optional string field of the body (an empty one counts as not given), or a 400 that names it."""
         value = data.get(name)
         if value is not None and not isinstance(value, str):
-            self.fail(400, "bad_parameter", f"{name} must be a string.")
+            self.fail(400, Reason.BAD_PARAMETER, f"{name} must be a string.")
         return value or None
 
-    def fail(self, status: int, reason: str, message: str):
+    def fail(self, status: int, reason: Reason, message: str):
         """Answer an error and stop the handler."""
         self.set_status(status)
         self.finish({"reason": reason, "message": message})
@@ -143,7 +148,7 @@ class OpenEOAuthHandler(APIHandler):
             allowed = [m for m in ("GET", "POST", "DELETE") if type(self).__dict__.get(m.lower())]
             self.set_header("Allow", ", ".join(allowed))
         message = getattr(exc, "log_message", None) if isinstance(exc, tornado.web.HTTPError) else None
-        reason = HTTP_REASONS.get(status_code, "server_error" if status_code >= 500 else "bad_request")
+        reason = HTTP_REASONS.get(status_code, Reason.SERVER_ERROR if status_code >= 500 else Reason.BAD_REQUEST)
         self.set_header("Content-Type", "application/json")
         self.finish({"reason": reason, "message": message or DEFAULT_MESSAGES.get(status_code, self._reason)})
 
@@ -268,10 +273,10 @@ class TokenHandler(OpenEOAuthHandler):
         if min_valid is not None and (
             isinstance(min_valid, bool) or not isinstance(min_valid, (int, float)) or not math.isfinite(min_valid)
         ):
-            self.fail(400, "bad_parameter", "min_valid must be a number of seconds.")
+            self.fail(400, Reason.BAD_PARAMETER, "min_valid must be a number of seconds.")
         flow = self.optional(data, "flow")
         if flow is not None and flow not in set(Flow):
-            self.fail(400, "bad_parameter", f"flow must be one of: {', '.join(Flow)}.")
+            self.fail(400, Reason.BAD_PARAMETER, f"flow must be one of: {', '.join(Flow)}.")
         grant = await self.broker.token(
             self.required(data.get("backend"), "backend"), self.optional(data, "provider_id"), min_valid, flow
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._version import __version__
-from ..wire import API_PREFIX, LOGIN_FLOWS, Flow, LoginState
+from ..wire import API_PREFIX, LOGIN_FLOWS, Flow, LoginState, Reason
 
 S: dict[str, Any] = {"type": "string"}
 N: dict[str, Any] = {"type": "number"}
@@ -111,7 +111,11 @@ SCHEMAS = {
         "description": "the flows POST logins starts",
     },
     "LoginState": {"enum": [state.value for state in LoginState], "description": "where a login is"},
-    "Error": _obj({"reason": S, "message": S}, ["reason", "message"]),
+    "Reason": {
+        "enum": [reason.value for reason in Reason],
+        "description": "why a request failed, for programs (Reason in wire.py and api.ts); the message is for people",
+    },
+    "Error": _obj({"reason": _ref("Reason"), "message": S}, ["reason", "message"]),
     "Providers": _obj(
         {
             "backend": S,

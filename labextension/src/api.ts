@@ -67,11 +67,42 @@ export interface IToken {
   user?: { sub?: string; name?: string; email?: string };
 }
 
+/** Why a request failed (`reason` of an error answer): openapi.json's `Reason`, `Reason` in wire.py. */
+export type Reason =
+  | 'error'
+  | 'bad_request'
+  | 'missing_parameter'
+  | 'bad_parameter'
+  | 'not_authenticated'
+  | 'forbidden'
+  | 'not_owner'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'not_allowed'
+  | 'too_many_logins'
+  | 'server_error'
+  | 'invalid_backend_url'
+  | 'backend_unavailable'
+  | 'not_openeo'
+  | 'no_oidc'
+  | 'unknown_provider'
+  | 'no_client'
+  | 'flow_not_supported'
+  | 'account_refused'
+  | 'client_credentials_not_configured'
+  | 'provider_unavailable'
+  | 'bad_response'
+  | 'denied'
+  | 'expired'
+  | 'failed'
+  | 'not_logged_in'
+  | 'login_required';
+
 /** An error answer of the REST API: `message` is a sentence for the user. */
 export class OpenEOAuthError extends Error {
   constructor(
     message: string,
-    readonly reason: string,
+    readonly reason: Reason | 'network', // network: the server did not answer
     readonly status: number
   ) {
     super(message);
