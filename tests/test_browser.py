@@ -12,6 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from playwright.sync_api import expect
+from test_labextension import run_from_the_palette
 
 from jupyter_openeo_auth.demo import demo_notebook
 from jupyter_openeo_auth.devstack import jupyter_service
@@ -107,3 +108,24 @@ def wait_for_saved_widget_state(path: Path, timeout: float = 30) -> str:
             return text
         time.sleep(0.2)
     raise AssertionError(f"JupyterLab did not save the widget state into {path}")
+
+
+def test_restart_kernel_and_run_all_waits_for_the_login(stack, lab, page):
+    """JupyterLab's "Restart Kernel and Run All Cells" on the demo notebook: the cells after the login wait while
+    the widget shows the code; once the user approves, the account answers as her, and no NameError."""
+    nbformat.write(demo_notebook(stack.backend.url), lab.notebook)
+    page.goto(lab.url)
+    expect(page.locator(".jp-Notebook")).to_be_visible(timeout=60000)
+    expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=60000)
+    page.locator(".jp-Cell").first.click()
+    run_from_the_palette(page, "Restart Kernel and Run All Cells")
+    page.locator(".jp-Dialog").get_by_role("button", name="Confirm Kernel Restart").click()
+
+    code = page.locator("p[style*='font-size:2em']")
+    expect(code).to_be_visible(timeout=60000)
+    href = page.locator(".jp-OutputArea a[target=_blank]").get_attribute("href")
+    account = page.locator(".jp-Cell", has_text="connection.describe_account()")
+    expect(account.locator(".jp-InputPrompt")).to_have_text("[*]:")  # waiting for the login, not failed
+    ProviderUser("bob").approve(href, code.inner_text().strip())
+    expect(account.locator(".jp-OutputArea-output")).to_contain_text("'user_id': 'bob'", timeout=60000)
+    expect(page.get_by_text("NameError")).to_have_count(0)
