@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import textwrap
 import time
 import warnings
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -211,6 +213,32 @@ def test_an_unknown_openeo_client_keeps_its_own_login():
     finally:
         openeo_client.uninstall(Connection)
     assert not hasattr(Connection.authenticate_oidc_device, "_joa_original")
+
+
+def test_the_oldest_openeo_client_the_package_accepts_is_known(tmp_path):
+    """pyproject.toml accepts openeo from some version on; that client's methods have the signatures this module
+    knows, so it takes over without the unknown-client warning (the suite runs with the newest one)."""
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    [oldest] = set(re.findall(r'"openeo>=([\d.]+)"', pyproject))
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(tmp_path), f"openeo=={oldest}"],
+        check=True,
+        timeout=300,
+    )
+    script = textwrap.dedent("""\
+        import warnings
+        warnings.simplefilter("error")  # the unknown-client warning would end this script
+        import openeo
+        from openeo.rest.connection import Connection
+        from jupyter_openeo_auth.kernel import openeo_client
+        openeo_client.install(Connection)
+        taken_over = [hasattr(getattr(Connection, name), "_joa_original") for name in openeo_client.KNOWN]
+        print(openeo.__version__, all(taken_over))
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    version, taken_over = done.stdout.split() or ["", ""]
+    assert version.startswith(oldest) and taken_over == "True", done.stderr
 
 
 async def test_run_all_on_the_demo_notebook_waits_for_the_login(stack, jp_serverapp, broker):
