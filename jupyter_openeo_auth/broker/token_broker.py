@@ -33,7 +33,8 @@ from .sessions import Served, Session, SessionKey, SessionSettings
 from .store import MemoryStore, SessionStore
 
 #: What a logout at a Keycloak realm also did (its revocation endpoint ends every login of the account with that
-#: client, not just this one). Said rather than avoided: a logout must leave no refresh token alive.
+#: client, not just this one). Said rather than avoided: Keycloak's logout endpoint would end the browser's
+#: single sign-on the code was approved in (wider), and a logout must leave no refresh token alive (README).
 KEYCLOAK_REVOKED = (
     "The provider (Keycloak) revoked the login, which also ends your other logins with the client {client!r}: "
     "other Jupyter servers and the openeo client on other machines that use it must log in again."
