@@ -22,6 +22,27 @@ def other_client_backend(stack):
     service.cleanup()
 
 
+@pytest.fixture(scope="module")
+def refusing_backend(stack):
+    """A back-end that trusts the same provider and client but does not accept alice's account."""
+    service = backend_service(stack.provider.url, no_user_cache=True, refuse_users=["alice"]).start()
+    yield service
+    service.cleanup()
+
+
+async def test_a_backend_that_refuses_the_account_is_marked_alone(stack, refusing_backend, api, alice):
+    await api.login(stack.backend.url, alice)
+    code, refused = await api.post("token", backend=refusing_backend.url)
+    assert code == 403 and refused["reason"] == "account_refused"
+    assert "No access for alice at this back-end." in refused["message"]
+    _, listed = await api.get("sessions")
+    by_backend = {s["backend"]: s for s in listed["sessions"]}
+    assert "No access for alice" in by_backend[refusing_backend.url]["account_problem"]
+    assert by_backend[stack.backend.url].get("account_problem") is None  # the login itself is fine
+    code, token = await api.post("token", backend=stack.backend.url)
+    assert code == 200 and token["user"]["sub"] == "alice"
+
+
 async def test_a_second_backend_of_the_same_provider_uses_the_login(stack, second_backend, api, alice, provider_stats):
     await api.login(stack.backend.url, alice)
     authorizations = provider_stats().get("device_authorization", 0)

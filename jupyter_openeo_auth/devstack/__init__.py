@@ -259,6 +259,7 @@ def backend_service(
     second_provider=None,
     default_clients=None,
     provider_title=None,
+    refuse_users=(),
 ) -> Service:
     """The openEO dummy back-end pointed at `issuer` (not yet started); `default_clients` replaces the
     clients it advertises ([{"id", "grant_types"}])."""
@@ -272,6 +273,8 @@ def backend_service(
         argv += ["--provider-title", provider_title]
     if second_provider:
         argv += ["--second-provider", second_provider]
+    for user in refuse_users:
+        argv += ["--refuse-user", user]
     if issuer:
         argv += ["--issuer", issuer]
     if no_oidc:

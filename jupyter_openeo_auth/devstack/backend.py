@@ -57,6 +57,9 @@ def main(argv=None) -> None:
     parser.add_argument("--second-provider", default=None, metavar="ID", help="list the same issuer again as ID")
     parser.add_argument("--no-oidc", action="store_true", help="offer no OpenID provider at all")
     parser.add_argument("--no-user-cache", action="store_true", help="check every bearer token at the provider")
+    parser.add_argument(
+        "--refuse-user", action="append", default=[], metavar="SUB", help="refuse this account here (GET /me: 403)"
+    )
     args = parser.parse_args(argv)
 
     providers = []
@@ -94,7 +97,18 @@ def serve(args) -> None:
         HttpAuthHandler.get_user_from_bearer_token = lambda self, request: self._get_user_from_bearer_token(
             self.get_auth_token(request, "Bearer")
         )
-    app = build_app(backend_implementation=DummyBackendImplementation())
+    from openeo_driver.errors import PermissionsInsufficientException
+
+    class Backend(DummyBackendImplementation):
+        """The dummy, which refuses every "mark"; this one also refuses the accounts named by --refuse-user, as a
+        back-end of a federation may refuse a member that the others accept."""
+
+        def user_access_validation(self, user, request):
+            if user.user_id in args.refuse_user:
+                raise PermissionsInsufficientException(message=f"No access for {user.user_id} at this back-end.")
+            return super().user_access_validation(user, request)
+
+    app = build_app(backend_implementation=Backend())
     server = make_server("127.0.0.1", args.port, app, threaded=True)
     print(f"openeo dummy back-end listening on http://127.0.0.1:{args.port}", flush=True)
     try:
