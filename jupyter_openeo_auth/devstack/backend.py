@@ -2,8 +2,9 @@
 
     python -m jupyter_openeo_auth.devstack.backend --port 8081 --issuer http://127.0.0.1:8080
 
-Options for tests: `--no-oidc` (a back-end without OpenID Connect) and `--no-user-cache` (openeo-driver
-caches bearer -> user for 15 minutes, which would hide the expiry and revocation of tokens).
+Options for tests: `--no-oidc` (a back-end without OpenID Connect), `--no-user-cache` (openeo-driver
+caches bearer -> user for 15 minutes, which would hide the expiry and revocation of tokens) and
+`--refuse-user SUB` (this back-end refuses that account, as the dummy refuses every "mark" everywhere).
 """
 
 from __future__ import annotations
