@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..wire import Reason
 from .errors import BadResponse, OpenEOAuthError, ProviderUnavailable
 
 DEFAULT_TIMEOUT = 10.0
@@ -84,7 +83,7 @@ def retry_after(headers) -> float | None:
 
 
 class ResponseTooLarge(BadResponse):
-    reason = Reason.BAD_RESPONSE
+    """An answer over MAX_BODY: a bad response like any other (its reason is BadResponse's)."""
 
 
 def _too_large(url: str) -> ResponseTooLarge:
