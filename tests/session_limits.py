@@ -5,6 +5,7 @@ else is passed through; its discovery document names it as the issuer and its to
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -12,6 +13,8 @@ import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
+
+from jupyter_openeo_auth.devstack import backend_service, free_port, provider_service
 
 
 class _Server(ThreadingHTTPServer):
@@ -103,3 +106,19 @@ class SessionLimits:
                 tokens["refresh_expires_in"] = int(min(self.idle, self.max_life - (now - began)))
             answer = json.dumps(tokens).encode()
         self._send(handler, status, answer, ctype)
+
+
+@contextlib.contextmanager
+def limited_backend(access: float, idle: float, max_life: float):
+    """(back-end, limits): a test provider with `access` s tokens behind these limits, and a real back-end that
+    trusts it; all stopped afterwards."""
+    provider = provider_service(free_port(), access_token_ttl=access, device_interval=1).start()
+    try:
+        with SessionLimits(provider.url, idle=idle, max_life=max_life) as limits:
+            backend = backend_service(limits.url, no_user_cache=True).start()
+            try:
+                yield backend, limits
+            finally:
+                backend.cleanup()
+    finally:
+        provider.cleanup()

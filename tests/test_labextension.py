@@ -15,10 +15,10 @@ import nbformat
 import pytest
 import requests
 from playwright.sync_api import expect
-from session_limits import SessionLimits
+from session_limits import limited_backend
 from ws_kernel import WebSocketKernel
 
-from jupyter_openeo_auth.devstack import backend_service, free_port, jupyter_service, provider_service
+from jupyter_openeo_auth.devstack import backend_service, jupyter_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
 
 HOSTILE = '<img src=x onerror="window.__pwned=1">'
@@ -260,12 +260,8 @@ def test_the_status_bar_says_which_backends_share_a_login(stack, second_backend,
 def short_login(stack):
     """A back-end whose provider lets one login last 40 s however often it is renewed, with 20 s access tokens
     (Keycloak-like limits in front of the test provider)."""
-    provider = provider_service(free_port(), access_token_ttl=20, device_interval=1).start()
-    with SessionLimits(provider.url, idle=60, max_life=40) as limits:
-        backend = backend_service(limits.url, no_user_cache=True).start()
+    with limited_backend(access=20, idle=60, max_life=40) as (backend, _):
         yield backend
-        backend.cleanup()
-    provider.cleanup()
 
 
 def test_the_status_bar_and_the_cli_say_by_when_to_log_in_again(lab, page, short_login):

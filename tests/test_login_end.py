@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import pytest
 from conftest import SERVICE_SECRET, server_config
-from session_limits import SessionLimits
+from session_limits import limited_backend
 from test_broker_lifecycle import whoami
 from test_events import next_events
 
@@ -34,14 +34,8 @@ LIMITS = [
 def limited(request):
     """(back-end, limits, figures): a provider behind Keycloak-like limits, and a back-end that trusts it."""
     figures = request.param
-    provider = provider_service(free_port(), access_token_ttl=figures.access, device_interval=1).start()
-    with SessionLimits(provider.url, idle=figures.idle, max_life=figures.max_life) as limits:
-        backend = backend_service(limits.url, no_user_cache=True).start()
-        try:
-            yield backend, limits, figures
-        finally:
-            backend.cleanup()
-    provider.cleanup()
+    with limited_backend(figures.access, figures.idle, figures.max_life) as (backend, limits):
+        yield backend, limits, figures
 
 
 @pytest.fixture
