@@ -26,10 +26,12 @@ from pathlib import Path
 
 import requests
 
-from jupyter_openeo_auth.devstack import Service, backend_service, free_port, jupyter_service, provider_service
+from jupyter_openeo_auth.devstack import backend_service, free_port, jupyter_service, provider_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
 
-HUB_DIR = Path(__file__).resolve().parents[1] / "tests" / "hub"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from hubs import hub_service  # noqa: E402  (the test hub's config lives with the tests)
+
 ROUNDS = 5
 
 
@@ -74,7 +76,6 @@ class Hub:
 
     def __init__(self, state: Path):
         self.port, secret = free_port(), secrets.token_hex(16)
-        self.token = secrets.token_hex(16)
         self.provider = provider_service(
             access_token_ttl=600,
             device_interval=1,
@@ -84,38 +85,21 @@ class Hub:
         ).start()
         self.backend = backend_service(self.provider.url).start()
         service_port = free_port()
-        env = {
-            "HUB_STATE_DIR": str(state),
-            "HUB_PORT": str(self.port),
-            "HUB_API_PORT": str(free_port()),
-            "HUB_PROXY_API_PORT": str(free_port()),
-            "HUB_SERVICE_TOKEN": self.token,
-            "HUB_ISSUER": self.provider.url,
-            "HUB_CLIENT_SECRET": secret,
-            "JUPYTERHUB_CRYPT_KEY": secrets.token_hex(32),
-            "OPENEO_BACKEND": self.backend.url,
-            "HUB_TOKENS": "service",
-            "HUB_TOKEN_SERVICE_PORT": str(service_port),
-        }
-        self.hub = Service(
-            "JupyterHub",
-            [
-                sys.executable,
-                "-m",
-                "jupyterhub",
-                "-f",
-                str(HUB_DIR / "jupyterhub_config.py"),
-                "--JupyterHub.log_level=DEBUG",
-            ],
+        self.hub = hub_service(
+            state,
             self.port,
-            env=env,
-            cwd=state,
-            ready_path="/hub/health",
-            ready_status=200,
-        ).start(timeout=120)
+            secrets.token_hex(16),
+            "--JupyterHub.log_level=DEBUG",
+            HUB_ISSUER=self.provider.url,
+            HUB_CLIENT_SECRET=secret,
+            JUPYTERHUB_CRYPT_KEY=secrets.token_hex(32),
+            OPENEO_BACKEND=self.backend.url,
+            HUB_TOKENS="service",
+            HUB_TOKEN_SERVICE_PORT=str(service_port),
+        )
         self.url = f"http://127.0.0.1:{self.port}"
         self.token_service = f"http://127.0.0.1:{service_port}/services/openeo-tokens/token"
-        self.admin = {"Authorization": f"token {self.token}"}
+        self.admin = self.hub.headers
 
     def close(self) -> None:
         self.hub.cleanup()

@@ -75,3 +75,8 @@ class Api:
             data = await self.wait_login(data["id"])
         assert data["state"] == "logged_in", data
         return data
+
+    async def password_login(self, backend: str, username: str, password: str) -> tuple[int, dict]:
+        """A password-flow login with the test provider's password client."""
+        body = {"flow": "password", "client_id": "openeo-password", "username": username, "password": password}
+        return await self.post("logins", backend=backend, **body)

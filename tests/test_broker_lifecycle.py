@@ -201,14 +201,7 @@ async def test_debug_log_of_a_full_flow_holds_no_secret(stack, api, alice, broke
     canaries["rotated refresh token"] = session.tokens.refresh_token
     canaries["refreshed access token"] = session.tokens.access_token
     await api.post("logins", backend=stack.backend.url, flow="client_credentials")
-    await api.post(
-        "logins",
-        backend=stack.backend.url,
-        flow="password",
-        client_id="openeo-password",
-        username="alice",
-        password="alice-password",
-    )
+    await api.password_login(stack.backend.url, "alice", "alice-password")
     canaries["password"] = "alice-password"
     canaries["client secret"] = SERVICE_SECRET
     await api.delete("sessions", backend=stack.backend.url)

@@ -4,46 +4,27 @@ from __future__ import annotations
 
 import json
 import secrets
-import sys
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import requests
+from hubs import hub_service
 from test_broker_lifecycle import whoami
 from ws_kernel import WebSocketKernel
 
-from jupyter_openeo_auth.devstack import Service, backend_service, free_port, provider_service
+from jupyter_openeo_auth.devstack import backend_service, free_port, provider_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
-
-HUB_DIR = Path(__file__).parent / "hub"
 
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
-    state = tmp_path_factory.mktemp("hub")
-    token = secrets.token_hex(16)
-    port = free_port()
-    env = {
-        "HUB_STATE_DIR": str(state),
-        "HUB_PORT": str(port),
-        "HUB_API_PORT": str(free_port()),
-        "HUB_PROXY_API_PORT": str(free_port()),
-        "HUB_SERVICE_TOKEN": token,
-        "JUPYTER_OPENEO_AUTH_HUB_SECRET": secrets.token_hex(32),
-    }
-    service = Service(
-        "JupyterHub",
-        [sys.executable, "-m", "jupyterhub", "-f", str(HUB_DIR / "jupyterhub_config.py")],
-        port,
-        env=env,
-        cwd=state,
-        ready_path="/hub/health",
-        ready_status=200,
-    ).start(timeout=120)
-    service.headers = {"Authorization": f"token {token}"}
-    service.token = token
+    service = hub_service(
+        tmp_path_factory.mktemp("hub"),
+        free_port(),
+        secrets.token_hex(16),
+        JUPYTER_OPENEO_AUTH_HUB_SECRET=secrets.token_hex(32),
+    )
     yield service
     service.cleanup()
 
@@ -137,8 +118,7 @@ def oauth_hub(request, tmp_path_factory):
     """A hub whose own login is the openEO back-end's OpenID provider (GenericOAuthenticator with auth_state
     and the hooks of jupyter_openeo_auth.hub), with its own provider (10 s tokens) and back-end. Users' servers
     get tokens from the hub's token service (access tokens only), or by reading auth_state."""
-    state = tmp_path_factory.mktemp("oauth-hub")
-    port, secret, token = free_port(), secrets.token_hex(16), secrets.token_hex(16)
+    port, secret = free_port(), secrets.token_hex(16)
     token_service_port = free_port()
     provider = provider_service(
         access_token_ttl=10,
@@ -148,29 +128,17 @@ def oauth_hub(request, tmp_path_factory):
         HUB_REDIRECT_URI=f"http://127.0.0.1:{port}/hub/oauth_callback",
     ).start()
     backend = backend_service(provider.url, no_user_cache=True).start()
-    env = {
-        "HUB_STATE_DIR": str(state),
-        "HUB_PORT": str(port),
-        "HUB_API_PORT": str(free_port()),
-        "HUB_PROXY_API_PORT": str(free_port()),
-        "HUB_SERVICE_TOKEN": token,
-        "HUB_ISSUER": provider.url,
-        "HUB_CLIENT_SECRET": secret,
-        "JUPYTERHUB_CRYPT_KEY": secrets.token_hex(32),
-        "OPENEO_BACKEND": backend.url,
-        "HUB_TOKENS": request.param,
-        "HUB_TOKEN_SERVICE_PORT": str(token_service_port),
-    }
-    hub = Service(
-        "JupyterHub",
-        [sys.executable, "-m", "jupyterhub", "-f", str(HUB_DIR / "jupyterhub_config.py")],
+    hub = hub_service(
+        tmp_path_factory.mktemp("oauth-hub"),
         port,
-        env=env,
-        cwd=state,
-        ready_path="/hub/health",
-        ready_status=200,
-    ).start(timeout=120)
-    hub.headers, hub.token = {"Authorization": f"token {token}"}, token
+        secrets.token_hex(16),
+        HUB_ISSUER=provider.url,
+        HUB_CLIENT_SECRET=secret,
+        JUPYTERHUB_CRYPT_KEY=secrets.token_hex(32),
+        OPENEO_BACKEND=backend.url,
+        HUB_TOKENS=request.param,
+        HUB_TOKEN_SERVICE_PORT=str(token_service_port),
+    )
     try:
         token_service = f"http://127.0.0.1:{token_service_port}/services/openeo-tokens/"
         yield SimpleNamespace(

@@ -216,18 +216,9 @@ async def test_service_secret_leaves_the_servers_environment(stack, api, monkeyp
 
 
 async def test_password_flow_uses_the_password_once(stack, api, broker):
-    code, data = await api.post(
-        "logins", backend=stack.backend.url, flow="password", client_id="openeo-password", username="bob", password="x"
-    )
+    code, data = await api.password_login(stack.backend.url, "bob", "x")
     assert code == 400 and data["reason"] == "failed" and "x" not in data["message"].split()
-    code, login = await api.post(
-        "logins",
-        backend=stack.backend.url,
-        flow="password",
-        client_id="openeo-password",
-        username="alice",
-        password="alice-password",
-    )
+    code, login = await api.password_login(stack.backend.url, "alice", "alice-password")
     assert code == 200 and login["state"] == "logged_in"
     # The password grant brings no id token: who logged in comes from the provider's userinfo.
     assert login["user"] == {"sub": "alice", "name": "Alice Liddell", "email": "alice@example.org"}
