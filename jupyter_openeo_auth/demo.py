@@ -126,19 +126,8 @@ def run_demo(port: int, open_browser: bool) -> int:
     """Start everything, print how to log in, wait for Ctrl-C (or SIGTERM, SIGHUP), clean up. Returns the exit
     status. Every child ends with the demo, even when the demo is killed."""
     out = _Output()
-    missing = [m for m in ("openeo_driver", "jupyterlab") if importlib.util.find_spec(m) is None]
-    if missing:
-        out.say(f"The demo needs {', '.join(missing)}: pip install 'jupyter-openeo-auth[demo]'", err=True)
-        return 1
-    try:
-        check_port_free(port)
-    except DevStackError:
-        out.say(f"Cannot start the demo: port {port} on 127.0.0.1 is taken. Choose another with --port.", err=True)
-        return 1
-    try:
-        stack = DevStack(access_token_ttl=300, device_interval=2, provider_folder=install_provider())
-    except DevStackError as e:
-        out.say(f"Cannot start the demo: {e}", err=True)
+    stack = _prepare(out, port)
+    if stack is None:
         return 1
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -180,6 +169,24 @@ def run_demo(port: int, open_browser: bool) -> int:
         stack.stop()
         state.remove()
         out.say(f"Demo stopped. Your notebooks are kept in {Path.cwd() / WORKDIR}.")
+
+
+def _prepare(out: _Output, port: int) -> DevStack | None:
+    """The demo's stack, not started yet; None, after saying why, when the demo cannot run here."""
+    missing = [m for m in ("openeo_driver", "jupyterlab") if importlib.util.find_spec(m) is None]
+    if missing:
+        out.say(f"The demo needs {', '.join(missing)}: pip install 'jupyter-openeo-auth[demo]'", err=True)
+        return None
+    try:
+        check_port_free(port)
+    except DevStackError:
+        out.say(f"Cannot start the demo: port {port} on 127.0.0.1 is taken. Choose another with --port.", err=True)
+        return None
+    try:
+        return DevStack(access_token_ttl=300, device_interval=2, provider_folder=install_provider())
+    except DevStackError as e:
+        out.say(f"Cannot start the demo: {e}", err=True)
+        return None
 
 
 def _banner(url: str, stack: DevStack, lab, workdir: Path) -> str:

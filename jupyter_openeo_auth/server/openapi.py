@@ -197,75 +197,78 @@ SCHEMAS = {
 }
 
 
+_API = f"/{API_PREFIX}"
+#: Every route, relative to the server's base URL.
+PATHS = {
+    f"{_API}/providers": {
+        "get": {
+            "summary": "The OpenID providers of a back-end",
+            "parameters": [_q("backend", schema=URL)],
+            "responses": {"200": _json("providers", "Providers"), **_errors("400", "502", "503")},
+        }
+    },
+    f"{_API}/settings": {
+        "get": {
+            "summary": "What the login dialog shows: the default back-end, where service accounts are",
+            "responses": {"200": _json("settings (never a secret)", "Settings"), **_errors()},
+        }
+    },
+    f"{_API}/logins": {
+        "post": {
+            "summary": "Start a login, or reuse a valid session",
+            "requestBody": _body("LoginRequest"),
+            "responses": {
+                "200": _json("logged in", "Login"),
+                "202": _json("pending device login", "Login"),
+                **_errors("400", "404", "429", "502", "503"),
+            },
+        }
+    },
+    f"{_API}/logins/{{id}}": {
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": S}],
+        "get": {"summary": "A login's state", "responses": {"200": _json("login", "Login"), **_errors("404")}},
+        "delete": {
+            "summary": "Cancel a pending login",
+            "responses": {"200": _json("login", "Login"), **_errors("404")},
+        },
+    },
+    f"{_API}/sessions": {
+        "get": {
+            "summary": "The sessions, one per back-end a login serves (never a token); with backend, a login "
+            "that can serve it (same issuer and client, or the hub's) is listed for it too",
+            "parameters": [_q("backend", False)],
+            "responses": {"200": _json("sessions", "Sessions"), **_errors()},
+        },
+        "delete": {
+            "summary": "Log out: forget, revoke and unpersist; ends the login for every back-end it serves",
+            "parameters": [_q("backend", schema=URL), _q("provider_id", False)],
+            "responses": {
+                "200": _json("logged out; revoked says whether the provider revoked the login", "Logout"),
+                **_errors("400", "502", "503"),
+            },
+        },
+    },
+    f"{_API}/token": {
+        "post": {
+            "summary": "An access token valid for at least min_valid seconds",
+            "requestBody": _body("TokenRequest"),
+            "responses": {
+                "200": _json("token (Cache-Control: no-store)", "Token"),
+                **_errors("400", "404", "409", "502", "503"),
+            },
+        }
+    },
+    f"{_API}/openapi.json": {
+        "get": {
+            "summary": "This document",
+            "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}, **_errors()},
+        }
+    },
+}
+
+
 def openapi_document(base_url: str = "/") -> dict:
     """The document. Paths are relative to the server's base URL, which `servers` names."""
-    api = f"/{API_PREFIX}"
-    paths = {
-        f"{api}/providers": {
-            "get": {
-                "summary": "The OpenID providers of a back-end",
-                "parameters": [_q("backend", schema=URL)],
-                "responses": {"200": _json("providers", "Providers"), **_errors("400", "502", "503")},
-            }
-        },
-        f"{api}/settings": {
-            "get": {
-                "summary": "What the login dialog shows: the default back-end, where service accounts are",
-                "responses": {"200": _json("settings (never a secret)", "Settings"), **_errors()},
-            }
-        },
-        f"{api}/logins": {
-            "post": {
-                "summary": "Start a login, or reuse a valid session",
-                "requestBody": _body("LoginRequest"),
-                "responses": {
-                    "200": _json("logged in", "Login"),
-                    "202": _json("pending device login", "Login"),
-                    **_errors("400", "404", "429", "502", "503"),
-                },
-            }
-        },
-        f"{api}/logins/{{id}}": {
-            "parameters": [{"name": "id", "in": "path", "required": True, "schema": S}],
-            "get": {"summary": "A login's state", "responses": {"200": _json("login", "Login"), **_errors("404")}},
-            "delete": {
-                "summary": "Cancel a pending login",
-                "responses": {"200": _json("login", "Login"), **_errors("404")},
-            },
-        },
-        f"{api}/sessions": {
-            "get": {
-                "summary": "The sessions, one per back-end a login serves (never a token); with backend, a login "
-                "that can serve it (same issuer and client, or the hub's) is listed for it too",
-                "parameters": [_q("backend", False)],
-                "responses": {"200": _json("sessions", "Sessions"), **_errors()},
-            },
-            "delete": {
-                "summary": "Log out: forget, revoke and unpersist; ends the login for every back-end it serves",
-                "parameters": [_q("backend", schema=URL), _q("provider_id", False)],
-                "responses": {
-                    "200": _json("logged out; revoked says whether the provider revoked the login", "Logout"),
-                    **_errors("400", "502", "503"),
-                },
-            },
-        },
-        f"{api}/token": {
-            "post": {
-                "summary": "An access token valid for at least min_valid seconds",
-                "requestBody": _body("TokenRequest"),
-                "responses": {
-                    "200": _json("token (Cache-Control: no-store)", "Token"),
-                    **_errors("400", "404", "409", "502", "503"),
-                },
-            }
-        },
-        f"{api}/openapi.json": {
-            "get": {
-                "summary": "This document",
-                "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}, **_errors()},
-            }
-        },
-    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -275,7 +278,7 @@ def openapi_document(base_url: str = "/") -> dict:
         },
         "servers": [{"url": base_url.rstrip("/") or "/", "description": "this Jupyter server's base URL"}],
         "security": [{"jupyterToken": []}],
-        "paths": paths,
+        "paths": PATHS,
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {
