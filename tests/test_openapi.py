@@ -95,6 +95,7 @@ def typescript_fields(interface: str) -> set[str]:
     [
         ("ISession", SCHEMAS["Sessions"]["properties"]["sessions"]["items"]),
         ("ILogin", SCHEMAS["Login"]),
+        ("ILoginRequest", SCHEMAS["LoginRequest"]),
         ("IProvider", SCHEMAS["Providers"]["properties"]["providers"]["items"]),
         ("IToken", SCHEMAS["Token"]),
     ],

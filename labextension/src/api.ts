@@ -34,6 +34,16 @@ export interface ISession {
   login_ending?: boolean;
 }
 
+/** What `POST logins` is asked (openapi.json's `LoginRequest`). */
+export interface ILoginRequest {
+  backend: string;
+  provider_id?: string;
+  client_id?: string;
+  flow?: LoginFlow;
+  username?: string;
+  password?: string;
+}
+
 /** A login as `POST logins` and `GET logins/ID` answer it. */
 export interface ILogin {
   id: string;

@@ -1,22 +1,9 @@
 import { Dialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
-import { ILogin, IProvider, LoginFlow } from './api';
+import { ILogin, ILoginRequest } from './api';
+import { el, LoginForm } from './form';
 import { OpenEOAuthModel } from './model';
-
-/** Create an element with text (never HTML) and classes. */
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  text = '',
-  cls = ''
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  node.textContent = text;
-  if (cls) {
-    node.className = cls;
-  }
-  return node;
-}
 
 /**
  * A login link fit to open: an http(s) URI or, when the server says it made it (a provider reached through
@@ -36,11 +23,17 @@ function safeLink(
   return undefined;
 }
 
-const FLOW_LABELS: Record<LoginFlow, string> = {
-  device: 'Log in in the browser (device code)',
-  client_credentials: "This server's service account",
-  password: 'User name and password'
-};
+/** The code to type at the provider, with a button that copies it. */
+function codeRow(userCode: string): HTMLElement {
+  const copy = el('button', 'Copy code', 'jp-mod-styled jp-OpenEOAuth-copy');
+  copy.addEventListener(
+    'click',
+    () => void navigator.clipboard?.writeText(userCode)
+  );
+  const row = el('div', '', 'jp-OpenEOAuth-row');
+  row.append(el('div', userCode, 'jp-OpenEOAuth-code'), copy);
+  return row;
+}
 
 /**
  * The login dialog's body: back-end, provider and flow; then the link, the code (with a copy button), the QR
@@ -68,125 +61,19 @@ export class LoginPanel extends Widget {
     super.dispose();
   }
 
-  /** Stage 1: where and how to log in. */
+  /** Stage 1: where and how to log in (with why the last attempt failed, when it did). */
   showForm(message = ''): void {
-    const node = this.reset();
-    const url = el('input', '', 'jp-mod-styled jp-OpenEOAuth-backend');
-    url.value = this.backend;
-    url.setAttribute('aria-label', 'openEO back-end URL');
-    const provider = el('select', '', 'jp-mod-styled jp-OpenEOAuth-provider');
-    provider.setAttribute('aria-label', 'OpenID provider');
-    const flow = el('select', '', 'jp-mod-styled jp-OpenEOAuth-flow');
-    flow.setAttribute('aria-label', 'How to log in');
-    const user = el('input', '', 'jp-mod-styled jp-OpenEOAuth-username');
-    user.placeholder = 'user name';
-    const password = el('input', '', 'jp-mod-styled jp-OpenEOAuth-password');
-    password.type = 'password';
-    password.placeholder = 'password';
-    password.autocomplete = 'off';
-    const credentials = el('div', '', 'jp-OpenEOAuth-credentials');
-    credentials.append(user, password);
-    const status = el('p', message, 'jp-OpenEOAuth-message');
-    const button = el(
-      'button',
-      'Log in',
-      'jp-mod-styled jp-mod-accept jp-OpenEOAuth-login'
+    const form = new LoginForm(
+      this.model,
+      this.backend,
+      this.remembered,
+      (request, provider) => {
+        this._providerTitle = provider;
+        void this.start(request);
+      }
     );
-    const retry = el('button', 'Retry', 'jp-mod-styled jp-OpenEOAuth-retry');
-    let providers: IProvider[] = [];
-    let serviceBackends: string[] = [];
-    let fallBack = this.remembered;
-
-    const showFlows = () => {
-      const chosen = providers.find(p => p.id === provider.value);
-      const flows: LoginFlow[] = ['device'];
-      if (serviceBackends.includes(url.value.trim().replace(/\/+$/, ''))) {
-        flows.push('client_credentials');
-      }
-      if (chosen?.flows.includes('password')) {
-        flows.push('password');
-      }
-      flow.replaceChildren(...flows.map(f => new Option(FLOW_LABELS[f], f)));
-      credentials.hidden = true;
-    };
-    const showOnly = (...shown: HTMLElement[]) => {
-      for (const part of [provider, flow, credentials, button, retry]) {
-        part.hidden = !shown.includes(part);
-        // The dialog wraps each <select> in a div with the dropdown arrow: that row goes with it.
-        const wrapper = part.parentElement;
-        if (wrapper?.classList.contains('jp-select-wrapper')) {
-          wrapper.hidden = part.hidden;
-        }
-      }
-    };
-    const load = async (): Promise<void> => {
-      status.textContent = 'Asking the back-end how to log in…';
-      status.className = 'jp-OpenEOAuth-message';
-      showOnly(flow, button);
-      button.disabled = true;
-      const settings = await this.model.settings().catch(() => null);
-      serviceBackends = settings?.service_account_backends ?? [];
-      const asked = url.value.trim();
-      try {
-        providers = (await this.model.providers(asked)).providers;
-      } catch (error) {
-        const fallback = settings?.default_backend ?? '';
-        if (fallBack && fallback && fallback !== asked) {
-          // The back-end used last no longer answers (a demo that ended, say): offer the server's default.
-          fallBack = false;
-          url.value = fallback;
-          await load();
-          status.textContent = `${asked}, the back-end you used last, does not answer; here is this server's default back-end. ${status.textContent}`;
-          return;
-        }
-        status.textContent = (error as Error).message;
-        status.className = 'jp-OpenEOAuth-message jp-OpenEOAuth-error';
-        showOnly(retry);
-        return;
-      }
-      provider.replaceChildren(
-        ...providers.map(p => new Option(p.title, p.id))
-      );
-      showOnly(...(providers.length > 1 ? [provider] : []), flow, button);
-      showFlows();
-      status.textContent =
-        providers.length === 1 ? `Provider: ${providers[0].title}` : '';
-      button.disabled = false;
-    };
-    retry.addEventListener('click', () => void load());
-    url.addEventListener('change', () => void load());
-    provider.addEventListener('change', showFlows);
-    flow.addEventListener(
-      'change',
-      () => (credentials.hidden = flow.value !== 'password')
-    );
-    button.addEventListener('click', () => {
-      this._providerTitle =
-        providers.find(p => p.id === provider.value)?.title ?? '';
-      void this.start({
-        backend: url.value.trim(),
-        provider_id: provider.value || undefined,
-        flow: (flow.value || 'device') as LoginFlow,
-        username: flow.value === 'password' ? user.value : undefined,
-        password: flow.value === 'password' ? password.value : undefined
-      });
-    });
-    node.append(
-      el('label', 'openEO back-end'),
-      url,
-      provider,
-      flow,
-      credentials,
-      button,
-      status,
-      retry
-    );
-    void load().then(() => {
-      if (message) {
-        status.textContent = message; // why the last attempt to log in failed
-        status.className = 'jp-OpenEOAuth-message jp-OpenEOAuth-error';
-      }
-    });
+    this.reset().append(...form.parts);
+    void form.load().then(() => message && form.sayError(message));
   }
 
   /** Stage 2: the link, the code, the QR code and a countdown, while the login is pending. */
@@ -214,41 +101,36 @@ export class LoginPanel extends Widget {
     open.addEventListener('click', () =>
       window.open(link, '_blank', 'noopener,noreferrer')
     );
-    const code = el('div', login.user_code || '', 'jp-OpenEOAuth-code');
-    const copy = el('button', 'Copy code', 'jp-mod-styled jp-OpenEOAuth-copy');
-    copy.addEventListener(
-      'click',
-      () => void navigator.clipboard?.writeText(login.user_code || '')
-    );
     const qr = el('div', '', 'jp-OpenEOAuth-qr');
     if (login.qr_svg) {
       qr.innerHTML = login.qr_svg; // rendered by the server with segno from the link: no provider text in it
     }
-    const countdown = el('p', '', 'jp-OpenEOAuth-countdown');
-    const tick = () => {
-      const left = Math.max(
-        0,
-        Math.round((login.expires_at ?? 0) - Date.now() / 1000)
-      );
-      countdown.textContent = `The code expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}.`;
-    };
-    tick();
-    this._timer = window.setInterval(tick, 1000);
+    const countdown = this.countdown(login.expires_at ?? 0);
     const cancel = el('button', 'Cancel', 'jp-mod-styled jp-OpenEOAuth-cancel');
     cancel.addEventListener('click', async () =>
       this.showOutcome(await this.model.cancelLogin(login.id))
     );
-    const row = el('div', '', 'jp-OpenEOAuth-row');
-    row.append(code, copy);
     const where = this._providerTitle || login.provider_id;
     node.append(
       el('p', `Open the login page of ${where}, log in, and enter this code:`),
       open,
-      row,
+      codeRow(login.user_code || ''),
       qr,
       countdown,
       cancel
     );
+  }
+
+  /** "The code expires in M:SS.", ticking every second until the stage changes. */
+  private countdown(expiresAt: number): HTMLElement {
+    const countdown = el('p', '', 'jp-OpenEOAuth-countdown');
+    const tick = () => {
+      const left = Math.max(0, Math.round(expiresAt - Date.now() / 1000));
+      countdown.textContent = `The code expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}.`;
+    };
+    tick();
+    this._timer = window.setInterval(tick, 1000);
+    return countdown;
   }
 
   /** Stage 3: "Logged in as …" (then the dialog closes), or the error sentence and Retry. */
@@ -285,13 +167,7 @@ export class LoginPanel extends Widget {
     node.append(retry);
   }
 
-  private async start(body: {
-    backend: string;
-    provider_id?: string;
-    flow: LoginFlow;
-    username?: string;
-    password?: string;
-  }): Promise<void> {
+  private async start(body: ILoginRequest): Promise<void> {
     try {
       this.remember(body.backend);
       const login = await this.model.startLogin(body);

@@ -48,6 +48,85 @@ function textBody(lines: string[]): Widget {
   return body;
 }
 
+/** Log out of the sessions of `backend` (and `providerId`), or of every session; say what happened. */
+async function logOut(
+  model: OpenEOAuthModel,
+  backend?: string,
+  providerId?: string
+): Promise<void> {
+  await model.refresh();
+  let targets = model.current;
+  if (backend) {
+    targets = targets.filter(
+      s =>
+        s.backend === backend && (!providerId || s.provider_id === providerId)
+    );
+  }
+  if (targets.length === 0) {
+    await showDialog({
+      title: 'Log out of openEO',
+      body: 'Not logged in to openEO.',
+      buttons: [Dialog.okButton()]
+    });
+    return;
+  }
+  const messages: string[] = [];
+  for (const session of targets) {
+    const result = await model.logout(session.backend, session.provider_id);
+    messages.push(result.message || `Logged out of ${session.backend}.`);
+  }
+  await showDialog({
+    title: 'Log out of openEO',
+    body: textBody(messages),
+    buttons: [Dialog.okButton()]
+  });
+}
+
+/** Which back-ends the server is logged in to, in a dialog. */
+async function showSessions(model: OpenEOAuthModel): Promise<void> {
+  await model.refresh();
+  const lines = model.error ? [model.error] : model.current.map(sessionLine);
+  await showDialog({
+    title: 'openEO sessions',
+    body: textBody(lines.length ? lines : ['Not logged in to openEO.']),
+    buttons: [Dialog.okButton()]
+  });
+}
+
+/** The login, logout and sessions commands. */
+function addCommands(
+  app: JupyterFrontEnd,
+  model: OpenEOAuthModel,
+  openDialog: (backend?: string) => Promise<ILogin | null>
+): void {
+  app.commands.addCommand(CommandIDs.login, {
+    label: 'Log in to openEO…',
+    caption:
+      'Log in to an openEO back-end; the Jupyter server keeps the login for every notebook',
+    describedBy: { args: BACKEND_ARGS },
+    execute: args => openDialog(args.backend as string | undefined)
+  });
+  app.commands.addCommand(CommandIDs.logout, {
+    label: args =>
+      args.backend ? `Log out of ${args.backend}` : 'Log out of openEO',
+    caption:
+      'Log out of an openEO back-end: the server forgets and revokes the login',
+    describedBy: { args: BACKEND_ARGS },
+    execute: args =>
+      logOut(
+        model,
+        args.backend as string | undefined,
+        args.provider_id as string | undefined
+      )
+  });
+  app.commands.addCommand(CommandIDs.sessions, {
+    label: 'Show openEO sessions',
+    caption: 'Which openEO back-ends this Jupyter server is logged in to',
+    describedBy: { args: { type: 'object', properties: {} } },
+    execute: () => showSessions(model)
+  });
+}
+
 const plugin: JupyterFrontEndPlugin<IOpenEOAuth> = {
   id: PLUGIN_ID,
   description: "JupyterLab shows and drives the Jupyter server's openEO login.",
@@ -85,68 +164,7 @@ const plugin: JupyterFrontEndPlugin<IOpenEOAuth> = {
       openDialog
     );
 
-    app.commands.addCommand(CommandIDs.login, {
-      label: 'Log in to openEO…',
-      caption:
-        'Log in to an openEO back-end; the Jupyter server keeps the login for every notebook',
-      describedBy: { args: BACKEND_ARGS },
-      execute: args => openDialog(args.backend as string | undefined)
-    });
-    app.commands.addCommand(CommandIDs.logout, {
-      label: args =>
-        args.backend ? `Log out of ${args.backend}` : 'Log out of openEO',
-      caption:
-        'Log out of an openEO back-end: the server forgets and revokes the login',
-      describedBy: { args: BACKEND_ARGS },
-      execute: async args => {
-        await model.refresh();
-        let targets = model.current;
-        if (args.backend) {
-          targets = targets.filter(
-            s =>
-              s.backend === args.backend &&
-              (!args.provider_id || s.provider_id === args.provider_id)
-          );
-        }
-        if (targets.length === 0) {
-          await showDialog({
-            title: 'Log out of openEO',
-            body: 'Not logged in to openEO.',
-            buttons: [Dialog.okButton()]
-          });
-          return;
-        }
-        const messages: string[] = [];
-        for (const session of targets) {
-          const result = await model.logout(
-            session.backend,
-            session.provider_id
-          );
-          messages.push(result.message || `Logged out of ${session.backend}.`);
-        }
-        await showDialog({
-          title: 'Log out of openEO',
-          body: textBody(messages),
-          buttons: [Dialog.okButton()]
-        });
-      }
-    });
-    app.commands.addCommand(CommandIDs.sessions, {
-      label: 'Show openEO sessions',
-      caption: 'Which openEO back-ends this Jupyter server is logged in to',
-      describedBy: { args: { type: 'object', properties: {} } },
-      execute: async () => {
-        await model.refresh();
-        const lines = model.error
-          ? [model.error]
-          : model.current.map(sessionLine);
-        await showDialog({
-          title: 'openEO sessions',
-          body: textBody(lines.length ? lines : ['Not logged in to openEO.']),
-          buttons: [Dialog.okButton()]
-        });
-      }
-    });
+    addCommands(app, model, openDialog);
     for (const command of [
       CommandIDs.login,
       CommandIDs.logout,
@@ -154,17 +172,14 @@ const plugin: JupyterFrontEndPlugin<IOpenEOAuth> = {
     ]) {
       palette?.addItem({ command, category: 'openEO' });
     }
-    if (statusBar) {
-      const item = new StatusItem(
+    statusBar?.registerStatusItem('jupyter-openeo-auth:status', {
+      item: new StatusItem(
         model,
         () => void app.commands.execute(CommandIDs.login)
-      );
-      statusBar.registerStatusItem('jupyter-openeo-auth:status', {
-        item,
-        align: 'left',
-        rank: 100
-      });
-    }
+      ),
+      align: 'left',
+      rank: 100
+    });
     void model.refresh();
     return model;
   }

@@ -3,10 +3,10 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import {
   ILogin,
+  ILoginRequest,
   IProvider,
   ISession,
   IToken,
-  LoginFlow,
   requestAPI
 } from './api';
 import { IOpenEOAuth } from './tokens';
@@ -96,11 +96,7 @@ export class OpenEOAuthModel implements IOpenEOAuth {
     return this.call(`providers?backend=${encodeURIComponent(backend)}`);
   }
 
-  startLogin(body: {
-    backend: string;
-    provider_id?: string;
-    flow?: LoginFlow;
-  }): Promise<ILogin> {
+  startLogin(body: ILoginRequest): Promise<ILogin> {
     return this.call<ILogin>('logins', {
       method: 'POST',
       body: JSON.stringify(body)
