@@ -18,6 +18,7 @@ import getpass
 import sys
 import time
 from datetime import datetime
+from typing import NoReturn
 
 from .kernel.client import NoServer, ServerClient, login_link
 from .oidc import LoginRequired, NotLoggedIn, OpenEOAuthError
@@ -149,8 +150,17 @@ def token(client: ServerClient, args) -> int:
     return OK
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, except that a wrong command line exits with FAILED: its usual 2 means "not logged in"
+    here, and a script must not mistake a typo for that."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(FAILED, f"{self.prog}: error: {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="jupyter openeo-auth", description="The running Jupyter server's openEO login, from a terminal."
     )
     commands = parser.add_subparsers(dest="command", required=True)

@@ -21,6 +21,15 @@ from jupyter_openeo_auth.devstack.user import ProviderUser
 from jupyter_openeo_auth.oidc import discover_backend
 
 
+def test_a_wrong_command_line_is_not_mistaken_for_not_logged_in(tmp_path):
+    # argparse exits 2 on a usage error; here 2 means "not logged in", which a script would act on.
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path)}
+    for args in (["tokn"], ["token", "--min-valid", "soon"], ["status", "--verbose"]):
+        wrong = cli(env, *args)
+        assert wrong.returncode == 1 and "usage: jupyter openeo-auth" in wrong.stderr, args
+    assert cli(env, "token", "--help").returncode == 0
+
+
 @pytest.fixture
 def server(stack, tmp_path):
     (tmp_path / "root").mkdir()
