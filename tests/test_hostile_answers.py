@@ -41,17 +41,17 @@ def client(faults, token_path="/html502", http=None, **endpoints):
 
 def test_a_dribbling_answer_is_cut_off_at_the_deadline_blocking(faults):
     started = time.monotonic()
-    with pytest.raises(ProviderUnavailable, match="did not answer within 3 s"):
-        HttpClient(timeout=3).send(post_form(faults.url + "/dribble", {"grant_type": "refresh_token"}))
-    assert time.monotonic() - started < 6  # one byte every 2 s would have taken 200 s
+    with pytest.raises(ProviderUnavailable, match="did not answer within 1.5 s"):
+        HttpClient(timeout=1.5).send(post_form(faults.url + "/dribble", {"grant_type": "refresh_token"}))
+    assert time.monotonic() - started < 3  # one byte every 0.5 s would have taken 50 s
 
 
 async def test_a_dribbling_answer_is_cut_off_at_the_deadline_async(faults):
-    http = AsyncHttpClient(timeout=3)
+    http = AsyncHttpClient(timeout=1.5)
     started = time.monotonic()
-    with pytest.raises(ProviderUnavailable, match="did not answer within 3 s"):
+    with pytest.raises(ProviderUnavailable, match="did not answer within 1.5 s"):
         await http.send(post_form(faults.url + "/dribble", {"grant_type": "refresh_token"}))
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 2.5
     await http.aclose()
 
 
