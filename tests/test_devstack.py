@@ -17,8 +17,10 @@ def test_taken_port_is_reported():
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
+        service = backend_service(None, port, no_oidc=True)
         with pytest.raises(DevStackError, match=f"Port {port} on 127.0.0.1 is already taken"):
-            backend_service(None, port, no_oidc=True).start()
+            service.start()
+    assert service.created and not any(path.exists() for path in service.created)  # its log, removed
 
 
 def test_missing_node_is_reported(monkeypatch):

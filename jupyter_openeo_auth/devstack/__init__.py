@@ -102,7 +102,15 @@ class Service:
         return f"<Service {self.name} {self.url}>"
 
     def start(self, timeout: float = 60.0) -> Service:
-        """Start the process and wait until it answers HTTP; raises `DevStackError` with its log otherwise."""
+        """Start the process and wait until it answers HTTP; raises `DevStackError` with its log otherwise,
+        having stopped it and removed its files (the message holds the log's end)."""
+        try:
+            return self._start(timeout)
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def _start(self, timeout: float) -> Service:
         check_port_free(self.port)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
@@ -127,9 +135,7 @@ class Service:
             except requests.RequestException:
                 pass
             time.sleep(0.1)
-        tail = self.log_tail()
-        self.stop()
-        raise DevStackError(f"The {self.name} did not answer within {timeout:g} s:\n{tail}")
+        raise DevStackError(f"The {self.name} did not answer within {timeout:g} s:\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 20) -> str:
         """The last lines the process printed."""
