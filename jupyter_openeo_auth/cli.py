@@ -161,7 +161,10 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="jupyter openeo-auth", description="The running Jupyter server's openEO login, from a terminal."
+        prog="jupyter openeo-auth",
+        description="The running Jupyter server's openEO login, from a terminal.",
+        epilog=f"Exit codes: {OK} ok, {NOT_LOGGED_IN} not logged in, {LOG_IN_AGAIN} log in again, {NO_SERVER} no "
+        f"server found, {FAILED} any other failure.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("status", help="the server and its openEO sessions")
