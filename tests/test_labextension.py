@@ -313,6 +313,37 @@ def test_the_dialogs_layout(stack, lab, page):
     expect(dialog.locator(".jp-OpenEOAuth-retry")).to_be_hidden()
 
 
+def test_closing_the_dialog_keeps_the_login_and_cancel_ends_it(stack, lab, page):
+    """The dialog says it may be closed; closed (its button or Escape), the login goes on, opening it again
+    shows the same code, and the status bar shows the login's end. "Cancel the login" ends the login at the
+    server, says so, and offers Retry."""
+    status = open_lab(page, lab)
+    dialog, _ = log_in_through_the_dialog(page, status)
+    expect(dialog.locator(".jp-OpenEOAuth-hint")).to_contain_text("You can close this window")
+    expect(dialog.locator(":focus")).to_have_count(1)  # the clicked "Log in" is gone; Escape still reaches the dialog
+    dialog.get_by_role("button", name="Cancel the login").click()
+    expect(dialog.locator(".jp-OpenEOAuth-error")).to_have_text("The login was cancelled.", timeout=15000)
+    expect(status).to_have_text("openEO: not logged in", timeout=5000)
+    assert lab.api("GET", "sessions") == (200, {"sessions": []})
+
+    dialog.locator(".jp-OpenEOAuth-retry").click()
+    expect(dialog.locator(".jp-OpenEOAuth-login")).to_be_enabled(timeout=30000)
+    dialog.locator(".jp-OpenEOAuth-login").click()
+    code = dialog.locator(".jp-OpenEOAuth-code")
+    expect(code).to_be_visible(timeout=30000)
+    user_code = code.inner_text().strip()
+    dialog.get_by_role("button", name="Close", exact=True).click()
+    expect(page.locator(".jp-Dialog")).to_have_count(0, timeout=10000)
+    expect(status).to_have_text("openEO: logging in…", timeout=5000)
+    _, again = log_in_through_the_dialog(page, status)  # opened again: the same login, the same code
+    assert again == user_code
+    page.keyboard.press("Escape")
+    expect(page.locator(".jp-Dialog")).to_have_count(0, timeout=10000)
+    ProviderUser("alice").approve(f"{stack.provider.url}/device?user_code={user_code}", user_code)
+    host = stack.backend.url.split("://")[1]
+    expect(status).to_have_text(f"openEO: Alice Liddell @ {host}", timeout=30000)
+
+
 def test_a_remembered_backend_that_no_longer_answers_gives_way_to_the_default(stack, lab, page):
     remembered = Path(lab.settings_dir) / "jupyter-openeo-auth" / "plugin.jupyterlab-settings"
     remembered.parent.mkdir(parents=True, exist_ok=True)

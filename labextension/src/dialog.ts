@@ -53,11 +53,10 @@ export class LoginPanel extends Widget {
     this.showForm();
   }
 
+  /** Closing the dialog does not cancel a pending login: the user may be half-way through the provider's
+   * page in another tab. "Cancel the login" ends it; the status bar shows how it ends otherwise. */
   dispose(): void {
     window.clearInterval(this._timer);
-    if (this._login?.state === 'pending') {
-      void this.model.cancelLogin(this._login.id);
-    }
     super.dispose();
   }
 
@@ -106,7 +105,11 @@ export class LoginPanel extends Widget {
       qr.innerHTML = login.qr_svg; // rendered by the server with segno from the link: no provider text in it
     }
     const countdown = this.countdown(login.expires_at ?? 0);
-    const cancel = el('button', 'Cancel', 'jp-mod-styled jp-OpenEOAuth-cancel');
+    const cancel = el(
+      'button',
+      'Cancel the login',
+      'jp-mod-styled jp-OpenEOAuth-cancel'
+    );
     cancel.addEventListener('click', async () =>
       this.showOutcome(await this.model.cancelLogin(login.id))
     );
@@ -117,8 +120,14 @@ export class LoginPanel extends Widget {
       codeRow(login.user_code || ''),
       qr,
       countdown,
+      el(
+        'p',
+        'You can close this window: the login goes on, and the status bar shows when it is done.',
+        'jp-OpenEOAuth-hint'
+      ),
       cancel
     );
+    open.focus(); // the clicked "Log in" is gone: keep the focus in the dialog, so Escape and Enter work
   }
 
   /** "The code expires in M:SS.", ticking every second until the stage changes. */
@@ -165,6 +174,7 @@ export class LoginPanel extends Widget {
     const retry = el('button', 'Retry', 'jp-mod-styled jp-OpenEOAuth-retry');
     retry.addEventListener('click', () => this.showForm());
     node.append(retry);
+    retry.focus();
   }
 
   private async start(body: ILoginRequest): Promise<void> {

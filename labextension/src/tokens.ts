@@ -10,7 +10,11 @@ import { ILogin, ISession, IToken } from './api';
 export interface IOpenEOAuth {
   /** The sessions the server holds (never a token). */
   sessions(): Promise<ISession[]>;
-  /** Open the login dialog for a back-end (the default back-end when none is given); resolves once it ends. */
+  /**
+   * Open the login dialog for a back-end (the default back-end when none is given). Resolves when the dialog
+   * closes: with the login when it succeeded, else null (a login still pending then goes on; `changed` says
+   * when it ends).
+   */
   login(backend?: string): Promise<ILogin | null>;
   /** An access token valid for at least `minValid` seconds (default 60). */
   getToken(backend: string, minValid?: number): Promise<IToken>;
