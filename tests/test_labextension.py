@@ -319,7 +319,9 @@ def test_closing_the_dialog_keeps_the_login_and_cancel_ends_it(stack, lab, page)
     server, says so, and offers Retry."""
     status = open_lab(page, lab)
     dialog, _ = log_in_through_the_dialog(page, status)
-    expect(dialog.locator(".jp-OpenEOAuth-hint")).to_contain_text("You can close this window")
+    expect(dialog.locator(".jp-OpenEOAuth-hint")).to_contain_text("You may close this window")
+    body = dialog.locator(".jp-Dialog-body")
+    assert body.evaluate("b => b.scrollHeight <= b.clientHeight + 1"), "the code's stage does not fit the dialog"
     expect(dialog.locator(":focus")).to_have_count(1)  # the clicked "Log in" is gone; Escape still reaches the dialog
     dialog.get_by_role("button", name="Cancel the login").click()
     expect(dialog.locator(".jp-OpenEOAuth-error")).to_have_text("The login was cancelled.", timeout=15000)

@@ -30,9 +30,14 @@ function codeRow(userCode: string): HTMLElement {
     'click',
     () => void navigator.clipboard?.writeText(userCode)
   );
-  const row = el('div', '', 'jp-OpenEOAuth-row');
-  row.append(el('div', userCode, 'jp-OpenEOAuth-code'), copy);
-  return row;
+  return row(el('div', userCode, 'jp-OpenEOAuth-code'), copy);
+}
+
+/** Parts side by side. */
+function row(...parts: HTMLElement[]): HTMLElement {
+  const node = el('div', '', 'jp-OpenEOAuth-row');
+  node.append(...parts);
+  return node;
 }
 
 /**
@@ -119,13 +124,12 @@ export class LoginPanel extends Widget {
       open,
       codeRow(login.user_code || ''),
       qr,
-      countdown,
+      row(countdown, cancel),
       el(
         'p',
-        'You can close this window: the login goes on, and the status bar shows when it is done.',
+        'You may close this window: the login goes on (see the status bar).',
         'jp-OpenEOAuth-hint'
-      ),
-      cancel
+      )
     );
     open.focus(); // the clicked "Log in" is gone: keep the focus in the dialog, so Escape and Enter work
   }
