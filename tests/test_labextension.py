@@ -135,6 +135,17 @@ def check_storage_and_settings(page, lab, stack, issued_secrets):
     assert stack.backend.url in on_disk  # the last back-end used is remembered
 
 
+def open_the_dialog_on_the_pending_login(page, status):
+    """Click the status bar while a login is pending: the dialog shows that login's code at once, no form."""
+    status.click()
+    dialog = page.locator(".jp-Dialog")
+    code = dialog.locator(".jp-OpenEOAuth-code")
+    expect(code).to_be_visible(timeout=30000)
+    expect(dialog.locator(".jp-OpenEOAuth-login")).to_have_count(0)
+    expect(dialog.locator(".jp-OpenEOAuth-countdown")).to_contain_text(re.compile(r"expires in \d+:\d\d"))
+    return dialog, code.inner_text().strip()
+
+
 def run_from_the_palette(page, label: str) -> None:
     page.keyboard.press("Control+Shift+c")
     palette = page.locator(".lm-CommandPalette-input")
@@ -223,7 +234,7 @@ def test_status_bar_and_notebook_widgets_follow_each_other(stack, lab, page, tmp
     widget_button.click()
     expect(code).to_be_visible(timeout=30000)
     widget_code = code.inner_text().strip()
-    dialog, dialog_code = log_in_through_the_dialog(page, status)
+    dialog, dialog_code = open_the_dialog_on_the_pending_login(page, status)
     assert dialog_code == widget_code  # one pending login per back-end: the dialog rejoins it
     ProviderUser("alice").approve(f"{stack.provider.url}/device?user_code={dialog_code}", dialog_code)
     expect(dialog.locator(".jp-OpenEOAuth-success")).to_be_visible(timeout=30000)
@@ -315,7 +326,7 @@ def test_the_dialogs_layout(stack, lab, page):
 
 def test_closing_the_dialog_keeps_the_login_and_cancel_ends_it(stack, lab, page):
     """The dialog says it may be closed; closed (its button or Escape), the login goes on, opening it again
-    shows the same code, and the status bar shows the login's end. "Cancel the login" ends the login at the
+    shows its code at once, and the status bar shows the login's end. "Cancel the login" ends the login at the
     server, says so, and offers Retry."""
     status = open_lab(page, lab)
     dialog, _ = log_in_through_the_dialog(page, status)
@@ -337,7 +348,7 @@ def test_closing_the_dialog_keeps_the_login_and_cancel_ends_it(stack, lab, page)
     dialog.get_by_role("button", name="Close", exact=True).click()
     expect(page.locator(".jp-Dialog")).to_have_count(0, timeout=10000)
     expect(status).to_have_text("openEO: logging in…", timeout=5000)
-    _, again = log_in_through_the_dialog(page, status)  # opened again: the same login, the same code
+    _, again = open_the_dialog_on_the_pending_login(page, status)
     assert again == user_code
     page.keyboard.press("Escape")
     expect(page.locator(".jp-Dialog")).to_have_count(0, timeout=10000)

@@ -56,6 +56,7 @@ export class LoginPanel extends Widget {
     this.addClass('jp-OpenEOAuth-dialog');
     model.loginFinished.connect(this._onFinished, this);
     this.showForm();
+    void this.rejoin();
   }
 
   /** Closing the dialog does not cancel a pending login: the user may be half-way through the provider's
@@ -78,6 +79,16 @@ export class LoginPanel extends Widget {
     );
     this.reset().append(...form.parts);
     void form.load().then(() => message && form.sayError(message));
+  }
+
+  /** Opened while a login of this back-end is pending (the dialog was closed, or a notebook started it): its
+   * code at once, not the form again. */
+  private async rejoin(): Promise<void> {
+    const login = await this.model.pendingLogin(this.backend);
+    if (login && !this._login && !this.isDisposed) {
+      this._login = login;
+      this.showPending(login);
+    }
   }
 
   /** Stage 2: the link, the code, the QR code and a countdown, while the login is pending. */
@@ -118,9 +129,9 @@ export class LoginPanel extends Widget {
     cancel.addEventListener('click', async () =>
       this.showOutcome(await this.model.cancelLogin(login.id))
     );
-    const where = this._providerTitle || login.provider_id;
+    const where = this._providerTitle ? ` of ${this._providerTitle}` : '';
     node.append(
-      el('p', `Open the login page of ${where}, log in, and enter this code:`),
+      el('p', `Open the login page${where}, log in, and enter this code:`),
       open,
       codeRow(login.user_code || ''),
       qr,

@@ -107,6 +107,19 @@ export class OpenEOAuthModel implements IOpenEOAuth {
     return this.call<ILogin>(`logins/${encodeURIComponent(id)}`);
   }
 
+  /** A login of this back-end pending on the server that this tab saw start (in a dialog closed since, or in
+   * a notebook), else null. */
+  async pendingLogin(backend: string): Promise<ILogin | null> {
+    const bare = (url: string) => url.replace(/\/+$/, '').toLowerCase();
+    for (const id of this._pending) {
+      const login = await this.getLogin(id).catch(() => null);
+      if (login?.state === 'pending' && bare(login.backend) === bare(backend)) {
+        return login;
+      }
+    }
+    return null;
+  }
+
   cancelLogin(id: string): Promise<ILogin> {
     return this.call<ILogin>(`logins/${encodeURIComponent(id)}`, {
       method: 'DELETE'
