@@ -22,8 +22,8 @@ export interface IServerSettings {
 }
 
 /**
- * What JupyterLab knows about the server's openEO logins: the sessions, and the logins pending in this
- * tab's dialog. It follows the server's event bus (no polling); views only render it.
+ * What JupyterLab knows about the server's openEO logins: the sessions, and the logins this tab saw start
+ * and not yet end. It follows the server's event bus (no polling); views only render it.
  */
 export class OpenEOAuthModel implements IOpenEOAuth {
   constructor(
