@@ -36,11 +36,13 @@ def kernel_env(tmp_path, monkeypatch):
     return tmp_path / "data" / "openeo-python-client" / "refresh-tokens.json"
 
 
-def tutorial(url: str) -> nbformat.NotebookNode:
+def tutorial(url: str, arguments: str = "") -> nbformat.NotebookNode:
     """A notebook as the openEO tutorials write it: nothing of this package in it."""
     return nbformat.v4.new_notebook(
         cells=[
-            nbformat.v4.new_code_cell(f"import openeo\n\nconnection = openeo.connect({url!r}).authenticate_oidc()"),
+            nbformat.v4.new_code_cell(
+                f"import openeo\n\nconnection = openeo.connect({url!r}).authenticate_oidc({arguments})"
+            ),
             nbformat.v4.new_code_cell("connection.describe_account()['user_id']"),
         ]
     )
@@ -89,6 +91,20 @@ async def test_a_tutorial_notebook_waits_for_the_servers_login(
     assert "LoginWidget" in shown[0]["data"]["text/plain"]  # the product's widget, not openeo's printed link
     _, listed = await api.get("sessions")
     assert [(s["backend"], s["user"]["sub"]) for s in listed["sessions"]] == [(stack.backend.url, "bob")]
+    assert not kernel_env.exists()
+
+
+async def test_a_tutorial_naming_another_client_logs_in_with_that_client(
+    stack, jp_serverapp, broker, api, alice, kernel_env
+):
+    await api.login(stack.backend.url, alice)  # with the back-end's default client
+    async with kernel(jp_serverapp) as k:
+        nb = tutorial(stack.backend.url, 'client_id="openeo-norotate"')
+        run = NotebookClient(nb, km=manager_of(jp_serverapp, k), timeout=60).async_execute()
+        await asyncio.gather(run, approve_pending(broker, ProviderUser("bob")))
+    assert text(nb.cells[1]) == "'bob'"
+    _, listed = await api.get("sessions")
+    assert [(s["user"]["sub"], s["client_id"]) for s in listed["sessions"]] == [("bob", "openeo-norotate")]
     assert not kernel_env.exists()
 
 

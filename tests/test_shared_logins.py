@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from jupyter_openeo_auth.devstack import backend_service
+from jupyter_openeo_auth.devstack.user import ProviderUser
 
 DEVICE_PKCE = "urn:ietf:params:oauth:grant-type:device_code+pkce"
 
@@ -94,6 +95,21 @@ async def test_a_login_asked_with_another_client_id_is_not_shared(stack, second_
     await api.login(stack.backend.url, alice, client_id="openeo-norotate")
     code, data = await api.post("token", backend=second_backend.url)  # its default client is openeo-public
     assert code == 404 and data["reason"] == "not_logged_in"
+
+
+async def test_a_login_asked_with_another_client_id_replaces_the_backends_login(stack, second_backend, api, alice):
+    await api.login(stack.backend.url, alice)  # the default client, openeo-public
+    await api.post("token", backend=second_backend.url)  # which serves the second back-end too
+    await api.login(second_backend.url, ProviderUser("bob"), client_id="openeo-norotate")  # not "already alice"
+    code, token = await api.post("token", backend=second_backend.url)
+    assert code == 200 and token["user"]["sub"] == "bob"
+    _, listed = await api.get("sessions")
+    by_backend = {s["backend"]: s for s in listed["sessions"]}
+    assert by_backend[second_backend.url]["client_id"] == "openeo-norotate"
+    assert by_backend[stack.backend.url]["client_id"] == "openeo-public"
+    assert by_backend[stack.backend.url]["serves"] == [stack.backend.url]  # the newest login serves it now
+    code, again = await api.post("logins", backend=second_backend.url, client_id="openeo-norotate")
+    assert code == 200 and again["user"]["sub"] == "bob"  # the same client again: the same login
 
 
 async def test_sharing_and_the_shared_logout_are_announced(stack, second_backend, api, alice, broker, jp_ws_fetch):

@@ -51,9 +51,20 @@ class LoginRunner:
         login.on_finish = self._finished
         return login
 
-    def pending(self, key: SessionKey) -> Login | None:
-        """The pending login for this key, to rejoin instead of starting another."""
-        return next((login for login in self.logins.values() if login.key == key and login.pending), None)
+    def pending(self, key: SessionKey, client_id: str | None = None) -> Login | None:
+        """The pending login for this key (with this client, when one is named), to rejoin instead of starting
+        another."""
+        return next(
+            (
+                login
+                for login in self.logins.values()
+                if login.key == key
+                and login.pending
+                and login.auth
+                and client_id in (None, login.auth.client.client_id)
+            ),
+            None,
+        )
 
     def make_room(self) -> None:
         """Forget long-ended logins; `TooManyLogins` when the pending ones are at the cap."""

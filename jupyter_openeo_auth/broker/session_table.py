@@ -37,10 +37,21 @@ class SessionTable:
         return len(self.by_key)
 
     def add(self, session: Session) -> None:
-        """Keep a new session; the one it replaces (same key) ends."""
+        """Keep a new session; the one it replaces (same key) ends, and another login that served its back-end
+        through the same provider (shared from another back-end) serves it no more: the newest login wins."""
         old = self.by_key.pop(session.key, None)
         if old is not None and old is not session:
             old.end()
+        api_url = session.key.api_url
+        for other in self.by_key.values():
+            shared = other.served.get(api_url)
+            if (
+                shared is not None
+                and other.key.api_url != api_url
+                and other.key.owner == session.key.owner
+                and shared.provider_id == session.key.provider_id
+            ):
+                del other.served[api_url]
         self.by_key[session.key] = session
 
     def remove(self, session: Session) -> None:

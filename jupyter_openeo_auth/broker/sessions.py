@@ -153,12 +153,18 @@ class Session:
                 "account_problem": served.account_problem,
                 "login": self.login_id,
                 "issuer": self.client.metadata.issuer,
+                "client_id": self.client.client_id,
                 "serves": serves,
                 "login_expires_at": self.login_end.expires_at,
                 "login_ending": self.login_end.ending() and not self.login_required,
             }
             for served in self.served.values()
         ]
+
+    def has_client(self, client_id: str | None) -> bool:
+        """Was this login made with the client named (any, when none is)? JupyterHub's login is the hub's
+        client, whatever a notebook names."""
+        return client_id in (None, self.client.client_id) or self.key.flow == Flow.HUB
 
     @property
     def renewable(self) -> bool:

@@ -176,7 +176,7 @@ class TokenBroker:
         if found is not None:
             session, served = found
             return self.runner.done(self.runner.new(key._replace(flow=session.key.flow), info.url), session, served)
-        pending = self.runner.pending(key)
+        pending = self.runner.pending(key, client_id)
         if pending is not None:
             return pending
         if flow != Flow.DEVICE:
@@ -190,11 +190,13 @@ class TokenBroker:
         return login
 
     async def _usable(self, info: BackendInfo, key: SessionKey, client_id: str | None) -> Found | None:
-        """A usable login for this back-end: its own, or for the device flow the same account's login at this
-        provider and client, or JupyterHub's."""
+        """A usable login for this back-end: its own (with the client asked for, when one is named), or for the
+        device flow the same account's login at this provider and client, or JupyterHub's."""
         reusable = (key.flow, Flow.HUB) if key.flow == Flow.DEVICE else (key.flow,)
         serving = self.table.serving(info, key.provider_id)
-        found = next(((s, v) for s, v in serving if s.usable and s.key.flow in reusable), None)
+        found = next(
+            ((s, v) for s, v in serving if s.usable and s.key.flow in reusable and s.has_client(client_id)), None
+        )
         if found is None and key.flow == Flow.DEVICE:
             found = await self.table.share(info, key.provider_id, client_id) or await self._hub_session(
                 info, key.provider_id

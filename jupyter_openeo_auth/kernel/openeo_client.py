@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from ..oidc import LoginRequired, NotLoggedIn, normalize_url
+from ..oidc import LoginRequired, NotLoggedIn, normalize_url, same_url
 from ..wire import Flow
 from .client import NoServer
 
@@ -181,12 +181,25 @@ def _use_server(connection, name: str, given: dict):
             return None  # no service account on the server: the openeo client's own flow and its message
         client.start_login(backend, provider_id, flow=Flow.CLIENT_CREDENTIALS)
         return _authenticated(connection, ServerTokenAuth(client, backend, provider_id, flow=Flow.CLIENT_CREDENTIALS))
-    auth = ServerTokenAuth(client, backend, provider_id)
+    auth, client_id = ServerTokenAuth(client, backend, provider_id), given.get("client_id")
+    if not _logged_in(client, auth, client_id):
+        _log_in_on_the_server(client, backend, provider_id, client_id, given.get("max_poll_time") or 300)
+    return _authenticated(connection, auth)
+
+
+def _logged_in(client, auth, client_id: str | None) -> bool:
+    """Does the server hold a usable login for this back-end (made with the client named, when one is)?"""
+    if client_id and not any(
+        s.get("client_id") == client_id or s["flow"] == Flow.HUB
+        for s in client.sessions(auth.backend)
+        if same_url(s["backend"], auth.backend) and auth.provider_id in (None, s["provider_id"])
+    ):
+        return False
     try:
         auth.token()
     except (NotLoggedIn, LoginRequired):
-        _log_in_on_the_server(client, backend, provider_id, given.get("client_id"), given.get("max_poll_time") or 300)
-    return _authenticated(connection, auth)
+        return False
+    return True
 
 
 def _log_in_on_the_server(

@@ -146,9 +146,13 @@ class LoginWidget(w.VBox):
     # --- what it does --------------------------------------------------------------------------------------
 
     def _session(self) -> dict | None:
-        """The server's session for this back-end (and provider), if it has one."""
+        """The server's session for this back-end (and provider, and client), if it has one."""
         for session in self.client.sessions(self.backend):
-            if same_url(session["backend"], self.backend) and self.provider_id in (None, session["provider_id"]):
+            if (
+                same_url(session["backend"], self.backend)
+                and self.provider_id in (None, session["provider_id"])
+                and (self.client_id in (None, session.get("client_id")) or session["flow"] == Flow.HUB)
+            ):
                 return session
         return None
 

@@ -86,6 +86,7 @@ SESSION = _obj(
         "account_problem": {"type": ["string", "null"]},
         "login": {"type": "string", "description": "names the login; the same for every back-end it serves"},
         "issuer": S,
+        "client_id": {"type": "string", "description": "the OpenID client the login was made with (not a secret)"},
         "login_expires_at": {
             "type": ["number", "null"],
             "description": "when the login ends however often it is renewed (a provider's session maximum); "

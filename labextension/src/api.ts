@@ -26,6 +26,8 @@ export interface ISession {
   /** Names the login: the same for every back-end it serves. */
   login?: string;
   issuer?: string;
+  /** The OpenID client the login was made with (not a secret). */
+  client_id?: string;
   /** Every back-end this login serves (same issuer and client), its own first. */
   serves?: string[];
   /** When the login ends however often it is renewed (epoch seconds); null while unknown. */
