@@ -326,8 +326,8 @@ def test_the_dialogs_layout(stack, lab, page):
 
 def test_closing_the_dialog_keeps_the_login_and_cancel_ends_it(stack, lab, page):
     """The dialog says it may be closed; closed (its button or Escape), the login goes on, opening it again
-    shows its code at once, and the status bar shows the login's end. "Cancel the login" ends the login at the
-    server, says so, and offers Retry."""
+    (after a reload of the page too) shows its code at once, and the status bar shows the login's end.
+    "Cancel the login" ends the login at the server, says so, and offers Retry."""
     status = open_lab(page, lab)
     dialog, _ = log_in_through_the_dialog(page, status)
     expect(dialog.locator(".jp-OpenEOAuth-hint")).to_contain_text("You may close this window")
@@ -350,6 +350,12 @@ def test_closing_the_dialog_keeps_the_login_and_cancel_ends_it(stack, lab, page)
     expect(status).to_have_text("openEO: logging in…", timeout=5000)
     _, again = open_the_dialog_on_the_pending_login(page, status)
     assert again == user_code
+    page.keyboard.press("Escape")
+    expect(page.locator(".jp-Dialog")).to_have_count(0, timeout=10000)
+    status = open_lab(page, lab)  # a reloaded page knows the pending login too
+    expect(status).to_have_text("openEO: logging in…", timeout=10000)
+    _, after_reload = open_the_dialog_on_the_pending_login(page, status)
+    assert after_reload == user_code
     page.keyboard.press("Escape")
     expect(page.locator(".jp-Dialog")).to_have_count(0, timeout=10000)
     ProviderUser("alice").approve(f"{stack.provider.url}/device?user_code={user_code}", user_code)

@@ -65,6 +65,22 @@ async def test_second_request_while_pending_returns_the_same_login(stack, api):
     assert code == 200 and cancelled["state"] == "cancelled"
 
 
+async def test_a_page_opened_later_finds_the_pending_logins(stack, second_backend, api):
+    _, first = await api.post("logins", backend=stack.backend.url)
+    _, second = await api.post("logins", backend=second_backend.url)
+    code, listed = await api.get("logins")
+    assert code == 200
+    assert [(x["id"], x["backend"], x["user_code"]) for x in listed["logins"]] == [
+        (first["id"], stack.backend.url, first["user_code"]),
+        (second["id"], second_backend.url, second["user_code"]),
+    ]
+    await api.delete(f"logins/{first['id']}")
+    _, listed = await api.get("logins")
+    assert [x["id"] for x in listed["logins"]] == [second["id"]]  # an ended login is not listed
+    await api.delete(f"logins/{second['id']}")
+    assert await api.get("logins") == (200, {"logins": []})
+
+
 async def test_not_logged_in_is_404_with_a_sentence(stack, api):
     code, data = await api.post("token", backend=stack.backend.url)
     assert code == 404 and data["reason"] == "not_logged_in"

@@ -203,6 +203,10 @@ class TokenBroker:
             )
         return found
 
+    def pending_logins(self) -> list[Login]:
+        """The owner's logins waiting for approval (a JupyterLab tab opened since, or reloaded, picks them up)."""
+        return [login for login in self.runner.logins.values() if login.pending and login.key.owner == self.owner]
+
     def login(self, login_id: str) -> Login:
         """A login by id (`LoginNotFound`)."""
         return self.runner.get(login_id)

@@ -221,6 +221,12 @@ class SettingsHandler(OpenEOAuthHandler):
 class LoginsHandler(OpenEOAuthHandler):
     @tornado.web.authenticated
     @authorized
+    async def get(self):
+        logins = self.broker.pending_logins()
+        self.finish({"logins": [login_json(login, self.base_url) for login in logins]})
+
+    @tornado.web.authenticated
+    @authorized
     async def post(self):
         data = self.body()
         login = await self.broker.start_login(

@@ -163,6 +163,7 @@ SCHEMAS = {
         },
         ["id", "state"],
     ),
+    "Logins": _obj({"logins": {"type": "array", "items": _ref("Login")}}, ["logins"]),
     "Sessions": _obj({"sessions": {"type": "array", "items": SESSION}}, ["sessions"]),
     "Settings": _obj(
         {
@@ -215,6 +216,10 @@ PATHS = {
         }
     },
     f"{_API}/logins": {
+        "get": {
+            "summary": "The logins waiting for approval (a JupyterLab tab opened meanwhile shows them)",
+            "responses": {"200": _json("pending logins", "Logins"), **_errors()},
+        },
         "post": {
             "summary": "Start a login, or reuse a valid session",
             "requestBody": _body("LoginRequest"),
@@ -223,7 +228,7 @@ PATHS = {
                 "202": _json("pending device login", "Login"),
                 **_errors("400", "404", "429", "502", "503"),
             },
-        }
+        },
     },
     f"{_API}/logins/{{id}}": {
         "parameters": [{"name": "id", "in": "path", "required": True, "schema": S}],

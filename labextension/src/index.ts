@@ -8,8 +8,10 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 import { Widget } from '@lumino/widgets';
 
 import { ILogin } from './api';
+// The model follows the event bus from activation on (and provides IOpenEOAuth), and the status bar item is
+// registered at activation: both are needed at once.
+// eslint-disable-next-line jupyter/prefer-lazy-imports
 import { OpenEOAuthModel } from './model';
-// The status bar item is registered at activation, so it is needed at once.
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { sessionLine, StatusItem } from './status';
 import { IOpenEOAuth } from './tokens';

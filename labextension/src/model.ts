@@ -22,8 +22,8 @@ export interface IServerSettings {
 }
 
 /**
- * What JupyterLab knows about the server's openEO logins: the sessions, and the logins this tab saw start
- * and not yet end. It follows the server's event bus (no polling); views only render it.
+ * What JupyterLab knows about the server's openEO logins: the sessions, and the logins pending on the server
+ * (read once, then followed). It follows the server's event bus (no polling); views only render it.
  */
 export class OpenEOAuthModel implements IOpenEOAuth {
   constructor(
@@ -39,7 +39,7 @@ export class OpenEOAuthModel implements IOpenEOAuth {
     return this._sessions;
   }
 
-  /** How many logins were started on the server and have not ended yet (as far as this tab saw). */
+  /** How many logins were started on the server and have not ended yet. */
   get pendingCount(): number {
     return this._pending.size;
   }
@@ -74,9 +74,14 @@ export class OpenEOAuthModel implements IOpenEOAuth {
     });
   }
 
-  /** Read the sessions again and tell the views. */
+  /** Read the sessions again and tell the views; the first time, the pending logins too (a login started
+   * before this page was loaded is followed like one this page saw start). */
   async refresh(): Promise<void> {
     try {
+      if (!this._pendingRead) {
+        this._pendingRead = true;
+        await this.pendingLogins().catch(() => []);
+      }
       const data = await this.call<{ sessions: ISession[] }>('sessions');
       this._sessions = data.sessions;
       this._error = null;
@@ -107,17 +112,21 @@ export class OpenEOAuthModel implements IOpenEOAuth {
     return this.call<ILogin>(`logins/${encodeURIComponent(id)}`);
   }
 
-  /** A login of this back-end pending on the server that this tab saw start (in a dialog closed since, or in
-   * a notebook), else null. */
+  /** The logins pending on the server (started in a dialog closed since, in a notebook, or before this page
+   * was loaded); the status bar counts them. */
+  async pendingLogins(): Promise<ILogin[]> {
+    const { logins } = await this.call<{ logins: ILogin[] }>('logins');
+    // A login whose end this tab heard of while the answer was on its way stays ended.
+    const open = logins.filter(login => !this._ended.has(login.id));
+    this._pending = new Set(open.map(login => login.id));
+    return open;
+  }
+
+  /** A login of this back-end pending on the server, else null. */
   async pendingLogin(backend: string): Promise<ILogin | null> {
     const bare = (url: string) => url.replace(/\/+$/, '').toLowerCase();
-    for (const id of this._pending) {
-      const login = await this.getLogin(id).catch(() => null);
-      if (login?.state === 'pending' && bare(login.backend) === bare(backend)) {
-        return login;
-      }
-    }
-    return null;
+    const logins = await this.pendingLogins().catch(() => []);
+    return logins.find(login => bare(login.backend) === bare(backend)) ?? null;
   }
 
   cancelLogin(id: string): Promise<ILogin> {
@@ -157,6 +166,7 @@ export class OpenEOAuthModel implements IOpenEOAuth {
       this._pending.add(id);
     } else if (event.action === 'login_finished' && id) {
       this._pending.delete(id);
+      this._ended.add(id);
       this._loginFinished.emit({ login_id: id, state: String(event.state) });
     }
     void this.refresh();
@@ -165,6 +175,8 @@ export class OpenEOAuthModel implements IOpenEOAuth {
   private _sessions: ISession[] = [];
   private _error: string | null = null;
   private _pending = new Set<string>();
+  private _pendingRead = false;
+  private _ended = new Set<string>();
   private _changed = new Signal<IOpenEOAuth, void>(this);
   private _loginFinished = new Signal<
     this,
