@@ -62,9 +62,21 @@ def status(client: ServerClient, args) -> int:
             f"{s['backend']} ({s['provider_id']}): {_who(s.get('user'))}, {s['flow']} login, "
             f"{valid} (renewed automatically){shared}{end}{state}"
         )
+    for login in client.pending_logins():
+        print(f"{login['backend']} ({login['provider_id']}): waiting for approval — {_where_to_approve(login)}")
     if not sessions:
         print("Not logged in to openEO.")
     return OK if sessions else NOT_LOGGED_IN
+
+
+def _where_to_approve(login: dict) -> str:
+    """Where the user approves a pending login (a notebook may be waiting for it), and by when."""
+    link = login_link(login)
+    where = "open the provider's login page"
+    if link:
+        where = f"open {link}" + (" at the address of this JupyterLab" if link.startswith("/") else "")
+    by = f" by {datetime.fromtimestamp(login['expires_at']):%H:%M}" if login.get("expires_at") else ""
+    return f"{where}, log in, and enter the code {login.get('user_code', '')}{by}"
 
 
 def login(client: ServerClient, args) -> int:

@@ -82,7 +82,7 @@ def test_terminal_login_status_token_and_logout(stack, server, issued_secrets):
     login = subprocess.Popen(
         ["jupyter", "openeo-auth", "login"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    shown = []
+    shown, waiting = [], []
 
     def approve():
         for line in login.stdout:
@@ -90,6 +90,7 @@ def test_terminal_login_status_token_and_logout(stack, server, issued_secrets):
             if "enter the code:" in line:
                 code = line.split()[-1]
                 link = next(said for said in shown if said.startswith("Open ")).split()[1]
+                waiting.append((cli(env, "status"), link, code))  # as another terminal sees it meanwhile
                 time.sleep(3)  # the user takes a moment: the command waits several seconds
                 ProviderUser("alice").approve(link, code)
                 break
@@ -98,6 +99,10 @@ def test_terminal_login_status_token_and_logout(stack, server, issued_secrets):
     watcher.start()
     assert login.wait(90) == 0, login.stderr.read()
     watcher.join(5)
+    [(status, link, code)] = waiting  # the login waiting, and where to approve it
+    assert status.returncode == 2 and "Not logged in to openEO." in status.stdout, status.stderr
+    assert f"{stack.backend.url} (local): waiting for approval — open {link}" in status.stdout
+    assert f"enter the code {code} by " in status.stdout
     rest = login.stdout.read()
     assert "Logged in to" in rest and "Alice Liddell" in rest
     assert any(block in rest for block in "█▀▄")  # the QR code, drawn in the terminal

@@ -242,6 +242,10 @@ class ServerClient:
         for it too (the same account at the same provider and client, or JupyterHub's)."""
         return self.call("GET", "sessions", params={"backend": backend} if backend else None)["sessions"]
 
+    def pending_logins(self) -> list:
+        """GET logins: the logins waiting for approval (a notebook's, the dialog's, another terminal's)."""
+        return self.call("GET", "logins")["logins"]
+
     def logout(self, backend: str, provider_id: str | None = None) -> dict:
         params = {"backend": backend, **({"provider_id": provider_id} if provider_id else {})}
         return self.call("DELETE", "sessions", params=params)
