@@ -51,6 +51,14 @@ def lab(stack, tmp_path):
     service.cleanup()
 
 
+def button_width(button) -> float:
+    return button.bounding_box()["width"]
+
+
+def output_width(page) -> float:
+    return page.locator(".jp-OutputArea-output").first.bounding_box()["width"]
+
+
 def test_widget_in_jupyterlab_shows_the_code_and_then_who_logged_in(lab, page, tmp_path, issued_secrets):
     page.goto(lab.url)
     expect(page.locator(".jp-Notebook")).to_be_visible(timeout=60000)
@@ -72,6 +80,8 @@ def test_widget_in_jupyterlab_shows_the_code_and_then_who_logged_in(lab, page, t
     )
     expect(page.locator(".jp-OutputArea svg").first).to_be_visible()  # the QR code
     expect(page.get_by_text(re.compile(r"The code expires in \d+:\d\d"))).to_be_visible()
+    cancel = page.get_by_role("button", name="Cancel the login")  # named as in the dialog
+    assert button_width(cancel) < output_width(page) / 2  # as wide as its label, not the whole cell
     page.screenshot(path=str(tmp_path / "code.png"))
 
     ProviderUser("alice").approve(href, user_code)
@@ -80,6 +90,7 @@ def test_widget_in_jupyterlab_shows_the_code_and_then_who_logged_in(lab, page, t
         "Logged in as Alice Liddell (alice@example.org)"
     )
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    assert button_width(page.get_by_role("button", name="Log out")) < output_width(page) / 2
     # The connection is bound before "Logged in" shows, and the note sits in the widget, not in a later cell.
     note = page.locator(".jp-OutputArea", has_text="Logged in as")
     expect(note).to_contain_text("connection is an authenticated openeo.Connection")

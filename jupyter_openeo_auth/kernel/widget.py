@@ -20,8 +20,9 @@ POLL_SECONDS = 1.0
 #: A widget offering "Log in" watches for a login made elsewhere (the JupyterLab dialog, another notebook)
 #: this often, for this long.
 WATCH_SECONDS, WATCH_FOR = 1.0, 3600.0
-#: Buttons as wide as their label ("Log in to openEO" is cut off at ipywidgets' default width).
-FIT = w.Layout(width="auto")
+#: Buttons as wide as their label ("Log in to openEO" is cut off at ipywidgets' default width), at the start of
+#: their line (a box stretches its children across the whole cell otherwise).
+FIT = w.Layout(width="auto", align_self="flex-start")
 RED = '<span style="color:var(--jp-error-color1, #b00)">{}</span>'
 
 
@@ -65,7 +66,7 @@ class LoginWidget(w.VBox):
         self.login_button = w.Button(description="Log in to openEO", button_style="primary", icon="sign-in", layout=FIT)
         self.logout_button = w.Button(description="Log out", icon="sign-out", layout=FIT)
         self.retry_button = w.Button(description="Retry", icon="refresh", layout=FIT)
-        self.cancel_button = w.Button(description="Cancel", icon="times", layout=FIT)
+        self.cancel_button = w.Button(description="Cancel the login", icon="times", layout=FIT)
         self.code = w.HTML()
         self.status = w.HTML()
         self.login_button.on_click(lambda _: self.start())
