@@ -85,6 +85,10 @@ class _JupyterState:
         self.folder = Path(tempfile.mkdtemp(prefix="openeo-auth-demo-jupyter-"))
         self.runtime = Path(jupyter_runtime_dir())
         self.made = [p for p in (self.runtime, *self.runtime.parents) if not p.exists()]
+        # No "get notified about official Jupyter news?" pop-up over the demo (the news are not the demo's).
+        news = self.folder / "lab-settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+        news.parent.mkdir(parents=True)
+        news.write_text('{"fetchNews": "false"}')
 
     def env(self) -> dict:
         names = {

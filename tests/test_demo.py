@@ -121,6 +121,8 @@ def test_demo_logs_in_keeps_the_users_work_and_leaves_nothing_else(tmp_path):
         notebook = requests.get(f"{server}/api/contents/openeo-login-demo.ipynb", headers=headers, timeout=10).json()
         cells = [c["source"] for c in notebook["content"]["cells"] if c["cell_type"] == "code"]
         assert cells[:2] == ["%load_ext jupyter_openeo_auth", "%openeo_login"]  # the server's default: the demo's
+        news = f"{server}/lab/api/settings/@jupyterlab/apputils-extension:notification"
+        assert requests.get(news, headers=headers, timeout=10).json()["settings"]["fetchNews"] == "false"  # no pop-up
 
         # Another shell of the same user, with no Jupyter variables, finds the demo's server.
         plain = {"HOME": str(demo.home), "PATH": demo.env["PATH"]}
