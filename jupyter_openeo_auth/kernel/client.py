@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..oidc import LoginRequired, NotLoggedIn, OpenEOAuthError
-from ..wire import API_PREFIX, KERNEL_SCHEME, KEY_FILE_GLOB, LOOPBACK_HOSTS, Reason, key_file
+from ..oidc import LoginRequired, NotLoggedIn, OpenEOAuthError, same_url
+from ..wire import API_PREFIX, KERNEL_SCHEME, KEY_FILE_GLOB, LOOPBACK_HOSTS, Flow, Reason, key_file
 
 SCHEME = KERNEL_SCHEME
 
@@ -45,6 +45,21 @@ def login_link(login: dict) -> str | None:
     return safe_link(login.get("verification_uri_complete"), on_server) or safe_link(
         login.get("verification_uri"), on_server
     )
+
+
+def session_for(
+    sessions: list[dict], backend: str, provider_id: str | None = None, client_id: str | None = None
+) -> dict | None:
+    """The session (as `GET sessions` lists it) for this back-end, through this provider and made with this
+    client when they are named (JupyterHub's login is the hub's client, whatever is named); else None."""
+    for session in sessions:
+        if (
+            same_url(session["backend"], backend)
+            and provider_id in (None, session["provider_id"])
+            and (client_id in (None, session.get("client_id")) or session["flow"] == Flow.HUB)
+        ):
+            return session
+    return None
 
 
 def _runtime_dir(runtime_dir: str | Path | None) -> Path:

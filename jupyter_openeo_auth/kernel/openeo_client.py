@@ -24,9 +24,9 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from ..oidc import LoginRequired, NotLoggedIn, normalize_url, same_url
+from ..oidc import LoginRequired, NotLoggedIn, normalize_url
 from ..wire import Flow
-from .client import NoServer
+from .client import NoServer, session_for
 
 MODULE = "openeo.rest.connection"
 SWITCH = "JUPYTER_OPENEO_AUTH_OPENEO_CLIENT"
@@ -189,11 +189,7 @@ def _use_server(connection, name: str, given: dict):
 
 def _logged_in(client, auth, client_id: str | None) -> bool:
     """Does the server hold a usable login for this back-end (made with the client named, when one is)?"""
-    if client_id and not any(
-        s.get("client_id") == client_id or s["flow"] == Flow.HUB
-        for s in client.sessions(auth.backend)
-        if same_url(s["backend"], auth.backend) and auth.provider_id in (None, s["provider_id"])
-    ):
+    if client_id and session_for(client.sessions(auth.backend), auth.backend, auth.provider_id, client_id) is None:
         return False
     try:
         auth.token()

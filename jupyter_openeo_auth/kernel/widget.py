@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import ipywidgets as w
 
-from ..oidc import LoginEnded, OpenEOAuthError, same_url
+from ..oidc import LoginEnded, OpenEOAuthError
 from ..wire import Flow
-from .client import ServerClient, login_link, server
+from .client import ServerClient, login_link, server, session_for
 
 POLL_SECONDS = 1.0
 #: A widget offering "Log in" watches for a login made elsewhere (the JupyterLab dialog, another notebook)
@@ -148,14 +148,7 @@ class LoginWidget(w.VBox):
 
     def _session(self) -> dict | None:
         """The server's session for this back-end (and provider, and client), if it has one."""
-        for session in self.client.sessions(self.backend):
-            if (
-                same_url(session["backend"], self.backend)
-                and self.provider_id in (None, session["provider_id"])
-                and (self.client_id in (None, session.get("client_id")) or session["flow"] == Flow.HUB)
-            ):
-                return session
-        return None
+        return session_for(self.client.sessions(self.backend), self.backend, self.provider_id, self.client_id)
 
     def _check_existing(self):
         """Logged in already? Then say so at once; else offer the button (and the provider picker), and
