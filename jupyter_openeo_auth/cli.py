@@ -15,20 +15,36 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
+import re
 import sys
 import time
 from datetime import datetime
 from typing import NoReturn
 
-from .kernel.client import NoServer, ServerClient, login_link
+from .kernel.client import REMOTE_SERVER_ENV, NoServer, ServerClient, login_link
 from .oidc import LoginRequired, NotLoggedIn, OpenEOAuthError
 from .wire import Flow
 
 OK, FAILED, NOT_LOGGED_IN, LOG_IN_AGAIN, NO_SERVER = 0, 1, 2, 3, 4
 
 
+#: What a terminal would act on rather than show: C0 and C1 control characters (escape sequences, carriage
+#: returns), and the bidirectional overrides that reorder a line. A newline stays.
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def plain(text: object) -> str:
+    """Text from a provider, a back-end or the server as a terminal may show it: no control characters."""
+    return _CONTROL.sub("", str(text))
+
+
+def _print(text: str = "", **kwargs) -> None:
+    print(plain(text), **kwargs)
+
+
 def _say(text: str) -> None:
-    print(text, file=sys.stderr)
+    _print(text, file=sys.stderr)
 
 
 def _who(user: dict | None) -> str:
@@ -44,7 +60,7 @@ def _backend(client: ServerClient, args) -> str:
 
 def status(client: ServerClient, args) -> int:
     """The server and its sessions; never a token."""
-    print(f"Jupyter server: {client.api.rsplit('/openeo-auth/', 1)[0]}")
+    _print(f"Jupyter server: {client.api.rsplit('/openeo-auth/', 1)[0]}")
     sessions = client.sessions()
     for s in sessions:
         expiry = s.get("access_expires_at")
@@ -58,14 +74,14 @@ def status(client: ServerClient, args) -> int:
         shared = f" — one login with {', '.join(others)}" if others else ""
         ends = s.get("login_expires_at")
         end = f" — log in again by {datetime.fromtimestamp(ends):%H:%M}" if ends and not s.get("login_required") else ""
-        print(
+        _print(
             f"{s['backend']} ({s['provider_id']}): {_who(s.get('user'))}, {s['flow']} login, "
             f"{valid} (renewed automatically){shared}{end}{state}"
         )
     for login in client.pending_logins():
-        print(f"{login['backend']} ({login['provider_id']}): waiting for approval — {_where_to_approve(login)}")
+        _print(f"{login['backend']} ({login['provider_id']}): waiting for approval — {_where_to_approve(login)}")
     if not sessions:
-        print("Not logged in to openEO.")
+        _print("Not logged in to openEO.")
     return OK if sessions else NOT_LOGGED_IN
 
 
@@ -97,7 +113,7 @@ def login(client: ServerClient, args) -> int:
     if login["state"] != "logged_in":
         _say(login.get("message") or f"The login ended: {login['state']}.")
         return FAILED
-    print(f"Logged in to {login.get('backend', backend)} as {_who(login.get('user'))}.")
+    _print(f"Logged in to {login.get('backend', backend)} as {_who(login.get('user'))}.")
     if login.get("message"):
         _say(login["message"])
     return OK
@@ -114,10 +130,10 @@ def _follow(client: ServerClient, login: dict) -> dict:
             "message": "The provider sent a login link that is not a web address. Start a new login.",
         }
     if link.startswith("/"):  # through the server's proxy: the browser's address of this server, then the path
-        print(f"Open {link} at the address of this JupyterLab (where you opened this terminal),")
+        _print(f"Open {link} at the address of this JupyterLab (where you opened this terminal),")
     else:
-        print(f"Open {link}")
-    print(f"log in, and enter the code:  {login['user_code']}\n")
+        _print(f"Open {link}")
+    _print(f"log in, and enter the code:  {login['user_code']}\n")
     if not link.startswith("/"):  # a phone cannot follow a path
         segno.make(link, error="m").terminal(compact=True)
     countdown = sys.stdout.isatty()  # a pipe or a log file gets the line once, not once a second
@@ -132,9 +148,9 @@ def _follow(client: ServerClient, login: dict) -> dict:
             time.sleep(1)
             login = client.login(login["id"])
     except KeyboardInterrupt:
-        print()
+        _print()
         return client.cancel(login["id"])
-    print()
+    _print()
     return login
 
 
@@ -143,9 +159,9 @@ def logout(client: ServerClient, args) -> int:
     backend = _backend(client, args)
     result = client.logout(backend, args.provider)
     if not result.get("logged_out"):
-        print(f"Not logged in to {backend}.")
+        _print(f"Not logged in to {backend}.")
         return NOT_LOGGED_IN
-    print(result.get("message") or f"Logged out of {backend}.")
+    _print(result.get("message") or f"Logged out of {backend}.")
     return OK
 
 
@@ -177,6 +193,12 @@ def _parser() -> argparse.ArgumentParser:
         description="The running Jupyter server's openEO login, from a terminal.",
         epilog=f"Exit codes: {OK} ok, {NOT_LOGGED_IN} not logged in, {LOG_IN_AGAIN} log in again, {NO_SERVER} no "
         f"server found, {FAILED} any other failure.",
+    )
+    parser.add_argument(
+        "--remote",
+        action="store_true",
+        help="let the server's token (JUPYTER_TOKEN) go to JUPYTER_OPENEO_AUTH_SERVER on another machine, over "
+        "https only",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("status", help="the server and its openEO sessions")
@@ -227,6 +249,8 @@ COMMANDS = {"status": status, "login": login, "logout": logout, "token": token}
 def main(argv=None) -> int:
     """`jupyter openeo-auth COMMAND`; returns the exit code."""
     args = _parser().parse_args(argv)
+    if args.remote:
+        os.environ[REMOTE_SERVER_ENV] = "1"
     if args.command == "demo":
         from .demo import run_demo, start_services
 

@@ -11,6 +11,7 @@ import secrets
 import shlex
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -208,6 +209,35 @@ def _banner(url: str, stack: DevStack, lab, workdir: Path) -> str:
     )
 
 
+#: Run in a process of its own: wait until the processes (argv[1], comma-separated pids) are gone, then remove
+#: the paths (argv[2:]): the logs and the config folder of `demo --services-only`, whose services outlive it.
+_REAPER = """
+import os, shutil, sys, time
+pids = [int(p) for p in sys.argv[1].split(",") if p]
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+while any(alive(p) for p in pids):
+    time.sleep(1)
+for path in sys.argv[2:]:
+    shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.path.exists(path) and os.unlink(path)
+"""
+
+
+def _remove_when_gone(pids: list, paths: list) -> None:
+    """Remove these paths once these processes ended (in a detached process: the caller returns at once)."""
+    subprocess.Popen(
+        [sys.executable, "-c", _REAPER, ",".join(str(p) for p in pids if p), *(str(p) for p in paths)],
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def start_services(base_url: str | None = None) -> int:
     """`demo --services-only`: the provider and the back-end in the background, for a Jupyter server started
     afterwards at `base_url` (Binder's `start`: only that server's address reaches the browser). The provider
@@ -236,10 +266,13 @@ def start_services(base_url: str | None = None) -> int:
     except DevStackError as e:
         print(f"Cannot start the demo's services: {e}", file=sys.stderr)
         return 1
-    nbformat.write(demo_notebook(stack.backend.url), Path.cwd() / NOTEBOOK)
+    if not (Path.cwd() / NOTEBOOK).exists():  # a notebook there already (the user's, maybe changed) is kept
+        nbformat.write(demo_notebook(None), Path.cwd() / NOTEBOOK)  # the server's default back-end: the demo's
     config = Path(tempfile.mkdtemp(prefix="openeo-auth-demo-config-"))
     settings = {"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}}
     (config / "jupyter_server_config.json").write_text(json.dumps(settings))
+    services = (stack.provider, stack.backend)
+    _remove_when_gone([s.pid for s in services], [config, *(p for s in services for p in s.created)])
     user, (password, name, _) = next(iter(DEMO_USERS.items()))
     print(
         f"openEO login demo services are running in the background.\n"

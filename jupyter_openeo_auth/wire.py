@@ -63,6 +63,7 @@ class Reason(WireName):
     NOT_AUTHENTICATED = "not_authenticated"
     FORBIDDEN = "forbidden"
     NOT_OWNER = "not_owner"  # on a hub: only the server's owner may use her logins
+    CROSS_SITE = "cross_site"  # a cookie-authenticated request that another web site made the browser send
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     NOT_ALLOWED = "not_allowed"  # a back-end outside `allowed_backends`

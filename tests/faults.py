@@ -73,7 +73,7 @@ def dynamic(server, path: str):
     if path in ("/.well-known/oauth-authorization-server/split", "/split2/.well-known/oauth-authorization-server"):
         return _json(
             {
-                "issuer": base + "/split",
+                "issuer": base + ("/split2" if path.startswith("/split2") else "/split"),
                 "token_endpoint": base + "/html502",
                 "device_authorization_endpoint": base + "/device-no-interval",
                 "revocation_endpoint": base + "/revoke-refuses",

@@ -59,7 +59,7 @@ class FirstTokens:
         """Client credentials (the server's service account for the back-end) or password: one token request,
         no polling. The password is not kept."""
         if key.flow == Flow.CLIENT_CREDENTIALS:
-            account = find_account(self.service_accounts, info.url, info.api_url, key.provider_id)
+            account = find_account(self.service_accounts, info, key.provider_id)
             secret = await account.secret(self.secret_timeout)
             client, _ = await self.client(info, key.provider_id, Flow.CLIENT_CREDENTIALS, account.client_id, secret)
             return client, await client.client_credentials()
@@ -69,12 +69,14 @@ class FirstTokens:
         return client, await client.password(username, password)
 
     async def with_user(self, client: AsyncOidcClient, tokens: TokenSet) -> TokenSet:
-        """No id token came (some password grants): ask userinfo who logged in, to show a name."""
-        if tokens.user:
-            return tokens
+        """Who logged in, asked at the provider's userinfo endpoint with the new access token: the verified
+        source of the name shown and kept (an id token in the answer is not trusted undecoded). Without an
+        answer the login works on, unnamed."""
         try:
             claims = await client.userinfo(tokens.access_token)
         except OpenEOAuthError as e:
             self.log.info("Could not ask %s who logged in: %s", client.metadata.issuer, e)
             return tokens
+        if not claims:
+            self.log.info("%s did not say who logged in (no userinfo); the login has no name.", client.metadata.issuer)
         return dataclasses.replace(tokens, id_claims=claims)

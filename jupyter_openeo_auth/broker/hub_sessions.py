@@ -3,10 +3,19 @@ openEO back-end lists, that login serves the back-end with no login of the serve
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 
-from ..oidc import AsyncHttpClient, AsyncOidcClient, BackendInfo, IssuerMetadata, OpenEOAuthError, TokenSet
+from ..oidc import (
+    AsyncHttpClient,
+    AsyncOidcClient,
+    BackendInfo,
+    IssuerMetadata,
+    OpenEOAuthError,
+    TokenSet,
+    issuer_cache,
+)
 from ..wire import Flow
 from .accounts import check_account
 from .hub_tokens import HubTokens
@@ -32,7 +41,7 @@ class HubSessions:
         self._log = log
 
     async def find(self, info: BackendInfo, provider_id: str | None = None) -> Found | None:
-        """The hub's login for this back-end (matched by the id token's `iss`, as shared logins are): one
+        """The hub's login for this back-end (the issuer its id token names, asked at that issuer who it is): one
         already made, one serving another back-end of the same issuer, else a new one; None when the hub holds
         no login or it is for another issuer."""
         for session, served in self._table.serving(info, provider_id, Flow.HUB):
@@ -46,16 +55,21 @@ class HubSessions:
         except OpenEOAuthError as e:
             self._log.debug("No openEO login from JupyterHub for %s: %s", info.url, e)
             return None
-        issuer = str(tokens.id_claims.get("iss", ""))
+        issuer = self.hub.issuer_hint  # unverified: where to ask, and the token goes only to that issuer
         provider = next(
             (p for p in info.providers if same_issuer(p.issuer, issuer) and provider_id in (None, p.id)), None
         )
         if provider is None:
             return None
         key = SessionKey(info.api_url, provider.id, Flow.HUB, self._table.owner)
-        client = AsyncOidcClient(
-            IssuerMetadata(issuer=issuer.rstrip("/"), token_endpoint=""), "jupyterhub", http=self._http
-        )
+        metadata = await issuer_cache.get(provider.issuer, self._http)  # it must name itself (check_issuer)
+        # The hub's client: only userinfo is asked with it; the hub renews its own tokens.
+        hub_view = IssuerMetadata(metadata.issuer, token_endpoint="", userinfo_endpoint=metadata.userinfo_endpoint)
+        client = AsyncOidcClient(hub_view, "jupyterhub", http=self._http)
+        try:  # who it is, from the issuer itself
+            tokens = dataclasses.replace(tokens, id_claims=await client.userinfo(tokens.access_token))
+        except OpenEOAuthError as e:
+            self._log.info("Could not ask %s who JupyterHub's login is: %s", issuer, e)
         session = self._make(key, info.url, client, tokens, self.hub.tokens)
         self._table.add(session)
         self._log.info("openEO login to %s through JupyterHub as %s.", info.url, session.who)

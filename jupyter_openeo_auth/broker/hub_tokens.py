@@ -33,6 +33,8 @@ class HubTokens:
         self._headers = {"Authorization": f"token {api_token}"}
         self.http = http
         self._absent_until = 0.0
+        #: The `iss` of the hub's last id token, decoded unverified: only where to ask who it is (`HubSessions`).
+        self.issuer_hint = ""
 
     def __repr__(self) -> str:
         return f"<HubTokens {self.url}>"
@@ -52,6 +54,7 @@ class HubTokens:
         if not isinstance(state, dict) or not isinstance(state.get("access_token"), str):
             self._absent_until = time.monotonic() + ABSENT_FOR
             raise self._absent()
+        self.issuer_hint = str(decode_claims(state.get("id_token")).get("iss", ""))
         return _token_set(state)
 
     @staticmethod
@@ -63,7 +66,8 @@ class HubTokens:
 
 
 def _token_set(state: dict) -> TokenSet:
-    """A TokenSet from auth_state: the access token, its expiry, who logged in; never the refresh token."""
+    """A TokenSet from auth_state: the access token and its expiry; never the refresh token. Who logged in is
+    asked at the issuer's userinfo endpoint (`HubSessions`), not read from the unverified id token."""
     now, mono = time.time(), time.monotonic()
     expires_at, lifetime = state.get("expires_at"), state.get("expires_in")
     response: dict = state["token_response"] if isinstance(state.get("token_response"), dict) else {}
@@ -75,7 +79,6 @@ def _token_set(state: dict) -> TokenSet:
         access_token=state["access_token"],
         expires_at=expires_at,
         refresh_token=None,
-        id_claims=decode_claims(state.get("id_token")),
         scope=" ".join(state.get("scope") or []) if isinstance(state.get("scope"), list) else "",
         issued_at=issued_at,
         expires_mono=mono + (expires_at - now) if expires_at is not None else None,

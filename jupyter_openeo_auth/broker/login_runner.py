@@ -16,6 +16,9 @@ from .sessions import Served, Session, SessionKey
 
 #: How long finished logins are kept (seconds).
 FINISHED_LOGIN_TTL = 3600.0
+#: Ended logins kept for their callers to read (the newest): a script asking POST logins in a loop, each
+#: answered from the session at once, must not grow the server's memory.
+MAX_ENDED_LOGINS = 200
 #: Pending device logins per server: one user needs a handful; more is a script gone wrong, or abuse.
 MAX_PENDING_LOGINS = 20
 
@@ -68,9 +71,7 @@ class LoginRunner:
 
     def make_room(self) -> None:
         """Forget long-ended logins; `TooManyLogins` when the pending ones are at the cap."""
-        cutoff = time.monotonic() - FINISHED_LOGIN_TTL
-        for login_id in [i for i, one in self.logins.items() if one.finished_at and one.finished_at < cutoff]:
-            del self.logins[login_id]
+        self._forget_old()
         pending = sum(1 for login in self.logins.values() if login.pending)
         if pending >= self.max_pending:
             raise TooManyLogins(
@@ -90,9 +91,21 @@ class LoginRunner:
 
     def done(self, login: Login, session: Session, served: Served | None = None) -> Login:
         """End a login as logged in to this session (and back-end, when another than its own), and keep it."""
-        login.finish(LoginState.LOGGED_IN, (served or session.own).account_problem, user=session.user)
+        said = (served or session.own).account_problem or session.notice
+        session.notice = None  # said once, by the login that replaced the earlier one
+        login.finish(LoginState.LOGGED_IN, said, user=session.user)
         self.logins.setdefault(login.id, login)
+        self._forget_old()
         return login
+
+    def _forget_old(self) -> None:
+        """Forget logins that ended over an hour ago, and the oldest ended ones beyond `MAX_ENDED_LOGINS`."""
+        cutoff = time.monotonic() - FINISHED_LOGIN_TTL
+        ended = sorted((one.finished_at, i) for i, one in self.logins.items() if one.finished_at)
+        drop = len(ended) - MAX_ENDED_LOGINS
+        for n, (finished_at, login_id) in enumerate(ended):
+            if n < drop or finished_at < cutoff:
+                del self.logins[login_id]
 
     def _schedule_poll(self, login: Login) -> None:
         if login.auth is None:  # ended meanwhile

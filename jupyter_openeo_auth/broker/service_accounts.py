@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..oidc import OpenEOAuthError, normalize_url
+from ..oidc import BackendInfo, OpenEOAuthError, normalize_url, same_url
 from ..wire import Reason
 from .locks import in_keyring_pool
 
@@ -27,6 +27,9 @@ class ServiceAccount:
     secret_env: str | None = None
     secret_file: str | None = None
     secret_keyring: str | None = field(default=None)  # "service/username" in the OS keyring
+    #: The issuer whose token endpoint may receive the secret; when not configured, the issuer of the provider
+    #: the account was first used with (kept while the server runs).
+    issuer: str | None = None
     #: The secret taken out of the environment at start (see `take_env_secret`); never shown.
     _env_secret: str | None = field(default=None, repr=False, compare=False)
 
@@ -38,7 +41,7 @@ class ServiceAccount:
                 "OpenEOAuth.client_credentials must say where the secret is (secret_env, secret_file or "
                 "secret_keyring), not hold the secret itself."
             )
-        known = {"backend", "client_id", "provider_id", "secret_env", "secret_file", "secret_keyring"}
+        known = {"backend", "client_id", "provider_id", "issuer", "secret_env", "secret_file", "secret_keyring"}
         return cls(**{k: v for k, v in entry.items() if k in known})
 
     def take_env_secret(self) -> None:
@@ -47,10 +50,28 @@ class ServiceAccount:
         if self.secret_env and self.secret_env in os.environ:
             object.__setattr__(self, "_env_secret", os.environ.pop(self.secret_env))
 
-    def matches(self, backend_url: str, api_url: str, provider_id: str) -> bool:
-        """Does this entry apply to that back-end (given or resolved URL) and provider?"""
+    def matches(self, backend_url: str, api_url: str) -> bool:
+        """Does this entry apply to that back-end (given or resolved URL)?"""
         url = normalize_url(self.backend)
-        return url in (backend_url, api_url) and self.provider_id in (None, provider_id)
+        return url in (backend_url, api_url)
+
+    def provider_for(self, info: BackendInfo) -> str:
+        """The one provider id of the back-end this account logs in with: the configured one, else the
+        back-end's default (first) provider."""
+        return self.provider_id or info.providers[0].id
+
+    def bind_issuer(self, issuer: str) -> None:
+        """Refuse to send the secret to another issuer than the account's: a back-end that lists another issuer
+        under the account's provider id (changed, or hostile) gets nothing."""
+        bound = self.issuer
+        if bound is None:
+            object.__setattr__(self, "issuer", issuer)  # pinned at first use
+            return
+        if not same_url(bound, issuer):
+            raise ServiceAccountNotConfigured(
+                f"The service account {self.client_id!r} belongs to {bound}, but the back-end now lists {issuer} "
+                "for it; its secret is not sent there. Ask the administrator to check the back-end."
+            )
 
     def read_secret(self) -> str:
         """The client secret (blocking: file or keyring). Raises with a sentence when it is not there."""
@@ -89,12 +110,22 @@ class ServiceAccount:
             ) from None
 
 
-def find_account(accounts: list[ServiceAccount], backend_url: str, api_url: str, provider_id: str) -> ServiceAccount:
-    """The configured account for a back-end and provider, or `ServiceAccountNotConfigured`."""
-    for account in accounts:
-        if account.matches(backend_url, api_url, provider_id):
+def find_account(accounts: list[ServiceAccount], info: BackendInfo, provider_id: str) -> ServiceAccount:
+    """The configured account for a back-end and provider, or `ServiceAccountNotConfigured` (HTTP 400) with a
+    sentence. Each account is bound to one provider of its back-end and one issuer (see `bind_issuer`)."""
+    mine = [account for account in accounts if account.matches(info.url, info.api_url)]
+    for account in mine:
+        if account.provider_for(info) == provider_id:
+            account.bind_issuer(info.provider(provider_id).issuer)
             return account
+    if mine:
+        bound = ", ".join(sorted({account.provider_for(info) for account in mine}))
+        raise ServiceAccountNotConfigured(
+            f"The service account for {info.url} on this Jupyter server logs in with provider {bound}, not "
+            f"{provider_id!r}; its secret goes to that provider only. Leave the provider out, or ask the "
+            "administrator to configure an account for it."
+        )
     raise ServiceAccountNotConfigured(
-        f"No service account is configured for {backend_url} on this Jupyter server. An administrator can add "
+        f"No service account is configured for {info.url} on this Jupyter server. An administrator can add "
         "one with OpenEOAuth.client_credentials."
     )

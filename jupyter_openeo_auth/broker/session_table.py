@@ -36,12 +36,15 @@ class SessionTable:
     def __len__(self) -> int:
         return len(self.by_key)
 
-    def add(self, session: Session) -> None:
-        """Keep a new session; the one it replaces (same key) ends, and another login that served its back-end
-        through the same provider (shared from another back-end) serves it no more: the newest login wins."""
+    def add(self, session: Session) -> Session | None:
+        """Keep a new session; the one it replaces (same key) ends and is returned (its refresh token is the
+        caller's to revoke), and another login that served its back-end through the same provider (shared from
+        another back-end) serves it no more: the newest login wins."""
         old = self.by_key.pop(session.key, None)
         if old is not None and old is not session:
             old.end()
+        else:
+            old = None
         api_url = session.key.api_url
         for other in self.by_key.values():
             shared = other.served.get(api_url)
@@ -53,6 +56,7 @@ class SessionTable:
             ):
                 del other.served[api_url]
         self.by_key[session.key] = session
+        return old
 
     def remove(self, session: Session) -> None:
         """Forget a session (logout); ending it is the caller's."""
@@ -74,6 +78,19 @@ class SessionTable:
             if served is not None and provider_id in (None, served.provider_id) and flow in (None, session.key.flow):
                 found.append((session, served))
         return found
+
+    def could_serve(self, info: BackendInfo, provider_id: str | None = None) -> list[dict]:
+        """What `GET sessions?backend=` adds: the summary, for this back-end, of each usable login of the owner
+        that does not serve it yet but would (same issuer and client, or the hub's issuer). Looks only: nothing
+        is attached, checked or sent; a token request (which proves it comes from the user) attaches it."""
+        out = []
+        for provider in info.providers:
+            if provider_id not in (None, provider.id):
+                continue
+            for session in self.mine():
+                if info.api_url not in session.served and can_serve(session, provider):
+                    out.append(session.summary(Served(info.api_url, info.url, provider.id)))
+        return out
 
     async def share(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import time
@@ -94,6 +95,8 @@ class Session:
         self._timer: asyncio.TimerHandle | None = None
         self._failures = 0
         self.refresh_count = 0
+        #: A sentence for the login that made this session (it replaced and revoked an earlier one), said once.
+        self.notice: str | None = None
         #: The planned gap before the next background renewal (s), and, while renewals fail, when the next try
         #: is due (monotonic): until then a token request does not ask the provider again.
         self.retry_delay = 0.0
@@ -140,26 +143,27 @@ class Session:
 
     def summaries(self) -> list[dict]:
         """The public description (`GET sessions`), one per back-end served: never a token."""
-        serves = [s.backend_url for s in self.served.values()]
-        return [
-            {
-                "backend": served.backend_url,
-                "provider_id": served.provider_id,
-                "flow": self.key.flow,
-                "user": self.user,
-                "access_expires_at": self.tokens.expires_at,
-                "refreshable": self.renewable,
-                "login_required": self.login_required is not None,
-                "account_problem": served.account_problem,
-                "login": self.login_id,
-                "issuer": self.client.metadata.issuer,
-                "client_id": self.client.client_id,
-                "serves": serves,
-                "login_expires_at": self.login_end.expires_at,
-                "login_ending": self.login_end.ending() and not self.login_required,
-            }
-            for served in self.served.values()
-        ]
+        return [self.summary(served) for served in self.served.values()]
+
+    def summary(self, served: Served) -> dict:
+        """The public description for one back-end (one it serves, or one it could serve): never a token."""
+        serves = list(dict.fromkeys([*(s.backend_url for s in self.served.values()), served.backend_url]))
+        return {
+            "backend": served.backend_url,
+            "provider_id": served.provider_id,
+            "flow": self.key.flow,
+            "user": self.user,
+            "access_expires_at": self.tokens.expires_at,
+            "refreshable": self.renewable,
+            "login_required": self.login_required is not None,
+            "account_problem": served.account_problem,
+            "login": self.login_id,
+            "issuer": self.client.metadata.issuer,
+            "client_id": self.client.client_id,
+            "serves": serves,
+            "login_expires_at": self.login_end.expires_at,
+            "login_ending": self.login_end.ending() and not self.login_required,
+        }
 
     def has_client(self, client_id: str | None) -> bool:
         """Was this login made with the client named (any, when none is)? JupyterHub's login is the hub's
@@ -240,6 +244,8 @@ class Session:
                     self._log.info("Using the newer refresh token another process stored for %s.", self.backend_url)
                     self.tokens = self.tokens.with_refresh_token(stored)
                 tokens = await self._renew(self.tokens)
+                if not tokens.id_claims:  # who logged in was verified once, at the login
+                    tokens = dataclasses.replace(tokens, id_claims=self.tokens.id_claims)
                 if self.ended:  # logged out while the provider answered: write nothing back
                     raise self._gone()
                 # The newest refresh token is stored before anyone gets the new access token.

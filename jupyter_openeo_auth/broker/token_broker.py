@@ -90,6 +90,8 @@ class TokenBroker:
         self.runner = LoginRunner(self._new_session, self._login_finished, self.log, max_pending_logins)
         #: Set while `restore()` runs: requests that look for sessions wait for it.
         self._restoring: asyncio.Future | None = None
+        #: Set once the server started on a hub: the hub's login for the default back-end being made.
+        self._hub_started: asyncio.Future | None = None
 
     def use_hub(self, hub: HubTokens | None) -> None:
         """Serve JupyterHub's own login (its tokens asked with the broker's HTTP client), or none."""
@@ -226,10 +228,32 @@ class TokenBroker:
             renew = lambda _tokens: client.client_credentials()  # noqa: E731
         session = self._session(key, login.backend_url, client, tokens, renew)
         await session.save(tokens)  # stored before anyone receives its access token
-        self.table.add(session)
+        replaced = self.table.add(session)
         session.schedule()
+        if replaced is not None:
+            await self._revoke_replaced(replaced, session)
         await check_account(self.http, session, tokens, self.log)
         return session
+
+    async def _revoke_replaced(self, old: Session, new: Session) -> None:
+        """A new login of the same back-end, provider and flow (another client, say) replaced `old`: its refresh
+        token is revoked as a logout would, so that nothing of it stays valid at the provider; the new login's
+        message says so."""
+        same_client = (old.client.client_id, old.client.metadata.issuer) == (
+            new.client.client_id,
+            new.client.metadata.issuer,
+        )
+        if not old.tokens.refresh_token or same_client:
+            return  # the same client's: Keycloak would end the new login with it (see KEYCLOAK_REVOKED)
+        problem = await old.revoke()
+        said = (
+            problem
+            or f"Your earlier login to {old.backend_url} (client {old.client.client_id!r}) was replaced by this one "
+            "and revoked at the provider."
+        )
+        new.notice = said
+        self.log.info("The openEO login to %s as %s replaced an earlier one: %s", new.backend_url, new.who, said)
+        self._announce("session_ended", old.key, old.backend_url, state="replaced", user=old.user)
 
     def _session(
         self,
@@ -256,6 +280,16 @@ class TokenBroker:
             return len(restored)
         finally:
             self._restoring.set_result(None)
+            if self.hub is not None and self.default_backend:
+                self._hub_started = asyncio.ensure_future(self._hub_default())
+
+    async def _hub_default(self) -> None:
+        """On a hub whose login serves the default back-end, that session is there from the start: the status
+        bar shows it before anyone asked for a token."""
+        try:
+            await self._hub_session(await self.backend(self.default_backend))
+        except OpenEOAuthError as e:
+            self.log.debug("JupyterHub's login does not serve %s: %s", self.default_backend, e)
 
     async def _restored(self) -> None:
         if self._restoring is not None:
@@ -302,20 +336,21 @@ class TokenBroker:
 
     async def session_list(self, backend: str | None = None) -> list[dict]:
         """Summaries of this owner's sessions, one per back-end a login serves: no tokens. With `backend`, a
-        login that can serve it (same account at the same provider, or the hub's) is listed for it too; on a hub
-        whose login serves the default back-end, that session is listed before anyone asked for a token."""
+        login that could serve it (same account at the same provider and client, or the hub's) is listed for it
+        too, without being attached to it: this answers GET, and a GET sends no token anywhere (SECURITY.md).
+        On a hub, the hub's login of the default back-end is made when the server starts (`restore`)."""
         await self._restored()
-        if self.hub is not None and self.default_backend and not self.table.has_flow(Flow.HUB):
-            try:
-                await self._hub_session(await self.backend(self.default_backend))
-            except OpenEOAuthError:
-                pass
+        if self._hub_started is not None:
+            await asyncio.shield(self._hub_started)
+        listed = self.table.summaries()
         if backend:
             try:
-                await self.find_session(backend)
+                info = await self.backend(backend)
             except OpenEOAuthError:
-                pass  # not logged in there, or the back-end does not answer: the list says what there is
-        return self.table.summaries()
+                return listed  # the back-end does not answer: the list says what there is
+            if not any(s["backend"] == info.url for s in listed):
+                listed += self.table.could_serve(info)[:1]
+        return listed
 
     async def logout(self, backend: str, provider_id: str | None = None) -> dict:
         """End the logins serving a back-end (and provider) — for every back-end each serves —, delete what was
@@ -351,6 +386,8 @@ class TokenBroker:
 
     def stop(self) -> None:
         """Stop every timer (server shutdown)."""
+        if self._hub_started is not None:
+            self._hub_started.cancel()
         self.table.stop()
         self.runner.stop()
 

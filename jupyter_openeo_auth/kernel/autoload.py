@@ -15,12 +15,29 @@ USERS_STARTUP = "JUPYTER_OPENEO_AUTH_PYTHONSTARTUP"
 STARTUP_FILE = str(Path(__file__).with_name("pythonstartup.py"))
 
 
+#: The first line of every copy of our startup file.
+STARTUP_MARKER = "# jupyter-openeo-auth startup file"
+
+
+def is_startup_file(path: str) -> bool:
+    """Is this a copy of our startup file (this environment's or another's)?"""
+    if os.path.abspath(path) == STARTUP_FILE:
+        return True
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read(len(STARTUP_MARKER)) == STARTUP_MARKER
+    except OSError:
+        return False
+
+
 def set_kernel_startup(environ: MutableMapping[str, str] = os.environ) -> Callable[[], None]:
     """Name our startup file in PYTHONSTARTUP (the server calls this before any kernel starts). Returns what
     puts the environment back as it was (the server calls it when it stops)."""
     before = {name: environ.get(name) for name in ("PYTHONSTARTUP", USERS_STARTUP)}
     current = environ.get("PYTHONSTARTUP")
-    if current and current != STARTUP_FILE:
+    # A server started from a terminal of another server inherits that one's copy (of another environment,
+    # perhaps): the user's own file is then already in USERS_STARTUP, and must stay there.
+    if current and not is_startup_file(current):
         environ[USERS_STARTUP] = current
     environ["PYTHONSTARTUP"] = STARTUP_FILE
 

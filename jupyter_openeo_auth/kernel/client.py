@@ -112,7 +112,7 @@ def find_server(runtime_dir: str | None = None, parent_pid: str | None = None) -
     (`JUPYTER_SERVER_URL`); else the one running server of this user with the extension, or the one whose
     root directory holds the current directory. Raises `NoServer` with a sentence that says how to choose."""
     chosen = os.environ.get("JUPYTER_OPENEO_AUTH_SERVER") or ""
-    parent_pid = parent_pid or (None if chosen else os.environ.get("JPY_PARENT_PID"))
+    parent_pid = parent_pid or os.environ.get("JPY_PARENT_PID")  # a kernel's own server wins over the variable
     folder = _runtime_dir(runtime_dir)
     if parent_pid:
         found = _read(key_file(folder, parent_pid))
@@ -153,9 +153,39 @@ def find_server(runtime_dir: str | None = None, parent_pid: str | None = None) -
     )
 
 
+#: The explicit flag that lets the server's token go to a Jupyter server on another machine (over https only).
+REMOTE_SERVER_ENV = "JUPYTER_OPENEO_AUTH_REMOTE_SERVER"
+
+
+def check_token_destination(url: str) -> None:
+    """The server's token (full access to it) goes over plain http to this machine only; to another machine
+    over https and only with JUPYTER_OPENEO_AUTH_REMOTE_SERVER=1 (or `jupyter openeo-auth --remote`). Says on
+    stderr which host receives it. Raises `NoServer` with a sentence otherwise."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        raise NoServer(f"JUPYTER_OPENEO_AUTH_SERVER={url[:200]!r} is not an http(s) URL of a Jupyter server.")
+    if host not in LOOPBACK_HOSTS:
+        if parts.scheme != "https":
+            raise NoServer(
+                f"The Jupyter server at {url} is on another machine ({host}) and not reached over https: its "
+                "token would cross the network in clear text, so it is not sent. Use its https address."
+            )
+        if os.environ.get(REMOTE_SERVER_ENV) != "1":
+            raise NoServer(
+                f"The Jupyter server at {url} is on another machine ({host}); its token is sent there only when "
+                f"you say so: set {REMOTE_SERVER_ENV}=1 (or run jupyter openeo-auth --remote)."
+            )
+    print(
+        f"jupyter-openeo-auth: sending the Jupyter server's token to {host} (JUPYTER_OPENEO_AUTH_SERVER).",
+        file=sys.stderr,
+    )
+
+
 def _server_by_token(url: str, servers: list[dict]) -> dict:
     """A server named by URL whose key file is not here (another machine's, a container's, another runtime
     folder's): reached with the server's own token, from JUPYTER_TOKEN, else asked for at a terminal."""
+    check_token_destination(url)
     token = os.environ.get("JUPYTER_TOKEN", "")
     if not token and sys.stdin.isatty():
         token = getpass.getpass(f"The Jupyter server at {url} has no key file here; its token: ")

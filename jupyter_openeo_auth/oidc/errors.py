@@ -73,6 +73,21 @@ class MalformedTokenResponse(BadResponse):
         super().__init__(message, status=502)
 
 
+class IssuerMismatch(BadResponse):
+    """An issuer's metadata names another issuer than the one it was fetched for (OpenID Connect Discovery 1.0
+    section 4.3, RFC 8414 section 3.3): whoever serves it may not speak for that issuer. Not transient."""
+
+    def __init__(self, message: str):
+        super().__init__(message, status=200)
+
+
+class InsecureProvider(OpenEOAuthError):
+    """An issuer or one of its endpoints on another machine over plain http: refresh tokens, passwords and
+    secrets would cross the network in clear text."""
+
+    reason = Reason.BAD_RESPONSE
+
+
 class FlowNotSupported(OpenEOAuthError):
     reason = Reason.FLOW_NOT_SUPPORTED
 

@@ -224,6 +224,17 @@ def _seconds(value, default: float, cap: float) -> float:
     return min(seconds, cap)
 
 
+#: Bounds of what a provider's device answer may show a user (RFC 8628 sets none): a user code is typed by a
+#: person (RFC 8628 section 6.1 suggests 8 characters), a link is opened from a page, a terminal or a QR code.
+MAX_USER_CODE = 64
+MAX_LINK = 2048
+
+
+def _fit(text: object, limit: int) -> bool:
+    """Is this a non-empty string of at most `limit` printable characters (no control or format characters)?"""
+    return isinstance(text, str) and 0 < len(text) <= limit and text.isprintable()
+
+
 class DeviceLogin:
     """A device login in progress; its faces `DeviceAuthorization` and `AsyncDeviceAuthorization` poll. A poll
     asks the provider at most once per interval; nothing sleeps. Times (`expires_at`, `next_poll_at`) are on
@@ -231,10 +242,29 @@ class DeviceLogin:
 
     def __init__(self, client: Grants, body: dict, code_verifier: str | None, started: float):
         self.client = client
+        issuer = client.metadata.issuer
         self.user_code: str = body["user_code"]
-        self.verification_uri: str = str(body.get("verification_uri") or body.get("verification_url") or "")
+        if not _fit(self.user_code, MAX_USER_CODE):
+            raise TokenRequestFailed(
+                f"{issuer} answered the device login with an unusable user code (empty, over {MAX_USER_CODE} "
+                "characters, or with control characters). Try again; tell the provider's operators if it persists."
+            )
+        uri = body.get("verification_uri") or body.get("verification_url") or ""
+        if not _fit(uri, MAX_LINK):
+            raise TokenRequestFailed(
+                f"{issuer} answered the device login without a usable verification link (at most {MAX_LINK} "
+                "printable characters). Try again; tell the provider's operators if it persists."
+            )
+        if not uri.lower().startswith(("https://", "http://")):
+            raise TokenRequestFailed(
+                "The OpenID provider sent a verification address that is not an http(s) link, so the login was "
+                f"not started. Tell the operators of {issuer}."
+            )
+        self.verification_uri: str = uri
         complete = body.get("verification_uri_complete")
-        self.verification_uri_complete: str | None = complete if isinstance(complete, str) else None
+        # Optional (RFC 8628 section 3.2): one that does not fit is left out; the plain link and the code serve.
+        usable = _fit(complete, MAX_LINK) and str(complete).lower().startswith(("https://", "http://"))
+        self.verification_uri_complete: str | None = complete if usable else None
         self.expires_at: float = started + _seconds(body.get("expires_in"), DEFAULT_CODE_LIFETIME, MAX_CODE_LIFETIME)
         self.interval: float = _seconds(body.get("interval"), DEFAULT_INTERVAL, MAX_INTERVAL)
         self.next_poll_at: float = started + self.interval

@@ -12,7 +12,8 @@ from .errors import MalformedTokenResponse
 
 
 def decode_claims(jwt: str | None) -> dict:
-    """The claims of a JWT, decoded WITHOUT verifying it: for display only (name, email), never for trust."""
+    """The claims of a JWT, decoded WITHOUT verifying it: a hint of where to ask (the hub's `iss`), never who
+    someone is. Who logged in comes from the provider's userinfo endpoint (`TokenSet.id_claims`)."""
     if not jwt or jwt.count(".") != 2:
         return {}
     payload = jwt.split(".")[1]
@@ -43,6 +44,9 @@ class TokenSet:
     access_token: str
     expires_at: float | None
     refresh_token: str | None = None
+    #: Who the tokens belong to, from a verified source only: the userinfo endpoint of the issuer whose metadata
+    #: named itself (see `discovery.check_issuer`), asked with the access token. An id token in a token answer
+    #: is not decoded: unverified, its claims could name anyone.
     id_claims: dict = field(default_factory=dict)
     scope: str = ""
     issued_at: float | None = None
@@ -75,7 +79,6 @@ class TokenSet:
             expires_at=received_at + lifetime if lifetime is not None else None,
             expires_mono=received_mono + lifetime if lifetime is not None else None,
             refresh_token=refresh_token if isinstance(refresh_token, str) and refresh_token else None,
-            id_claims=decode_claims(body.get("id_token")),
             scope=str(body.get("scope", "")),
             issued_at=received_at,
         )

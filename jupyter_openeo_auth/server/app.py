@@ -12,6 +12,7 @@ from traitlets import Bool, Enum, Float, Int, List, Unicode, default
 from ..broker import SessionSettings, TokenBroker, make_store
 from ..broker.hub_tokens import HubTokens
 from ..kernel.autoload import set_kernel_startup
+from ..oidc.discovery import allow_plain_http
 from ..wire import STORE_KEY_ENV
 from .config import EntryList, checked_urls, service_accounts
 from .handlers import handlers
@@ -58,8 +59,10 @@ class OpenEOAuth(ExtensionApp):
     keyring_timeout = Float(5.0, help="Timeout in seconds of every keyring call.").tag(config=True)
     client_credentials = EntryList(
         help=(
-            "Service accounts: [{'backend': URL, 'provider_id'?: ID, 'client_id': ID, and one of 'secret_env': "
-            "VAR, 'secret_file': PATH, 'secret_keyring': 'service/username'}]. Never the secret itself."
+            "Service accounts: [{'backend': URL, 'provider_id'?: ID, 'issuer'?: URL, 'client_id': ID, and one of "
+            "'secret_env': VAR, 'secret_file': PATH, 'secret_keyring': 'service/username'}]. Never the secret "
+            "itself. Each account logs in with one provider (provider_id, else the back-end's first) and sends "
+            "its secret to one issuer (issuer, else the one it first used)."
         ),
     ).tag(config=True)
     allowed_backends = List(
@@ -71,6 +74,13 @@ class OpenEOAuth(ExtensionApp):
             "Keychain, Windows Credential Locker, KWallet), as module.Class, e.g. keyrings.cryptfile.cryptfile."
             "CryptFileKeyring. PYTHON_KEYRING_BACKEND counts as named too."
         )
+    ).tag(config=True)
+    insecure_http_hosts = List(
+        Unicode(),
+        help=(
+            "For test set-ups only: hosts besides this machine whose OpenID issuers and endpoints may be reached "
+            "over plain http. Refresh tokens, passwords and secrets then cross the network in clear text."
+        ),
     ).tag(config=True)
     max_pending_logins = Int(
         20, help="Device logins that may wait for approval at once on this server; more get HTTP 429."
@@ -94,6 +104,7 @@ class OpenEOAuth(ExtensionApp):
         self._events().register_event_schema(Path(__file__).parent / "events" / "session.yaml")
         accounts = service_accounts(self.client_credentials)  # a bad entry stops the extension, with a sentence
         allowed = checked_urls(self.allowed_backends, "allowed_backends")
+        allow_plain_http(self.insecure_http_hosts)
         # The hub's key for sealed logins leaves the environment before any kernel or terminal inherits it.
         sealed_key = os.environ.pop(STORE_KEY_ENV, None)
         store = make_store(

@@ -19,7 +19,7 @@ EXAMPLE = (
     """"secret_file": "~/.openeo-service-secret"}]'"""
 )
 SOURCES = ("secret_env", "secret_file", "secret_keyring")
-KNOWN = {"backend", "client_id", "provider_id", *SOURCES}
+KNOWN = {"backend", "client_id", "provider_id", "issuer", *SOURCES}
 
 
 class BadSetting(ValueError):

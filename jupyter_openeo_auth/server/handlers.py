@@ -71,7 +71,33 @@ class OpenEOAuthHandler(APIHandler):
             self.via_kernel_key = True
             return
         await super().prepare()
+        self._only_from_this_site()
         self._only_the_owner()
+
+    def _only_from_this_site(self) -> None:
+        """Refuse what another web site made the browser send with the user's login cookie: a link, a form, an
+        image or a script on any page reaches this server with the cookie (jupyter_server checks XSRF on POST
+        and DELETE only, and its cookie has no SameSite). A request authenticated by a token (the CLI, scripts,
+        JupyterHub's API tokens) proves itself; a kernel's key is checked before. The browser says where a
+        request comes from in `Sec-Fetch-Site`, else `Origin` and `Referer`; jupyter_server's own `allow_origin`
+        settings may let named sites in."""
+        if self.current_user is None or self.token_authenticated:
+            return
+        headers = self.request.headers
+        site = headers.get("Sec-Fetch-Site")
+        if site is not None:  # every current browser: it knows, whatever proxies did to Host
+            foreign = site not in ("same-origin", "none")  # none: typed into the address bar, a bookmark
+            if foreign and (self.allow_origin or self.allow_origin_pat):  # sites the server's settings let in
+                foreign = not (self.check_origin() if "Origin" in headers else self.check_referer())
+        else:
+            foreign = not self.check_origin() or ("Referer" in headers and not self.check_referer())
+        if foreign:
+            self.fail(
+                403,
+                Reason.CROSS_SITE,
+                "This request came from another web site, with your Jupyter login cookie; openEO logins answer "
+                "only JupyterLab and Notebook pages of this server, and programs with the server's token.",
+            )
 
     def _only_the_owner(self) -> None:
         """On a JupyterHub, openEO logins are personal: only the server's owner may use these routes, not an
@@ -102,11 +128,13 @@ class OpenEOAuthHandler(APIHandler):
         self.set_header("Cache-Control", "no-store")
 
     def body(self) -> dict:
-        """The JSON object body, or a 400."""
+        """The JSON object body, or a 400 (not JSON, nested too deeply, not an object)."""
         try:
             data = json.loads(self.request.body or b"{}")
         except ValueError:
             self.fail(400, Reason.BAD_REQUEST, "The request body is not JSON.")
+        except RecursionError:
+            self.fail(400, Reason.BAD_REQUEST, "The request body is nested too deeply; send a flat JSON object.")
         if not isinstance(data, dict):
             self.fail(400, Reason.BAD_REQUEST, "The request body must be a JSON object.")
         return data
@@ -115,14 +143,23 @@ class OpenEOAuthHandler(APIHandler):
         """The value of a required string parameter, or a 400 that names it."""
         if not isinstance(value, str) or not value:
             self.fail(400, Reason.MISSING_PARAMETER, f"Give the {name!r} parameter.")
-        return value
+        return self.text(value, name)
 
     def optional(self, data: dict, name: str) -> str | None:
         """An optional string field of the body (an empty one counts as not given), or a 400 that names it."""
         value = data.get(name)
         if value is not None and not isinstance(value, str):
             self.fail(400, Reason.BAD_PARAMETER, f"{name} must be a string.")
-        return value or None
+        return self.text(value, name) if value else None
+
+    def text(self, value: str, name: str) -> str:
+        """A string that can travel on: JSON allows lone UTF-16 surrogates (\\ud800), which no URL, log line or
+        keyring entry can hold. A 400 that names the parameter otherwise."""
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            self.fail(400, Reason.BAD_PARAMETER, f"{name} holds characters that are not valid Unicode text.")
+        return value
 
     def fail(self, status: int, reason: Reason, message: str):
         """Answer an error and stop the handler."""
@@ -172,12 +209,16 @@ class ProvidersHandler(OpenEOAuthHandler):
         )
 
 
-def qr_svg(uri: str) -> str:
+def qr_svg(uri: str) -> str | None:
     """An inline SVG QR code of a URI, to log in from a phone: one implementation for the widget and the
-    JupyterLab dialog. It encodes the URI; no text of the provider is in the SVG."""
+    JupyterLab dialog. It encodes the URI; no text of the provider is in the SVG. None when the URI is too long
+    for a QR code: the link and the code still serve."""
     import segno
 
-    return segno.make(uri, error="m").svg_inline(scale=3, title="Scan to log in")
+    try:
+        return segno.make(uri, error="m").svg_inline(scale=3, title="Scan to log in")
+    except (segno.DataOverflowError, ValueError):
+        return None
 
 
 def through_this_server(uri: str, base_url: str) -> str:
@@ -204,8 +245,9 @@ def login_json(login, base_url: str = "/") -> dict:
             if link != out[key]:
                 out[key], out["through_server"] = link, True  # clients accept a path only with this flag
     link = out.get("verification_uri_complete") or out.get("verification_uri") or ""
-    if out["state"] == "pending" and link.lower().startswith(("https://", "http://")):
-        out["qr_svg"] = qr_svg(link)
+    svg = qr_svg(link) if out["state"] == "pending" and link.lower().startswith(("https://", "http://")) else None
+    if svg is not None:
+        out["qr_svg"] = svg
     return out
 
 
@@ -258,6 +300,7 @@ class SessionsHandler(OpenEOAuthHandler):
     @authorized
     async def get(self):
         backend: str | None = self.get_query_argument("backend", None) or None
+        backend = self.text(backend, "backend") if backend else None
         self.finish({"sessions": await self.broker.session_list(backend)})
 
     @tornado.web.authenticated
@@ -265,6 +308,7 @@ class SessionsHandler(OpenEOAuthHandler):
     async def delete(self):
         backend = self.required(self.get_query_argument("backend", ""), "backend")
         provider_id: str | None = self.get_query_argument("provider_id", None) or None
+        provider_id = self.text(provider_id, "provider_id") if provider_id else None
         self.finish(await self.broker.logout(backend, provider_id))
 
 

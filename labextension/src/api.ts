@@ -88,6 +88,7 @@ export type Reason =
   | 'not_authenticated'
   | 'forbidden'
   | 'not_owner'
+  | 'cross_site'
   | 'not_found'
   | 'method_not_allowed'
   | 'not_allowed'
