@@ -86,6 +86,7 @@ class Reason(WireName):
     EXPIRED = "expired"
     FAILED = "failed"
     # The login
+    CANCELLED = "cancelled"  # GET logins/ID of a login cancelled with DELETE (410: it is gone)
     NOT_LOGGED_IN = "not_logged_in"
     LOGIN_REQUIRED = "login_required"
 

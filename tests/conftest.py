@@ -214,6 +214,7 @@ FAST_MODULES = {
     "test_shared_logins",
     "test_python_style",
     "test_events",
+    "test_trust_rules",
 }
 
 

@@ -49,8 +49,10 @@ def jp_server_config(auth_warnings):
 @pytest.mark.parametrize("method, path", ROUTES)
 async def test_every_route_refuses_an_anonymous_caller(jp_fetch, method, path):
     api = Api(jp_fetch)
-    code, _, _ = await api.call(method, path, params={"backend": "x"}, headers={"Authorization": ""})
-    assert code == 403
+    code, data, _ = await api.call(method, path, params={"backend": "x"}, headers={"Authorization": ""})
+    assert code == 401 and data["reason"] == "not_authenticated"  # no credential at all
+    code, data, _ = await api.call(method, path, params={"backend": "x"}, headers={"Authorization": "token nope"})
+    assert code == 403  # a wrong one
 
 
 async def test_extension_loads_without_auth_warnings(jp_serverapp, auth_warnings, jp_fetch):

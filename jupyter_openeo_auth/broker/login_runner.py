@@ -31,6 +31,12 @@ class TooManyLogins(OpenEOAuthError):
     reason = Reason.TOO_MANY_LOGINS
 
 
+class LoginCancelled(OpenEOAuthError):
+    """GET logins/ID of a login cancelled with DELETE: the resource is gone (410), and says how it ended."""
+
+    reason = Reason.CANCELLED
+
+
 class LoginRunner:
     """`logins` by id; `start_device()` polls until the login ends, then `approved(login, client, tokens)` makes
     its session; every ended login is passed to `finished`."""
@@ -43,6 +49,8 @@ class LoginRunner:
         max_pending: int = MAX_PENDING_LOGINS,
     ):
         self.logins: dict[str, Login] = {}
+        #: Logins deleted (cancelled) by a caller: id -> how it ended, for whoever still follows them (bounded).
+        self._deleted: dict[str, str] = {}
         self._approved, self._finished, self.log, self.max_pending = approved, finished, log, max_pending
 
     def __repr__(self) -> str:
@@ -144,20 +152,32 @@ class LoginRunner:
         self.log.info("openEO login %s to %s approved as %s.", login.id, login.backend_url, session.who)
 
     def get(self, login_id: str) -> Login:
-        """A login by id."""
+        """A login by id; `LoginCancelled` when it was deleted, `LoginNotFound` when there is none."""
         try:
             return self.logins[login_id]
         except KeyError:
+            if login_id in self._deleted:
+                raise LoginCancelled(self._deleted[login_id]) from None
             raise LoginNotFound(
                 f"There is no login {login_id[:40]!r} (it may have ended long ago). Start a new login."
             ) from None
 
     def cancel(self, login_id: str) -> Login:
-        """Cancel a pending login; an ended login is left as it is."""
+        """DELETE logins/ID: cancel a pending login (an ended one keeps its end) and forget it; a later GET
+        answers 410 with how it ended. Returns the login as it ended."""
         login = self.get(login_id)
         if login.pending:
             login.finish(LoginState.CANCELLED, "The login was cancelled.")
             self.log.info("openEO login %s to %s cancelled.", login.id, login.backend_url)
+        del self.logins[login_id]
+        ended = login.state == LoginState.CANCELLED
+        self._deleted[login_id] = (
+            login.message or "The login was cancelled."
+            if ended
+            else f"This login was deleted after it ended ({login.state.value})."
+        )
+        while len(self._deleted) > MAX_ENDED_LOGINS:
+            del self._deleted[next(iter(self._deleted))]
         return login
 
     def stop(self) -> None:

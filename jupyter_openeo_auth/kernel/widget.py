@@ -13,7 +13,7 @@ from collections.abc import Callable
 import ipywidgets as w
 
 from ..oidc import LoginEnded, OpenEOAuthError
-from ..wire import Flow
+from ..wire import Flow, Reason
 from .client import ServerClient, login_link, server, session_for
 
 POLL_SECONDS = 1.0
@@ -227,8 +227,8 @@ class LoginWidget(w.VBox):
             time.sleep(POLL_SECONDS)
             try:
                 login = self.client.login(login["id"])
-            except OpenEOAuthError as e:
-                login = {"state": "failed", "message": e.message}
+            except OpenEOAuthError as e:  # cancelled elsewhere (410 cancelled), or the server is gone
+                login = {"state": "cancelled" if e.reason == Reason.CANCELLED else "failed", "message": e.message}
             if login["state"] == "pending":
                 self.status.value = _countdown(login["expires_at"])
         self._finish(login)

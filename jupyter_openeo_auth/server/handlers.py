@@ -25,6 +25,7 @@ API = API_PREFIX
 STATUS: dict[str, int] = {
     Reason.NOT_LOGGED_IN: 404,
     Reason.NOT_FOUND: 404,
+    Reason.CANCELLED: 410,
     Reason.LOGIN_REQUIRED: 409,
     Reason.NOT_ALLOWED: 403,
     Reason.TOO_MANY_LOGINS: 429,
@@ -70,9 +71,20 @@ class OpenEOAuthHandler(APIHandler):
             self.current_user = self._jupyter_current_user = KERNEL_USER
             self.via_kernel_key = True
             return
+        if self._no_credentials():
+            raise tornado.web.HTTPError(401)
         await super().prepare()
         self._only_from_this_site()
         self._only_the_owner()
+
+    def _no_credentials(self) -> bool:
+        """A request that names no credential at all (no Authorization header, no cookie, no token in the URL)
+        on a server that asks for one: 401, as HTTP says, before jupyter_server's checks answer 403. A CORS
+        preflight carries none by design."""
+        if self.request.method == "OPTIONS" or not self.identity_provider.auth_enabled:
+            return False
+        request = self.request
+        return not (request.headers.get("Authorization") or request.cookies or self.get_query_argument("token", ""))
 
     def _only_from_this_site(self) -> None:
         """Refuse what another web site made the browser send with the user's login cookie: a link, a form, an
@@ -346,7 +358,7 @@ class OpenAPIHandler(OpenEOAuthHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self):
-        self.finish(openapi_document(self.base_url))
+        self.finish(openapi_document(self.base_url, self.broker.default_backend or None))
 
 
 class NotFoundHandler(OpenEOAuthHandler):

@@ -5,6 +5,7 @@ every route, request and answer, errors included. The tests validate every answe
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from .._version import __version__
@@ -13,7 +14,12 @@ from ..wire import API_PREFIX, LOGIN_FLOWS, Flow, LoginState, Reason
 S: dict[str, Any] = {"type": "string"}
 N: dict[str, Any] = {"type": "number"}
 B: dict[str, Any] = {"type": "boolean"}
-URL = {"type": "string", "minLength": 1, "description": "an openEO back-end URL"}
+URL = {
+    "type": "string",
+    "format": "uri",
+    "minLength": 1,
+    "description": "an openEO back-end URL (a bare host name is taken as https://HOST)",
+}
 USER = {
     "type": "object",
     "description": "who logged in: id token claims (sub, name, email, ...), or a service account's client id",
@@ -48,18 +54,19 @@ def _q(name: str, required: bool = True, schema: dict | None = None) -> dict:
 #: What each error status means; every operation lists the ones it can answer.
 ERRORS = {
     "400": "bad input: a missing or malformed parameter, an invalid back-end URL, a flow the provider lacks",
-    "401": "not authenticated (the server's token, or a kernel's key)",
+    "401": "no credentials at all (neither the server's token, its login cookie, nor a kernel's key)",
     "403": "not authenticated (jupyter_server answers API requests without credentials with 403), or not allowed: "
-    "not the server's owner, a back-end outside allowed_backends, an account the back-end "
-    "refuses, an invalid kernel key",
+    "a cookie-authenticated request another web site made the browser send (cross_site), not the server's "
+    "owner, a back-end outside allowed_backends, an account the back-end refuses, an invalid kernel key",
     "404": "not found: no login for that back-end, no such login id, no such route",
     "405": "method not allowed",
     "409": "log in again: the login can no longer be renewed",
+    "410": "the login was deleted (cancelled) with DELETE logins/ID; the message says how it ended",
     "429": "too many logins waiting for approval",
     "502": "the back-end or the provider answered something unusable, or cannot be reached",
     "503": "the provider is unavailable for now (Retry-After when it said)",
 }
-COMMON = ("401", "403", "405")
+COMMON = ("400", "401", "403", "405")
 
 
 def _errors(*statuses: str) -> dict:
@@ -137,7 +144,7 @@ SCHEMAS = {
             "backend": URL,
             "provider_id": {"type": ["string", "null"]},
             "client_id": {"type": ["string", "null"]},
-            "flow": _ref("LoginFlow"),
+            "flow": {"anyOf": [_ref("LoginFlow"), {"type": "null"}], "description": "null: the device flow"},
             "username": {"type": ["string", "null"]},
             "password": {"type": ["string", "null"], "format": "password"},
         },
@@ -201,7 +208,7 @@ SCHEMAS = {
 
 _API = f"/{API_PREFIX}"
 #: Every route, relative to the server's base URL.
-PATHS = {
+PATHS: dict[str, Any] = {
     f"{_API}/providers": {
         "get": {
             "summary": "The OpenID providers of a back-end",
@@ -232,10 +239,13 @@ PATHS = {
     },
     f"{_API}/logins/{{id}}": {
         "parameters": [{"name": "id", "in": "path", "required": True, "schema": S}],
-        "get": {"summary": "A login's state", "responses": {"200": _json("login", "Login"), **_errors("404")}},
+        "get": {
+            "summary": "A login's state",
+            "responses": {"200": _json("login", "Login"), **_errors("404", "410")},
+        },
         "delete": {
-            "summary": "Cancel a pending login",
-            "responses": {"200": _json("login", "Login"), **_errors("404")},
+            "summary": "Cancel a pending login and forget it (a later GET answers 410)",
+            "responses": {"200": _json("login", "Login"), **_errors("404", "410")},
         },
     },
     f"{_API}/sessions": {
@@ -273,8 +283,49 @@ PATHS = {
 }
 
 
-def openapi_document(base_url: str = "/") -> dict:
-    """The document. Paths are relative to the server's base URL, which `servers` names."""
+#: Every route answers a CORS preflight (jupyter_server's): no credentials, no body, nothing changes. It lets
+#: another site in only where jupyter_server's `allow_origin` names it (Access-Control-Allow-Origin); else
+#: the browser sends nothing further.
+OPTIONS = {
+    "summary": "CORS preflight (jupyter_server's): changes nothing",
+    "security": [],
+    "responses": {
+        "200": {
+            "description": "the methods and headers a request may use (no body)",
+            "headers": {
+                "Access-Control-Allow-Methods": {"schema": S},
+                "Access-Control-Allow-Headers": {"schema": S},
+                "Access-Control-Allow-Origin": {
+                    "schema": S,
+                    "description": "only for a site jupyter_server's allow_origin settings name",
+                },
+            },
+        },
+    },
+}
+for _template, _path in PATHS.items():
+    # logins/{id} is left out: its preflight answers alike whether or not the login exists (it carries no
+    # credentials, so it must not tell), which a reader would take for the login's existence.
+    if "{id}" not in _template:
+        _path["options"] = OPTIONS
+
+#: Where schemathesis's stateful phase (and a reader) goes from a new login: its state, and its cancellation.
+PATHS[f"{_API}/logins"]["post"]["responses"]["202"]["links"] = {
+    "GetLogin": {"operationId": "getLogin", "parameters": {"id": "$response.body#/id"}},
+    "CancelLogin": {"operationId": "cancelLogin", "parameters": {"id": "$response.body#/id"}},
+}
+PATHS[f"{_API}/logins/{{id}}"]["get"]["operationId"] = "getLogin"
+PATHS[f"{_API}/logins/{{id}}"]["delete"]["operationId"] = "cancelLogin"
+
+
+def openapi_document(base_url: str = "/", example_backend: str | None = None) -> dict:
+    """The document. Paths are relative to the server's base URL, which `servers` names. The served one names
+    the server's default back-end as the example of `backend`: a reader (and schemathesis) can try a login."""
+    schemas = SCHEMAS
+    if example_backend:
+        schemas = copy.deepcopy(SCHEMAS)
+        for name in ("LoginRequest", "TokenRequest"):
+            schemas[name]["properties"]["backend"] = {**URL, "examples": [example_backend]}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -286,7 +337,7 @@ def openapi_document(base_url: str = "/") -> dict:
         "security": [{"jupyterToken": []}],
         "paths": PATHS,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": schemas,
             "securitySchemes": {
                 "jupyterToken": {
                     "type": "apiKey",

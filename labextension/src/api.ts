@@ -108,6 +108,7 @@ export type Reason =
   | 'denied'
   | 'expired'
   | 'failed'
+  | 'cancelled'
   | 'not_logged_in'
   | 'login_required';
 

@@ -1,7 +1,7 @@
 import { Dialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
-import { ILogin, ILoginRequest } from './api';
+import { ILogin, ILoginRequest, OpenEOAuthError } from './api';
 import { el, LoginForm } from './form';
 import { OpenEOAuthModel } from './model';
 
@@ -212,7 +212,16 @@ export class LoginPanel extends Widget {
     ended: { login_id: string }
   ): Promise<void> {
     if (this._login?.id === ended.login_id) {
-      this.showOutcome(await this.model.getLogin(ended.login_id));
+      const id = ended.login_id;
+      // A login cancelled with DELETE is gone (410 `cancelled`); its sentence says how it ended.
+      const login = await this.model
+        .getLogin(id)
+        .catch((error: OpenEOAuthError): ILogin => ({
+          ...(this._login as ILogin),
+          state: error.reason === 'cancelled' ? 'cancelled' : 'failed',
+          message: error.message
+        }));
+      this.showOutcome(login);
     }
   }
 
