@@ -8,7 +8,7 @@
 # IPython runs this file with the kernel's working directory (the notebook's folder) first on sys.path: a
 # `requests.py` or `jupyter_openeo_auth.py` in a cloned repository, a download or a shared folder would be
 # imported, and run, before any cell (the class of CVE-2022-21699). So the imports here see sys.path without
-# the working directory, and sys.path is put back exactly as it was afterwards.
+# its relative entries (IPython's "" for the working directory), and sys.path is put back exactly afterwards.
 
 
 def _jupyter_openeo_auth_startup(namespace: dict) -> None:
@@ -21,9 +21,10 @@ def _jupyter_openeo_auth_startup(namespace: dict) -> None:
     sys._jupyter_openeo_auth_started = True  # type: ignore[attr-defined]
     try:
         if "ipykernel" in sys.modules:
-            cwd = os.getcwd()
             kept = list(sys.path)
-            sys.path[:] = [p for p in kept if p and os.path.abspath(p) != cwd]
+            # IPython names the working directory as "" (a relative entry): that is what goes. An absolute
+            # entry was put there on purpose (PYTHONPATH, a .pth file of an editable install), and stays.
+            sys.path[:] = [p for p in kept if p and os.path.isabs(p)]
             try:
                 from jupyter_openeo_auth.kernel.autoload import load_into_this_kernel
             except ImportError:  # a kernel of another environment, without this package: as before
