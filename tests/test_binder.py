@@ -198,8 +198,48 @@ def test_binder_logs_in_through_the_notebook_server_alone(tmp_path):
         log.close()
         os.killpg(start.pid, 15)
         start.wait(30)
-        for pid in re.findall(r"\(pid (\d+)\)", (tmp_path / "start.log").read_text()):
-            try:
-                os.killpg(int(pid), 15)
-            except ProcessLookupError:
-                pass
+        stop_services((tmp_path / "start.log").read_text())
+    services_only_keeps_the_users_notebook_and_cleans_up(repo, env, tmp_path / "tmp")
+
+
+def stop_services(said: str) -> list[int]:
+    """Stop the background services whose pids `demo --services-only` printed; returns the pids."""
+    pids = [int(pid) for pid in re.findall(r"\(pid (\d+)\)", said)]
+    for pid in pids:
+        try:
+            os.killpg(pid, 15)
+        except ProcessLookupError:
+            pass
+    return pids
+
+
+def demo_files(scratch: Path) -> list[str]:
+    """What the demo's services left in the container's temporary folder: their logs and config folders."""
+    return sorted(p.name for p in scratch.iterdir() if p.name.startswith(("joa-", "openeo-auth-demo-")))
+
+
+def services_only_keeps_the_users_notebook_and_cleans_up(repo: Path, env: dict, scratch: Path) -> None:
+    """A second start of the container: the demo notebook the visitor edited stays as it is, and the services'
+    logs and config folder go when the services end (on Binder, with the container; here, when killed)."""
+    notebook = repo / "openeo-login-demo.ipynb"
+    notebook.write_text(notebook.read_text().replace("%openeo_login", "%openeo_login  # my own edit", 1))
+    edited = notebook.read_bytes()
+    deadline = time.time() + 30
+    while demo_files(scratch) and time.time() < deadline:  # the first start's services are gone
+        time.sleep(0.5)
+    assert demo_files(scratch) == []
+    done = subprocess.run(
+        ["jupyter", "openeo-auth", "demo", "--services-only"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    assert notebook.read_bytes() == edited and demo_files(scratch)  # the notebook kept; logs and config made
+    assert len(stop_services(done.stderr)) == 2
+    deadline = time.time() + 30
+    while demo_files(scratch) and time.time() < deadline:
+        time.sleep(0.5)
+    assert demo_files(scratch) == [] and notebook.read_bytes() == edited

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
+import httpx
 import pytest
 from hostile import unsigned_jwt
 
+from jupyter_openeo_auth.broker import TokenBroker
 from jupyter_openeo_auth.broker.service_accounts import ServiceAccount, ServiceAccountNotConfigured, find_account
 from jupyter_openeo_auth.cli import plain
 from jupyter_openeo_auth.kernel.client import REMOTE_SERVER_ENV, NoServer, check_token_destination, find_server
 from jupyter_openeo_auth.oidc import (
+    AsyncHttpClient,
     BackendInfo,
     IssuerMetadata,
     IssuerMismatch,
@@ -203,3 +207,66 @@ def test_in_a_kernel_the_parent_server_wins_over_the_variable(tmp_path, monkeypa
     monkeypatch.setenv("JUPYTER_TOKEN", "server-token")
     monkeypatch.setenv("JPY_PARENT_PID", str(os.getpid()))
     assert find_server(runtime_dir=str(tmp_path))["url"] == "http://127.0.0.1:8888/"
+
+
+# --- JupyterHub's login: a GET makes no session; a token request does, and asks the issuer who it is ---------
+
+
+class CannedWeb:
+    """A hostile back-end listing the hub's issuer, and that issuer: canned answers through httpx's
+    MockTransport, every request recorded with its Authorization header."""
+
+    BACKEND, ISSUER = "https://evil.example", "https://hub-idp.example/realms/hub"
+
+    def __init__(self):
+        self.requests: list[tuple[str, str | None]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        url = str(request.url)
+        self.requests.append((url, request.headers.get("Authorization")))
+        answers = {
+            self.BACKEND + "/.well-known/openeo": (404, {}),
+            self.BACKEND + "/": (200, {"api_version": "1.2.0"}),
+            self.BACKEND + "/credentials/oidc": (
+                200,
+                {"providers": [{"id": "hub", "issuer": self.ISSUER, "title": "Hub", "default_clients": []}]},
+            ),
+            self.BACKEND + "/me": (200, {"user_id": "alice"}),
+            self.ISSUER + "/.well-known/openid-configuration": (
+                200,
+                {"issuer": self.ISSUER, "token_endpoint": self.ISSUER + "/t", "userinfo_endpoint": self.ISSUER + "/u"},
+            ),
+            self.ISSUER + "/u": (200, {"sub": "alice", "name": "Alice Liddell"}),
+        }
+        status, body = answers.get(url, (404, {}))
+        return httpx.Response(status, json=body)
+
+    def bearers(self) -> list[str]:
+        return [url for url, auth in self.requests if auth]
+
+
+class StubHub:
+    """The hub's side of `HubTokens`: the user's access token, and the unverified `iss` of its id token."""
+
+    issuer_hint = CannedWeb.ISSUER
+
+    def __init__(self):
+        self.asked = 0
+
+    async def tokens(self, _previous=None) -> TokenSet:
+        self.asked += 1
+        return TokenSet("hub-access-token", time.time() + 300, expires_mono=time.monotonic() + 300)
+
+
+async def test_a_get_makes_no_hub_session_and_sends_no_token():
+    web, hub = CannedWeb(), StubHub()
+    broker = TokenBroker(owner="alice", http=AsyncHttpClient(transport=httpx.MockTransport(web)))
+    broker.use_hub(hub)  # type: ignore[arg-type] # the stub has HubTokens' face
+    try:
+        assert await broker.session_list(CannedWeb.BACKEND) == []
+        assert hub.asked == 0 and web.bearers() == [] and len(broker.sessions) == 0
+        grant = await broker.token(CannedWeb.BACKEND)  # a kernel's request: it proves it comes from the user
+        assert grant.session.user == {"sub": "alice", "name": "Alice Liddell"}  # from the issuer's userinfo
+        assert web.bearers() == [CannedWeb.ISSUER + "/u", CannedWeb.BACKEND + "/me"]
+    finally:
+        await broker.aclose()

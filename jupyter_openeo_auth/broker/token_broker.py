@@ -67,9 +67,10 @@ class TokenBroker:
         max_pending_logins: int = MAX_PENDING_LOGINS,
         default_backend: str = "",
         on_event: Callable[[dict], None] | None = None,
+        http: AsyncHttpClient | None = None,
     ):
         self.settings = settings or SessionSettings()
-        self.http = AsyncHttpClient(timeout=http_timeout)
+        self.http = http or AsyncHttpClient(timeout=http_timeout)
         self.store: SessionStore = store or MemoryStore()
         self.keeper = Keeper(self.store)
         self.default_backend = default_backend

@@ -245,8 +245,10 @@ class AsyncHttpClient:
     each host gets at most `PER_HOST` concurrent requests, so one hanging provider cannot use up the
     connections everyone else needs."""
 
-    def __init__(self, timeout: float = DEFAULT_TIMEOUT):
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT, transport: httpx.AsyncBaseTransport | None = None):
         self.timeout = timeout
+        #: Where requests go: the network, or canned answers (`httpx.MockTransport`, the unit tests).
+        self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._lanes: dict[str, asyncio.Semaphore] = {}
         self._users: dict[str, int] = {}  # requests per host, waiting or in flight
@@ -257,7 +259,7 @@ class AsyncHttpClient:
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:  # created on first use, inside the running loop
             limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
-            self._client = httpx.AsyncClient(timeout=self.timeout, limits=limits)
+            self._client = httpx.AsyncClient(timeout=self.timeout, limits=limits, transport=self._transport)
         return self._client
 
     async def _exchange(self, request: HttpRequest) -> tuple[int, dict]:
