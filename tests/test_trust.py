@@ -308,3 +308,13 @@ async def test_logins_answered_from_the_session_are_not_kept_forever(stack, api,
     assert len(broker.logins) <= MAX_ENDED_LOGINS
     code, _ = await api.post("logins", backend=stack.backend.url)
     assert code == 200
+
+
+@pytest.mark.parametrize("path", ["providers", "sessions"])
+async def test_unusable_text_in_a_query_is_a_400_not_a_500(http_server_client, jp_base_url, jp_auth_header, path):
+    for value in ("%ED%A0%80", "a%00b", "%FF"):
+        resp = await http_server_client.fetch(
+            f"{jp_base_url}openeo-auth/api/{path}?backend={value}", headers=jp_auth_header, raise_error=False
+        )
+        assert resp.code == 400, resp.body
+        assert json.loads(resp.body)["reason"] in ("bad_request", "bad_parameter", "invalid_backend_url")

@@ -345,6 +345,7 @@ class TokenBroker:
             await asyncio.shield(self._hub_started)
         listed = self.table.summaries()
         if backend:
+            normalize_url(backend)  # a URL that is none is the caller's mistake: 400
             try:
                 info = await self.backend(backend)
             except OpenEOAuthError:
