@@ -112,9 +112,9 @@ class OpenEOAuthHandler(APIHandler):
             )
 
     def _only_the_owner(self) -> None:
-        """On a JupyterHub, openEO logins are personal: only the server's owner may use these routes, not an
-        admin or a user the server is shared with (JupyterHub 5 sharing). Kernel keys stay allowed (the
-        kernels are the owner's); unauthenticated requests are left to @authenticated."""
+        """On a JupyterHub, only the server's owner may use these routes, not an admin or a user the server is
+        shared with (JupyterHub 5 sharing); SECURITY.md says what a share still gives away. Kernel keys stay
+        allowed (the kernels are the owner's); unauthenticated requests are left to @authenticated."""
         owner = os.environ.get("JUPYTERHUB_USER")
         user = self.current_user
         if not owner or user is None:
@@ -125,8 +125,8 @@ class OpenEOAuthHandler(APIHandler):
         self.fail(
             403,
             Reason.NOT_OWNER,
-            f"openEO logins are personal: only {owner}, whose server this is, can use them here. Log in to "
-            "openEO on your own server.",
+            f"The openEO logins of this server are {owner}'s: only {owner}, whose server this is, can use them "
+            "here. Log in to openEO on your own server.",
         )
 
     @property
