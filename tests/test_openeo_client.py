@@ -361,3 +361,83 @@ def test_a_terminals_python_without_the_package_starts_as_before(tmp_path):
     )
     assert "Traceback" not in done.stderr, done.stderr
     assert "names ['mine']" in done.stdout
+
+
+async def test_a_connection_the_server_logged_in_is_one_the_openeo_client_knows(
+    stack, jp_serverapp, broker, api, alice, kernel_env, tmp_path
+):
+    """Issue 28: the connection carries the openeo client's own kind of bearer auth, so the parts of the client
+    that look at `connection.auth` work: as_curl, try_access_token_refresh, and MultiBackendJobManager, whose
+    job start threads connect anew with `connection.auth.bearer` (they ended `start_failed`, 401, before)."""
+    await api.login(stack.backend.url, alice)
+    code = textwrap.dedent(f"""\
+        import time
+        import openeo, pandas as pd
+        from openeo.rest.auth.auth import OidcBearerAuth
+        from openeo.extra.job_management import MultiBackendJobManager, CsvJobDatabase
+        con = openeo.connect({stack.backend.url!r}).authenticate_oidc()
+        print(isinstance(con.auth, OidcBearerAuth), type(con.auth).__name__)
+        curl = con.as_curl(con.load_collection("S2_FOOBAR"), obfuscate_auth=False)
+        print("Authorization: Bearer oidc/local/" in curl, con.try_access_token_refresh())
+        print(openeo.connect({stack.backend.url!r}).authenticate_bearer_token(con.auth.bearer).describe_account()["user_id"])
+        manager = MultiBackendJobManager(poll_sleep=1, root_dir={str(tmp_path)!r})
+        manager.add_backend("dummy", connection=con, parallel_jobs=1)
+        def start_job(row, connection, **kwargs):
+            return connection.load_collection("S2_FOOBAR").create_job(title="from the job manager")
+        db = CsvJobDatabase({str(tmp_path / "jobs.csv")!r}).initialize_from_df(pd.DataFrame({{"year": [2024]}}))
+        manager.start_job_thread(start_job, job_db=db)
+        deadline, status = time.time() + 60, None
+        while time.time() < deadline:
+            status = db.read()["status"][0]
+            if status not in ("not_started", "created", "queued_for_start", "queued"):
+                break
+            time.sleep(1)
+        manager.stop_job_thread()
+        print(status)
+    """)
+    async with kernel(jp_serverapp) as k:
+        out = (await k.run(code, timeout=120)).strip().splitlines()
+    for line in ("True ServerTokenAuth", "True True", "alice"):
+        assert line in out, out
+    assert out[-1] == "running", out  # started: the dummy back-end says so once a job is started
+
+
+async def test_unload_ext_turns_the_take_over_off_and_load_ext_on_again(stack, jp_serverapp, broker, kernel_env):
+    check = (
+        "from openeo.rest.connection import Connection\n"
+        "print(hasattr(Connection.authenticate_oidc, '_joa_original'), "
+        "hasattr(Connection.try_access_token_refresh, '_joa_original'))"
+    )
+    async with kernel(jp_serverapp) as k:  # the server loaded the extension at the kernel's start
+        assert (await k.run("%load_ext jupyter_openeo_auth")) == ""  # a tutorial's line: loaded, quietly
+        assert (await k.run(check)).split() == ["True", "True"]
+        assert (await k.run("%unload_ext jupyter_openeo_auth")) == ""  # not "not loaded"
+        assert (await k.run(check)).split() == ["False", "False"]
+        assert (await k.run("%load_ext jupyter_openeo_auth")) == ""
+        assert (await k.run(check)).split() == ["True", "True"]
+
+
+async def test_the_users_pythonstartup_runs_as_if_alone(stack, jp_serverapp, broker, tmp_path, monkeypatch):
+    """Issue 28: the user's own PYTHONSTARTUP sees its own __file__, sys.argv[0] and folder (a helper beside it
+    imports; a module of theirs named client is theirs), its encoding line counts, and sys.path is put back."""
+    folder = tmp_path / "startup"
+    folder.mkdir()
+    (folder / "client.py").write_text("WHOSE = 'mine'\n")
+    (folder / "helper.py").write_text("GREETING = 'hello from my helper'\n")
+    startup = folder / "startup.py"
+    startup.write_bytes(
+        "# -*- coding: latin-1 -*-\n"
+        "import os, sys, client, helper\n"
+        "ITS_FILE, ITS_ARGV0, ITS_FOLDER = __file__, sys.argv[0], sys.path[0]\n"
+        "WHOSE, GREETING, NAME = client.WHOSE, helper.GREETING, 'Müller'\n".encode("latin-1")
+    )
+    # The server is started with the user's PYTHONSTARTUP set: it keeps it for its kernels (see autoload).
+    monkeypatch.setenv("JUPYTER_OPENEO_AUTH_PYTHONSTARTUP", str(startup))
+    async with kernel(jp_serverapp) as k:
+        out = await k.run(
+            "import sys\nprint(ITS_FILE, ITS_ARGV0, ITS_FOLDER, WHOSE, GREETING, NAME, sep='|')\n"
+            f"print({str(folder)!r} in sys.path, 'openeo_login' in get_ipython().magics_manager.magics['line'])"
+        )
+    said, after = out.strip().splitlines()
+    assert said.split("|") == [str(startup), str(startup), str(folder), "mine", "hello from my helper", "Müller"]
+    assert after == "False True"  # its folder left sys.path again; the extension loaded

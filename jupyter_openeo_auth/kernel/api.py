@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .auth import AccessToken, ServerTokenAuth, fetch_token
+from .auth import AccessToken, ServerTokenAuth, fetch_token, for_openeo
 from .client import server
 from .widget import LoginWidget
 
@@ -32,7 +32,7 @@ def _connection(backend: str, auth: ServerTokenAuth):
     import openeo
 
     connection = openeo.connect(backend)
-    connection.auth = auth
+    connection.auth = for_openeo(auth)
     return connection
 
 

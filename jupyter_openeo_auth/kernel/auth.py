@@ -3,6 +3,7 @@ uses to ask the server for a fresh token before each request."""
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -89,9 +90,41 @@ class ServerTokenAuth(requests.auth.AuthBase):
                     raise
             return self._token
 
+    @property
+    def bearer(self) -> str:
+        """openEO's bearer string `oidc/PROVIDER/TOKEN` of a token valid for at least `min_valid` seconds: what
+        the openeo client's own `BearerAuth.bearer` holds, read fresh (job managers start jobs with it)."""
+        return self.token().bearer
+
+    def renew(self) -> AccessToken:
+        """Ask the server again, whatever is cached (the openeo client's `try_access_token_refresh()`)."""
+        with self._lock:
+            self._token = None
+        return self.token()
+
     def __call__(self, request):
-        request.headers["Authorization"] = f"Bearer {self.token().bearer}"
+        request.headers["Authorization"] = f"Bearer {self.bearer}"
         return request
+
+
+@functools.cache
+def _openeo_kind() -> type:
+    """`ServerTokenAuth` as the openeo client's own kind of auth, an `OidcBearerAuth` (made on first use:
+    importing openeo costs a second that a kernel without openEO should not pay). The openeo client and its
+    extras look at `connection.auth` with isinstance: `as_curl`, `try_access_token_refresh`, the job managers'
+    job start threads and `openeo.extra.artifacts` take only its own bearer kinds."""
+    from openeo.rest.auth.auth import OidcBearerAuth
+
+    return type("ServerTokenAuth", (ServerTokenAuth, OidcBearerAuth), {"__module__": __name__})
+
+
+def for_openeo(auth: ServerTokenAuth) -> ServerTokenAuth:
+    """The same auth, as the openeo client's own kind (see `_openeo_kind`); `OidcBearerAuth.__init__` is not
+    run: its fixed `bearer` is the property that asks the server."""
+    kind = _openeo_kind()
+    if not isinstance(auth, kind):
+        auth.__class__ = kind
+    return auth
 
 
 def fetch_token(

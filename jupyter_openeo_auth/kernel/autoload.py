@@ -68,16 +68,36 @@ def unload(ipython) -> None:
     openeo_client.uninstall()
 
 
+#: The extension's name, as `%load_ext` and `%unload_ext` take it.
+EXTENSION = "jupyter_openeo_auth"
+
+
 def load_into_this_kernel() -> None:
-    """From `pythonstartup.py` in an IPython kernel: `%load_ext jupyter_openeo_auth`, quietly (a notebook's own
-    `%load_ext` then does the same again, without "already loaded")."""
+    """From `pythonstartup.py` in an IPython kernel: `%load_ext jupyter_openeo_auth`, as IPython's extension
+    manager knows it (so that `%unload_ext` turns it off, and `%load_ext` on again), and quietly: a notebook's
+    own `%load_ext jupyter_openeo_auth` finds it loaded and says nothing."""
     ipython = sys.modules.get("IPython")
     try:
         shell = ipython.get_ipython() if ipython is not None else None
         if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
             load(shell)
+            manager = shell.extension_manager
+            manager.loaded.add(EXTENSION)
+            manager.load_extension = _quiet_when_loaded(manager, manager.load_extension)
     except Exception as e:  # noqa: BLE001 - a kernel must start whatever goes wrong here
         print(
             f"jupyter-openeo-auth could not load into this kernel ({type(e).__name__}: {e}); "
             "%load_ext jupyter_openeo_auth may say why."
         )
+
+
+def _quiet_when_loaded(manager, load_extension: Callable) -> Callable:
+    """This kernel's `load_extension`, which answers a `%load_ext jupyter_openeo_auth` of a loaded extension
+    with nothing instead of IPython's "already loaded ... use %reload_ext": tutorials carry that line."""
+
+    def quiet(module_str: str):
+        if module_str == EXTENSION and EXTENSION in manager.loaded:
+            return None
+        return load_extension(module_str)
+
+    return quiet

@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from ..oidc import LoginRequired, NotLoggedIn, normalize_url
+from ..oidc import LoginRequired, NotLoggedIn, OpenEOAuthError, normalize_url
 from ..wire import Flow
 from .client import NoServer, session_for
 
@@ -62,7 +62,8 @@ KNOWN: dict[str, tuple] = {
     ),
     "authenticate_oidc_client_credentials": ("self", "client_id", "client_secret", "provider_id"),
 }
-_originals: dict[str, Callable] = {}
+#: Asked by the openeo client (and its job managers) for a fresh token: answered by the server for its logins.
+REFRESH = "try_access_token_refresh"
 
 
 def enabled() -> bool:
@@ -91,13 +92,37 @@ def install(connection_class: Any = None) -> None:
             )
             continue
         setattr(cls, name, _take_over(name, original))
+    refresh = getattr(cls, REFRESH, None)
+    if refresh is not None and getattr(refresh, "_joa_original", None) is None:
+        setattr(cls, REFRESH, _refresh_through_server(refresh))
+
+
+def _refresh_through_server(original: Callable) -> Callable:
+    """`Connection.try_access_token_refresh()` of a connection the server logs in asks the server (the client's
+    own would look for a refresh token of its own, find none, and answer False: job managers then warn and
+    their job start threads fail)."""
+
+    @functools.wraps(original)
+    def try_access_token_refresh(self, *args, **kwargs):
+        from .auth import ServerTokenAuth
+
+        if not isinstance(self.auth, ServerTokenAuth):
+            return original(self, *args, **kwargs)
+        try:
+            self.auth.renew()
+        except OpenEOAuthError:
+            return False
+        return True
+
+    try_access_token_refresh._joa_original = original  # type: ignore[attr-defined]
+    return try_access_token_refresh
 
 
 def uninstall(connection_class: Any = None) -> None:
     """Give the openeo client its own login calls back."""
     sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _PatchOnImport)]
     cls = connection_class or getattr(sys.modules.get(MODULE), "Connection", None)
-    for name in KNOWN:
+    for name in (*KNOWN, REFRESH):
         original = getattr(getattr(cls, name, None), "_joa_original", None)
         if original is not None:
             setattr(cls, name, original)
@@ -214,8 +239,10 @@ def _log_in_on_the_server(
 
 
 def _authenticated(connection, auth):
+    from .auth import for_openeo
+
     token = auth.token()
-    connection.auth = auth
+    connection.auth = for_openeo(auth)
     user = token.user or {}
     who = user.get("name") or user.get("sub") or "an unnamed user"
     print(f"Authenticated as {who} with the Jupyter server's openEO login (jupyter-openeo-auth).")

@@ -11,7 +11,32 @@
 # its relative entries (IPython's "" for the working directory), and sys.path is put back exactly afterwards.
 
 
-def _jupyter_openeo_auth_startup(namespace: dict) -> None:
+def _run_as_if_alone(path: str, source: bytes, namespace: dict) -> None:
+    """Run the user's own PYTHONSTARTUP as Python would run it alone: its own `__file__` and `sys.argv[0]`,
+    its folder first on sys.path instead of this one's (whose modules, client.py or api.py, would shadow the
+    user's), its errors under its own name. Everything is put back afterwards."""
+    import os
+    import sys
+
+    here = os.path.dirname(os.path.abspath(globals().get("__file__") or "."))
+    saved_path, saved_argv = list(sys.path), list(sys.argv)
+    had_file, saved_file = "__file__" in namespace, namespace.get("__file__")
+    sys.path[:] = [os.path.dirname(os.path.abspath(path))] + [p for p in saved_path if p != here]
+    if sys.argv:
+        sys.argv[0] = path
+    namespace["__file__"] = path
+    try:
+        exec(compile(source, path, "exec"), namespace)
+    finally:
+        sys.path[:] = saved_path
+        sys.argv[:] = saved_argv
+        if had_file:
+            namespace["__file__"] = saved_file
+        else:
+            namespace.pop("__file__", None)
+
+
+def _jupyter_openeo_auth_startup(namespace: dict, run_users) -> None:
     import os
     import sys
 
@@ -35,13 +60,13 @@ def _jupyter_openeo_auth_startup(namespace: dict) -> None:
                 sys.path[:] = kept
         users = os.environ.get("JUPYTER_OPENEO_AUTH_PYTHONSTARTUP")
         if users and os.path.isfile(users):
-            with open(users, encoding="utf-8") as f:
-                source = f.read()
-            if not source.startswith(marker):  # another environment's copy of this file is not the user's
-                exec(compile(source, users, "exec"), namespace)
+            with open(users, "rb") as f:
+                source = f.read()  # bytes: compile() honours the file's own encoding line (PEP 263)
+            if not source.startswith(marker.encode()):  # another environment's copy of this file is not theirs
+                run_users(users, source, namespace)
     finally:
         del sys._jupyter_openeo_auth_started  # type: ignore[attr-defined]
 
 
-_jupyter_openeo_auth_startup(globals())
-del _jupyter_openeo_auth_startup
+_jupyter_openeo_auth_startup(globals(), _run_as_if_alone)
+del _jupyter_openeo_auth_startup, _run_as_if_alone
