@@ -441,3 +441,17 @@ async def test_the_users_pythonstartup_runs_as_if_alone(stack, jp_serverapp, bro
     said, after = out.strip().splitlines()
     assert said.split("|") == [str(startup), str(startup), str(folder), "mine", "hello from my helper", "Müller"]
     assert after == "False True"  # its folder left sys.path again; the extension loaded
+
+
+async def test_a_users_request_mocks_neither_catch_nor_see_the_servers_calls(stack, jp_serverapp, broker, api, alice):
+    """Issue 28: a user's test with requests_mock active (the openeo client's own suite) does not catch the
+    take-over's calls to the Jupyter server (NoMockAddress, not a RequestException, ended them before)."""
+    await api.login(stack.backend.url, alice)
+    async with kernel(jp_serverapp) as k:
+        out = await k.run(
+            "import requests_mock, jupyter_openeo_auth as joa\n"
+            "with requests_mock.Mocker() as mocked:\n"
+            f"    token = joa.get_token({stack.backend.url!r})\n"
+            "print(token.remaining() > 0, mocked.call_count)"
+        )
+    assert out.split() == ["True", "0"]

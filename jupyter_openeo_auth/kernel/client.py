@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import getpass
+import http.client
 import json
 import os
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
-
-import requests
+from urllib.parse import urlencode, urlsplit
 
 from ..oidc import LoginRequired, NotLoggedIn, OpenEOAuthError, same_url
 from ..wire import API_PREFIX, KERNEL_SCHEME, KEY_FILE_GLOB, LOOPBACK_HOSTS, Flow, Reason, key_file
@@ -221,7 +220,6 @@ class ServerClient:
             scheme = found.get("scheme", SCHEME)  # "token": the server's own token (JUPYTER_TOKEN)
         self.api = f"{url.rstrip('/')}/{API_PREFIX}/"
         self._headers = {"Authorization": f"{scheme} {key}"}
-        self.http = requests.Session()
         self.timeout = timeout
         if self.default_backend is None and scheme != SCHEME:
             self.default_backend = self.settings().get("default_backend")
@@ -231,18 +229,9 @@ class ServerClient:
 
     def call(self, method: str, path: str, body: dict | None = None, params: dict | None = None) -> dict:
         """One request; an error answer raises with the server's sentence."""
-        try:
-            resp = self.http.request(
-                method, self.api + path, json=body, params=params, headers=self._headers, timeout=self.timeout
-            )
-        except requests.RequestException:
-            raise NoServer(f"Cannot reach the Jupyter server at {self.api}; is it still running?") from None
-        try:
-            data = resp.json()
-        except ValueError:
-            data = {}
-        if resp.status_code >= 400:
-            message = data.get("message") or f"The Jupyter server answered HTTP {resp.status_code}."
+        status, data = self._send(method, path, body, params)
+        if status >= 400:
+            message = data.get("message") or f"The Jupyter server answered HTTP {status}."
             reason = data.get("reason")
             if reason == Reason.NOT_LOGGED_IN:
                 raise NotLoggedIn(message)
@@ -252,6 +241,31 @@ class ServerClient:
             error.reason = reason or Reason.ERROR
             raise error
         return data
+
+    def _send(self, method: str, path: str, body: dict | None, params: dict | None) -> tuple[int, dict]:
+        """(status, JSON object) of one request, with the standard library's http.client: not through
+        `requests`, whose mocks in a user's tests (requests_mock, responses) would catch this package's own
+        calls to its server, and would see them. `NoServer` when the server cannot be reached."""
+        url = urlsplit(self.api + path + ("?" + urlencode({k: v for k, v in params.items() if v}) if params else ""))
+        kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+        connection = kind(url.hostname or "127.0.0.1", url.port, timeout=self.timeout)
+        headers = {**self._headers, "Accept": "application/json"}
+        payload = None
+        if body is not None:
+            payload, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+        try:
+            connection.request(method, url.path + (f"?{url.query}" if url.query else ""), payload, headers)
+            response = connection.getresponse()
+            status, raw = response.status, response.read()
+        except (OSError, http.client.HTTPException):
+            raise NoServer(f"Cannot reach the Jupyter server at {self.api}; is it still running?") from None
+        finally:
+            connection.close()
+        try:
+            data = json.loads(raw or b"{}")
+        except ValueError:
+            data = {}
+        return status, data if isinstance(data, dict) else {}
 
     def token(
         self, backend: str, provider_id: str | None = None, min_valid: float = 60, flow: str | None = None
