@@ -135,7 +135,7 @@ async def test_magic_without_a_backend_uses_the_servers_default(stack, jp_server
 async def test_magic_binds_the_variable_after_a_fresh_login(stack, jp_serverapp, broker):
     async with kernel(jp_serverapp) as k:
         out = await k.run(f"%load_ext jupyter_openeo_auth\n%openeo_login {stack.backend.url}")
-        assert "LoginWidget" in out and "connection" in (await k.run("print(list(globals()))"))  # bound at once
+        assert "enter the code" in out and "connection" in (await k.run("print(list(globals()))"))  # bound at once
         await approve_pending(broker, ProviderUser("bob"))
         out = await k.run("print(connection.describe_account()['user_id'])")  # waits for the login, if need be
         assert out.strip().endswith("bob")

@@ -59,6 +59,8 @@ class LoginWidget(w.VBox):
         self._thread: threading.Thread | None = None
         self._login_id: str | None = None
         self._on_display: Callable[[], None] | None = None
+        #: While a login waits: where to approve it, as text (see `__repr__`).
+        self._instructions = ""
 
         self._titles: dict = {}
         self.title = w.HTML()
@@ -77,7 +79,17 @@ class LoginWidget(w.VBox):
         self._check_existing()
 
     def __repr__(self) -> str:
-        return f"<LoginWidget {self.backend} {self.state}>"
+        """What a front end without widgets shows, and what a notebook run headless keeps (its text/plain):
+        the link and the code while the login waits, else how it stands."""
+        where = f"openEO login to {self.backend}"
+        if self.state == "pending" and self._instructions:
+            return f"{where}: {self._instructions}"
+        if self.state == "logged_in":
+            user = self.user or {}
+            return f"{where}: logged in as {user.get('name') or user.get('sub') or 'an unnamed user'}."
+        if self.message:
+            return f"{where}: {self.state}. {self.message}"
+        return f"{where}: not logged in (display this widget, or call .start())."
 
     def when_displayed(self, action: Callable[[], None]) -> None:
         """Run `action` once, when the widget is first displayed (`joa.login()` binds its connection then)."""
@@ -87,7 +99,10 @@ class LoginWidget(w.VBox):
         action, self._on_display = self._on_display, None
         if action is not None:
             action()
-        return super()._repr_mimebundle_(**kwargs)
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict):  # ipywidgets cuts its text/plain at 110 characters: a link is longer
+            bundle["text/plain"] = repr(self)
+        return bundle
 
     # --- what the user sees ------------------------------------------------------------------------------
 
@@ -129,6 +144,10 @@ class LoginWidget(w.VBox):
             self.client.cancel(login["id"])
             self._show_error(self.message)
             return False
+        on_server = " at the address of this JupyterLab" if link.startswith("/") else ""
+        self._instructions = (
+            f"open {link}{on_server}, log in there and enter the code {login.get('user_code', '')}."
+        )
         code = html.escape(login.get("user_code", ""), quote=True)
         self.code.value = (
             f'<p><a class="jupyter-button mod-primary" href="{html.escape(link, quote=True)}" target="_blank" '
