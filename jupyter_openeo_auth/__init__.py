@@ -72,6 +72,13 @@ def connect(backend, provider_id=None, min_valid=60):
     return _connect(backend, provider_id, min_valid)
 
 
+def logout(backend, provider_id=None):
+    """Log out of `backend` on the server: the next authenticate_oidc() or login() makes a fresh login."""
+    from .kernel import logout as _logout
+
+    return _logout(backend, provider_id)
+
+
 def get_token(backend, provider_id=None, min_valid=60):
     """An AccessToken valid for at least `min_valid` seconds; its repr never shows the token."""
     from .kernel import get_token as _get_token
@@ -86,6 +93,7 @@ __all__ = [
     "connect",
     "get_token",
     "login",
+    "logout",
     "load_ipython_extension",
     "__version__",
 ]

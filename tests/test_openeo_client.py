@@ -460,3 +460,47 @@ async def test_a_users_request_mocks_neither_catch_nor_see_the_servers_calls(sta
             "print(token.remaining() > 0, mocked.call_count)"
         )
     assert out.split() == ["True", "0"]
+
+
+async def test_store_refresh_token_says_once_that_the_server_keeps_the_login(
+    stack, jp_serverapp, broker, api, alice, kernel_env
+):
+    await api.login(stack.backend.url, alice)
+    call = f"openeo.connect({stack.backend.url!r}).authenticate_oidc(store_refresh_token=True)"
+    async with kernel(jp_serverapp) as k:
+        first = await k.run(f"import openeo\ncon = {call}")
+        again = await k.run(f"con = {call}")
+        assert "the Jupyter server keeps this login" in first and "jupyter_openeo_auth.logout(" in first
+        assert "the Jupyter server keeps this login" not in again and not kernel_env.exists()
+        # The documented way to a fresh login: log out on the server first.
+        out = await k.run(
+            f"import jupyter_openeo_auth as joa\nprint(joa.logout({stack.backend.url!r})['logged_out'])\n"
+            f"try:\n    joa.get_token({stack.backend.url!r})\nexcept joa.NotLoggedIn:\n    print('not logged in')"
+        )
+    assert out.split("\n")[:2] == ["1", "not logged in"]
+
+
+async def test_the_openeo_clients_own_configuration_is_honoured(
+    stack, jp_serverapp, broker, api, alice, kernel_env, tmp_path, monkeypatch
+):
+    """A client id saved with `openeo-auth add-oidc` (auth-config.json) makes the server's login; a provider the
+    back-end does not list gets the openeo client's own sentence."""
+    from openeo.rest.auth.config import AuthConfig
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # the kernel's too: it starts after this
+    AuthConfig().set_oidc_client_config(stack.backend.url, "local", client_id="openeo-norotate")
+    await api.login(stack.backend.url, alice)  # with the back-end's default client
+    async with kernel(jp_serverapp) as k:
+        unknown = await k.execute(
+            f"import openeo\nopeneo.connect({stack.backend.url!r}).authenticate_oidc(provider_id='x')"
+        )
+        assert unknown["ename"] == "OpenEoClientException"
+        assert unknown["evalue"] == "Requested OIDC provider 'x' not available. Should be one of ['local']."
+        run = k.run(
+            f"con = openeo.connect({stack.backend.url!r}).authenticate_oidc()\nprint(con.describe_account()['user_id'])"
+        )
+        out, _ = await asyncio.gather(run, approve_pending(broker, ProviderUser("alice")))
+    assert out.strip().endswith("alice")
+    _, listed = await api.get("sessions")
+    assert [s["client_id"] for s in listed["sessions"]] == ["openeo-norotate"]  # the configured client's login
+    assert not kernel_env.exists()

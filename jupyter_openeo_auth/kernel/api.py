@@ -20,6 +20,12 @@ def connect(backend: str, provider_id: str | None = None, min_valid: float = 60,
     return _connection(backend, auth)
 
 
+def logout(backend: str, provider_id: str | None = None) -> dict:
+    """Log out of `backend` on the server (it forgets and revokes the login): the next `authenticate_oidc()`
+    or `login()` makes a fresh one. Returns the server's answer (`logged_out`, `revoked`, `message`?)."""
+    return server().logout(backend, provider_id)
+
+
 def connect_when_logged_in(widget: LoginWidget, min_valid: float = 60):
     """An `openeo.Connection` for a widget's login that may still be pending: its first request waits until
     the login ends, then proceeds, or raises the login's sentence (`LoginEnded`). So "Run All" goes on past

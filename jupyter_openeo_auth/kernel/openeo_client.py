@@ -189,6 +189,16 @@ def _spelled_out(name: str, given: dict) -> bool:
     return False
 
 
+_said: set[str] = set()
+
+
+def _say_once(sentence: str) -> None:
+    """Print a sentence once per kernel (a notebook calls authenticate_oidc() in many cells)."""
+    if sentence not in _said:
+        _said.add(sentence)
+        print(sentence)
+
+
 def _backend(connection) -> str:
     return getattr(connection, "_orig_url", None) or connection.root_url
 
@@ -200,16 +210,41 @@ def _use_server(connection, name: str, given: dict):
 
     client = server()  # raises NoServer when there is none
     backend, provider_id = _backend(connection), given.get("provider_id")
+    if given.get("store_refresh_token"):
+        _say_once(
+            "store_refresh_token: the Jupyter server keeps this login and renews it; the openeo client stores "
+            f"no refresh token here. For a fresh login, call jupyter_openeo_auth.logout({backend!r}) first."
+        )
     if name == "authenticate_oidc_client_credentials":
         configured = client.settings().get("service_account_backends") or []
         if normalize_url(backend) not in configured:
             return None  # no service account on the server: the openeo client's own flow and its message
         client.start_login(backend, provider_id, flow=Flow.CLIENT_CREDENTIALS)
         return _authenticated(connection, ServerTokenAuth(client, backend, provider_id, flow=Flow.CLIENT_CREDENTIALS))
-    auth, client_id = ServerTokenAuth(client, backend, provider_id), given.get("client_id")
+    provider_id, client_id, own_secret = _as_configured(connection, provider_id, given.get("client_id"))
+    if own_secret:
+        return None  # a client secret of the user's own (auth-config.json): the openeo client's login with it
+    auth = ServerTokenAuth(client, backend, provider_id)
     if not _logged_in(client, auth, client_id):
         _log_in_on_the_server(client, backend, provider_id, client_id, given.get("max_poll_time") or 300)
     return _authenticated(connection, auth)
+
+
+def _as_configured(connection, provider_id: str | None, client_id: str | None) -> tuple[str | None, str | None, bool]:
+    """(provider id, client id, whether a client secret is configured) as the openeo client itself would choose
+    them: the provider named, else `OPENEO_AUTH_PROVIDER_ID`, else the one provider of its config file for this
+    back-end, else the back-end's first; the client named, else the one `openeo-auth add-oidc` saved in its
+    auth-config.json. A provider the back-end does not list raises the openeo client's own error. An older
+    client without these helpers leaves the choice to the server."""
+    choose = getattr(connection, "_get_oidc_provider", None)
+    config = getattr(connection, "_get_auth_config", None)
+    if choose is None or config is None:
+        return provider_id, client_id, False
+    provider_id, _ = choose(provider_id, parse_info=False)
+    secret = None
+    if client_id is None:
+        client_id, secret = config().get_oidc_client_configs(backend=_backend(connection), provider_id=provider_id)
+    return provider_id, client_id, bool(secret)
 
 
 def _logged_in(client, auth, client_id: str | None) -> bool:

@@ -145,9 +145,7 @@ class LoginWidget(w.VBox):
             self._show_error(self.message)
             return False
         on_server = " at the address of this JupyterLab" if link.startswith("/") else ""
-        self._instructions = (
-            f"open {link}{on_server}, log in there and enter the code {login.get('user_code', '')}."
-        )
+        self._instructions = f"open {link}{on_server}, log in there and enter the code {login.get('user_code', '')}."
         code = html.escape(login.get("user_code", ""), quote=True)
         self.code.value = (
             f'<p><a class="jupyter-button mod-primary" href="{html.escape(link, quote=True)}" target="_blank" '
