@@ -375,28 +375,18 @@ def test_a_terminals_python_without_the_package_starts_as_before(tmp_path):
     assert "names ['mine']" in done.stdout
 
 
-async def test_a_connection_the_server_logged_in_is_one_the_openeo_client_knows(
-    stack, jp_serverapp, broker, api, alice, kernel_env, tmp_path
-):
-    """Issue 28: the connection carries the openeo client's own kind of bearer auth, so the parts of the client
-    that look at `connection.auth` work: as_curl, try_access_token_refresh, and MultiBackendJobManager, whose
-    job start threads connect anew with `connection.auth.bearer` (they ended `start_failed`, 401, before)."""
-    await api.login(stack.backend.url, alice)
-    code = textwrap.dedent(f"""\
+def job_manager_run(folder: Path) -> str:
+    """The MultiBackendJobManager example of the openEO community, for `con` (a connection of the notebook): one
+    job, started by the manager's start thread; prints the job's status once the start went through."""
+    return textwrap.dedent(f"""\
         import time
-        import openeo, pandas as pd
-        from openeo.rest.auth.auth import OidcBearerAuth
+        import pandas as pd
         from openeo.extra.job_management import MultiBackendJobManager, CsvJobDatabase
-        con = openeo.connect({stack.backend.url!r}).authenticate_oidc()
-        print(isinstance(con.auth, OidcBearerAuth), type(con.auth).__name__)
-        curl = con.as_curl(con.load_collection("S2_FOOBAR"), obfuscate_auth=False)
-        print("Authorization: Bearer oidc/local/" in curl, con.try_access_token_refresh())
-        print(openeo.connect({stack.backend.url!r}).authenticate_bearer_token(con.auth.bearer).describe_account()["user_id"])
-        manager = MultiBackendJobManager(poll_sleep=1, root_dir={str(tmp_path)!r})
+        manager = MultiBackendJobManager(poll_sleep=1, root_dir={str(folder)!r})
         manager.add_backend("dummy", connection=con, parallel_jobs=1)
         def start_job(row, connection, **kwargs):
             return connection.load_collection("S2_FOOBAR").create_job(title="from the job manager")
-        db = CsvJobDatabase({str(tmp_path / "jobs.csv")!r}).initialize_from_df(pd.DataFrame({{"year": [2024]}}))
+        db = CsvJobDatabase({str(folder / "jobs.csv")!r}).initialize_from_df(pd.DataFrame({{"year": [2024]}}))
         manager.start_job_thread(start_job, job_db=db)
         deadline, status = time.time() + 60, None
         while time.time() < deadline:
@@ -407,11 +397,42 @@ async def test_a_connection_the_server_logged_in_is_one_the_openeo_client_knows(
         manager.stop_job_thread()
         print(status)
     """)
+
+
+async def test_a_connection_the_server_logged_in_is_one_the_openeo_client_knows(
+    stack, jp_serverapp, broker, api, alice, kernel_env, tmp_path
+):
+    """Issue 28: the connection carries the openeo client's own kind of bearer auth, so the parts of the client
+    that look at `connection.auth` work: as_curl, try_access_token_refresh, and MultiBackendJobManager, whose
+    job start threads connect anew with `connection.auth.bearer` (they ended `start_failed`, 401, before). The
+    job manager's run ends as it does with a connection the openeo client authenticated itself."""
+    await api.login(stack.backend.url, alice)
+    url = stack.backend.url
+    checks = textwrap.dedent(f"""\
+        import openeo
+        from openeo.rest.auth.auth import OidcBearerAuth
+        con = openeo.connect({url!r}).authenticate_oidc()
+        print(isinstance(con.auth, OidcBearerAuth), type(con.auth).__name__)
+        curl = con.as_curl(con.load_collection("S2_FOOBAR"), obfuscate_auth=False)
+        print("Authorization: Bearer oidc/local/" in curl, con.try_access_token_refresh())
+        print(openeo.connect({url!r}).authenticate_bearer_token(con.auth.bearer).describe_account()["user_id"])
+    """)
     async with kernel(jp_serverapp) as k:
-        out = (await k.run(code, timeout=120)).strip().splitlines()
+        out = (await k.run(checks + job_manager_run(tmp_path / "with"), timeout=120)).strip().splitlines()
+        # The same run with the openeo client's own authentication (a token it holds itself), take-over off.
+        own = (
+            "%unload_ext jupyter_openeo_auth\nimport jupyter_openeo_auth as joa\n"
+            f"con = openeo.connect({url!r}).authenticate_oidc_access_token(joa.get_token({url!r}).value, 'local')\n"
+            "print(type(con.auth).__name__)\n"
+        )
+        (tmp_path / "without").mkdir()
+        without = (await k.run(own + job_manager_run(tmp_path / "without"), timeout=120)).strip().splitlines()
     for line in ("True ServerTokenAuth", "True True", "alice"):
         assert line in out, out
-    assert out[-1] == "running", out  # started: the dummy back-end says so once a job is started
+    assert "OidcBearerAuth" in without and without[-1] == "running", without  # the dummy's started job
+    assert out[-1] == without[-1], out
+    # The server renews: no "Failed to proactively refresh bearer token" (a token held alone cannot be renewed).
+    assert not [line for line in out if "Failed to proactively refresh" in line], out
 
 
 async def test_unload_ext_turns_the_take_over_off_and_load_ext_on_again(stack, jp_serverapp, broker, kernel_env):
