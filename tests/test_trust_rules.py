@@ -25,9 +25,10 @@ from jupyter_openeo_auth.oidc import (
     TokenRequestFailed,
     TokenSet,
 )
-from jupyter_openeo_auth.oidc.discovery import allow_plain_http, fetch_metadata
+from jupyter_openeo_auth.oidc.discovery import fetch_metadata
 from jupyter_openeo_auth.oidc.errors import InsecureProvider
 from jupyter_openeo_auth.oidc.grants import MAX_LINK, DeviceLogin
+from jupyter_openeo_auth.oidc.trust import allow_plain_http
 from jupyter_openeo_auth.server.handlers import qr_svg
 from jupyter_openeo_auth.wire import key_file
 

@@ -12,7 +12,7 @@ from traitlets import Bool, Enum, Float, Int, List, Unicode, default
 from ..broker import SessionSettings, TokenBroker, make_store
 from ..broker.hub_tokens import HubTokens
 from ..kernel.autoload import set_kernel_startup
-from ..oidc.discovery import allow_plain_http
+from ..oidc.trust import allow_plain_http
 from ..wire import STORE_KEY_ENV
 from .config import EntryList, checked_urls, service_accounts
 from .handlers import handlers
