@@ -333,3 +333,15 @@ async def test_a_provider_behind_the_servers_proxy_is_linked_as_a_path_on_the_se
     for bad in ("//evil.example/device", "/\\evil.example/device", "javascript:alert(1)", "/a b", "http:/x"):
         assert safe_link(bad, on_server=True) is None, bad
     assert safe_link("https://aai.egi.eu/device?user_code=AB") == "https://aai.egi.eu/device?user_code=AB"
+
+
+async def test_an_unknown_provider_gets_a_sentence_not_a_trait_error(stack, jp_serverapp, broker):
+    async with kernel(jp_serverapp) as k:
+        out = await k.run(
+            f"import jupyter_openeo_auth as joa\nw = joa.login({stack.backend.url!r}, provider_id='x', var=None)\n"
+            "print(w.state); print(w.message)"
+        )
+        magic = await k.run(f"%openeo_login {stack.backend.url} --provider x", allow_error=True)
+    expected = "Requested OIDC provider 'x' not available. Should be one of ['local']."
+    assert out.split("\n")[:2] == ["failed", expected]
+    assert "'x'" in magic and "local" in magic and "TraitError" not in magic  # a sentence naming the listed

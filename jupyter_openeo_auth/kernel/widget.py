@@ -178,6 +178,12 @@ class LoginWidget(w.VBox):
             self._show_error(e.message)
             return
         self._titles = {p["id"]: p["title"] for p in providers}
+        listed = [p["id"] for p in providers]
+        if self.provider_id and self.provider_id not in listed:  # as the openeo client says it
+            self.state = "failed"
+            self.message = f"Requested OIDC provider {self.provider_id!r} not available. Should be one of {listed}."
+            self._show_error(self.message)
+            return
         if session is not None and not session.get("login_required"):
             self._show_title(session["provider_id"])
             self._show_logged_in(session["user"], problem=session.get("account_problem"), flow=session["flow"])
