@@ -53,6 +53,14 @@ class _Handler(BaseHTTPRequestHandler):
                 "default_clients": [client],
             }
             return self._send(200, {"providers": [provider]})
+        if path == "/attack.html":  # a page of the hostile site, for a browser logged in to JupyterLab
+            body = server.page.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return None
         if path == "/me":
             return self._send(200, {"user_id": "whoever"})
         if path == "/iss/.well-known/openid-configuration":
@@ -99,6 +107,8 @@ class HostileServer:
         self.httpd.owner = self  # type: ignore[attr-defined]
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.listed_issuer, self.claimed_issuer, self.client_id = listed_issuer, claimed_issuer, client_id
+        #: The HTML of its page /attack.html.
+        self.page = ""
         #: Fields added to the device authorization answer (a link too long for a QR code, say).
         self.device_extra: dict = {}
         self.requests: list[tuple[str, str, str | None]] = []

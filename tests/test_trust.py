@@ -17,6 +17,7 @@ from hostile import EVIL_REFRESH, HostileServer
 
 from jupyter_openeo_auth.broker import ServiceAccount
 from jupyter_openeo_auth.broker.login_runner import MAX_ENDED_LOGINS
+from jupyter_openeo_auth.devstack.user import ProviderUser
 from jupyter_openeo_auth.kernel.autoload import STARTUP_FILE, USERS_STARTUP, set_kernel_startup
 from jupyter_openeo_auth.oidc import HttpClient, LoginRequired, OidcClient, issuer_cache
 
@@ -318,3 +319,50 @@ async def test_unusable_text_in_a_query_is_a_400_not_a_500(http_server_client, j
         )
         assert resp.code == 400, resp.body
         assert json.loads(resp.body)["reason"] in ("bad_request", "bad_parameter", "invalid_backend_url")
+
+
+def test_a_page_on_another_site_moves_no_token_in_a_real_browser(stack, backend, tmp_path, page):
+    """Chromium logged in to a Jupyter server opens a page of another site (another port of the same host:
+    `Sec-Fetch-Site: same-site`) that loads the sessions route for its back-end as an image, a script and a
+    fetch, and that the user follows a link of: the back-end gets no token, and the server attaches nothing."""
+    import secrets
+    import time as clock
+
+    import requests
+
+    from jupyter_openeo_auth.devstack import jupyter_service
+
+    token = secrets.token_hex(16)
+    service = jupyter_service(tmp_path, token, config={"OpenEOAuth": {"persist": "never"}}).start()
+    headers = {"Authorization": f"token {token}"}
+    api = f"{service.url}/openeo-auth/api"
+    try:
+        login = requests.post(f"{api}/logins", json={"backend": stack.backend.url}, headers=headers, timeout=30).json()
+        ProviderUser("alice").approve(login["verification_uri_complete"], login["user_code"])
+        deadline = clock.time() + 30
+        while requests.get(f"{api}/logins/{login['id']}", headers=headers, timeout=30).json()["state"] == "pending":
+            assert clock.time() < deadline
+            clock.sleep(0.3)
+        page.goto(f"{service.url}/login")  # the user logs in to the Jupyter server: its cookie is in the browser
+        page.locator("#password_input").fill(token)
+        page.locator("#password_input").press("Enter")
+        page.wait_for_load_state()
+        with HostileServer(listed_issuer=backend.provider().issuer) as evil:
+            target = f"{api}/sessions?backend={evil.url}"
+            evil.page = (
+                f'<img src="{target}"><script src="{api}/providers?backend={evil.url}"></script>'
+                f"<script>fetch({json.dumps(target)}, {{credentials: 'include', mode: 'no-cors'}})</script>"
+                f'<a id="go" href="{target}">a link</a>'
+            )
+            page.goto(f"{evil.url}/attack.html")
+            page.wait_for_load_state("networkidle")
+            page.locator("#go").click()
+            page.wait_for_load_state()
+            assert "cross_site" in page.content()  # the navigation was refused with the reason
+            assert evil.bearers() == []
+            asked = {p for _, p, _ in evil.requests} - {"/attack.html", "/favicon.ico"}  # what the browser asked
+            assert asked == set()  # the server asked the back-end nothing: no discovery, no /me
+        listed = requests.get(f"{api}/sessions", headers=headers, timeout=30).json()["sessions"]
+        assert [s["backend"] for s in listed] == [stack.backend.url]  # nothing attached
+    finally:
+        service.cleanup()
