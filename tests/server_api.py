@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 
 import openapi_check
 from tornado.httpclient import HTTPClientError
+
+#: Every route of the REST API (method, path).
+ROUTES = [
+    ("GET", "providers"),
+    ("GET", "settings"),
+    ("GET", "logins"),
+    ("POST", "logins"),
+    ("GET", "logins/abc"),
+    ("DELETE", "logins/abc"),
+    ("GET", "sessions"),
+    ("DELETE", "sessions"),
+    ("POST", "token"),
+    ("GET", "openapi.json"),
+]
 
 
 class Api:
@@ -80,3 +95,40 @@ class Api:
         """A password-flow login with the test provider's password client."""
         body = {"flow": "password", "client_id": "openeo-password", "username": username, "password": password}
         return await self.post("logins", backend=backend, **body)
+
+
+class Browser:
+    """A browser logged in to JupyterLab (its login and _xsrf cookies), sending them with every request."""
+
+    def __init__(self, serverapp, client, base_url):
+        self.serverapp, self.client, self.base_url = serverapp, client, base_url
+        self.cookies, self.xsrf = "", ""
+
+    async def log_in(self) -> None:
+        token = self.serverapp.identity_provider.token
+        page = await self.client.fetch(f"{self.base_url}login", raise_error=False)
+        self.xsrf = re.search(r"_xsrf=([^;]+)", page.headers.get("Set-Cookie", "")).group(1)
+        resp = await self.client.fetch(
+            f"{self.base_url}login",
+            method="POST",
+            body=f"password={token}&_xsrf={self.xsrf}",
+            headers={"Cookie": f"_xsrf={self.xsrf}"},
+            follow_redirects=False,
+            raise_error=False,
+        )
+        self.cookies = "; ".join(c.split(";")[0] for c in resp.headers.get_list("Set-Cookie")) + f"; _xsrf={self.xsrf}"
+
+    async def __call__(self, method: str, path: str, headers: dict | None = None, body: str | None = None):
+        if not self.cookies:
+            await self.log_in()
+        if body is None and method == "POST":
+            body = "{}"
+        resp = await self.client.fetch(
+            f"{self.base_url}openeo-auth/api/{path}",
+            method=method,
+            body=body,
+            headers={"Cookie": self.cookies, **(headers or {})},
+            raise_error=False,
+            follow_redirects=False,
+        )
+        return resp.code, json.loads(resp.body or b"null")

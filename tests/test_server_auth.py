@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import warnings
 
 import pytest
 from jupyter_server.utils import JupyterServerAuthWarning
-from server_api import Api
+from server_api import ROUTES, Api, Browser
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
-
-ROUTES = [
-    ("GET", "providers"),
-    ("POST", "logins"),
-    ("GET", "logins/abc"),
-    ("DELETE", "logins/abc"),
-    ("GET", "sessions"),
-    ("DELETE", "sessions"),
-    ("POST", "token"),
-    ("GET", "openapi.json"),
-]
 
 
 @pytest.fixture
@@ -62,28 +50,13 @@ async def test_extension_loads_without_auth_warnings(jp_serverapp, auth_warnings
 
 
 async def test_cookie_authenticated_token_request_needs_xsrf(jp_serverapp, http_server_client, jp_base_url):
-    token = jp_serverapp.identity_provider.token
-    login = await http_server_client.fetch(f"{jp_base_url}login", raise_error=False)
-    xsrf = re.search(r"_xsrf=([^;]+)", login.headers.get("Set-Cookie", "")).group(1)
-    resp = await http_server_client.fetch(
-        f"{jp_base_url}login",
-        method="POST",
-        body=f"password={token}&_xsrf={xsrf}",
-        headers={"Cookie": f"_xsrf={xsrf}"},
-        follow_redirects=False,
-        raise_error=False,
-    )
-    cookies = "; ".join(c.split(";")[0] for c in resp.headers.get_list("Set-Cookie")) + f"; _xsrf={xsrf}"
-    url = f"{jp_base_url}openeo-auth/api/token"
+    browser = Browser(jp_serverapp, http_server_client, jp_base_url)
     body = '{"backend": "http://127.0.0.1:9"}'
-    with pytest.raises(HTTPClientError) as err:
-        await http_server_client.fetch(url, method="POST", body=body, headers={"Cookie": cookies})
-    assert err.value.code == 403
+    code, _ = await browser("POST", "token", body=body)
+    assert code == 403
     # The same cookies with the XSRF header get through to the broker (which cannot reach that back-end).
-    resp = await http_server_client.fetch(
-        url, method="POST", body=body, headers={"Cookie": cookies, "X-XSRFToken": xsrf}, raise_error=False
-    )
-    assert resp.code == 502 and b"backend_unavailable" in resp.body
+    code, answer = await browser("POST", "token", {"X-XSRFToken": browser.xsrf}, body)
+    assert code == 502 and answer["reason"] == "backend_unavailable"
 
 
 async def test_kernel_key_opens_this_extensions_routes_only(jp_fetch, jp_serverapp):

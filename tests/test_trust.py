@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import subprocess
 import sys
 
 import pytest
 from conftest import SERVICE_SECRET
 from hostile import EVIL_REFRESH, HostileServer
+from server_api import ROUTES, Browser
 
 from jupyter_openeo_auth.broker import ServiceAccount
 from jupyter_openeo_auth.broker.login_runner import MAX_ENDED_LOGINS
@@ -23,19 +23,6 @@ from jupyter_openeo_auth.oidc import HttpClient, LoginRequired, OidcClient, issu
 
 pytestmark = pytest.mark.slow
 
-#: Every route, as a page on another site could make the browser send it.
-ROUTES = [
-    ("GET", "providers"),
-    ("GET", "settings"),
-    ("GET", "logins"),
-    ("POST", "logins"),
-    ("GET", "logins/abc"),
-    ("DELETE", "logins/abc"),
-    ("GET", "sessions"),
-    ("DELETE", "sessions"),
-    ("POST", "token"),
-    ("GET", "openapi.json"),
-]
 CROSS_SITE = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Referer": "https://evil.example/x"}
 
 
@@ -44,43 +31,6 @@ def evil(stack, backend):
     """A back-end that lists the real provider's issuer and default client, and records what reaches it."""
     with HostileServer(listed_issuer=backend.provider().issuer) as server:
         yield server
-
-
-class Browser:
-    """A browser logged in to JupyterLab (its login and _xsrf cookies), sending them with every request."""
-
-    def __init__(self, serverapp, client, base_url):
-        self.serverapp, self.client, self.base_url = serverapp, client, base_url
-        self.cookies, self.xsrf = "", ""
-
-    async def log_in(self) -> None:
-        token = self.serverapp.identity_provider.token
-        page = await self.client.fetch(f"{self.base_url}login", raise_error=False)
-        self.xsrf = re.search(r"_xsrf=([^;]+)", page.headers.get("Set-Cookie", "")).group(1)
-        resp = await self.client.fetch(
-            f"{self.base_url}login",
-            method="POST",
-            body=f"password={token}&_xsrf={self.xsrf}",
-            headers={"Cookie": f"_xsrf={self.xsrf}"},
-            follow_redirects=False,
-            raise_error=False,
-        )
-        self.cookies = "; ".join(c.split(";")[0] for c in resp.headers.get_list("Set-Cookie")) + f"; _xsrf={self.xsrf}"
-
-    async def __call__(self, method: str, path: str, headers: dict | None = None, body: str | None = None):
-        if not self.cookies:
-            await self.log_in()
-        if body is None and method == "POST":
-            body = "{}"
-        resp = await self.client.fetch(
-            f"{self.base_url}openeo-auth/api/{path}",
-            method=method,
-            body=body,
-            headers={"Cookie": self.cookies, **(headers or {})},
-            raise_error=False,
-            follow_redirects=False,
-        )
-        return resp.code, json.loads(resp.body or b"null")
 
 
 @pytest.fixture
