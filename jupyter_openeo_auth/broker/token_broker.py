@@ -291,6 +291,8 @@ class TokenBroker:
             await self._hub_session(await self.backend(self.default_backend))
         except OpenEOAuthError as e:
             self.log.debug("JupyterHub's login does not serve %s: %s", self.default_backend, e)
+        except Exception:  # noqa: BLE001 - GET sessions waits for this: it must end, whatever happened
+            self.log.exception("Making the session of JupyterHub's login for %s failed.", self.default_backend)
 
     async def _restored(self) -> None:
         if self._restoring is not None:
