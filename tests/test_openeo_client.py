@@ -390,10 +390,13 @@ def job_manager_run(folder: Path) -> str:
         manager.start_job_thread(start_job, job_db=db)
         deadline, status = time.time() + 60, None
         while time.time() < deadline:
-            status = db.read()["status"][0]
+            time.sleep(1)
+            try:
+                status = db.read()["status"][0]
+            except Exception:  # the manager's thread is rewriting the file
+                continue
             if status not in ("not_started", "created", "queued_for_start", "queued"):
                 break
-            time.sleep(1)
         manager.stop_job_thread()
         print(status)
     """)

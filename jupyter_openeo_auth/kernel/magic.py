@@ -10,9 +10,7 @@ from IPython.display import display
 
 from ..oidc import OpenEOAuthError
 from ..wire import Flow
-from .api import bind_connection, connect, default_backend
 from .client import server
-from .widget import LoginWidget
 
 
 @magics_class
@@ -32,6 +30,9 @@ class OpenEOMagics(Magics):
     @line_magic
     def openeo_login(self, line: str):
         """Log in to an openEO back-end through the Jupyter server and bind an authenticated connection."""
+        from .api import bind_connection, connect, default_backend  # ipywidgets and openeo: when first used
+        from .widget import LoginWidget
+
         args = parse_argstring(self.openeo_login, line)
         backend = args.backend or default_backend()
 

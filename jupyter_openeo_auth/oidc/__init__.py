@@ -1,39 +1,114 @@
-"""Pure OpenID Connect and openEO discovery: no Jupyter, no tornado, no widgets."""
+"""Pure OpenID Connect and openEO discovery: no Jupyter, no tornado, no widgets.
 
-from .discovery import (
-    BackendInfo,
-    ExpiringCache,
-    IssuerCache,
-    IssuerMetadata,
-    OidcProviderInfo,
-    discover_backend,
-    issuer_cache,
-    normalize_url,
-    same_url,
-)
-from .errors import (
-    BackendUnavailable,
-    BadResponse,
-    DeviceCodeExpired,
-    FlowNotSupported,
-    InvalidBackendUrl,
-    IssuerMismatch,
-    LoginDenied,
-    LoginEnded,
-    LoginRequired,
-    MalformedTokenResponse,
-    NoOidcProviders,
-    NoSuitableClient,
-    NotAnOpenEOBackend,
-    NotLoggedIn,
-    OpenEOAuthError,
-    ProviderUnavailable,
-    TokenRequestFailed,
-    UnknownProvider,
-)
-from .grants import AsyncDeviceAuthorization, AsyncOidcClient, DeviceAuthorization, Grants, OidcClient, pkce_pair
-from .tokens import TokenSet
-from .transport import AsyncHttpClient, HttpClient, ResponseTooLarge
+Names are imported from their modules when first used (PEP 562): the kernel side imports the error types and
+URL spelling at start, and must not pay for httpx and the grants then."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .discovery import (
+        BackendInfo,
+        ExpiringCache,
+        IssuerCache,
+        IssuerMetadata,
+        OidcProviderInfo,
+        discover_backend,
+        issuer_cache,
+    )
+    from .errors import (
+        BackendUnavailable,
+        BadResponse,
+        DeviceCodeExpired,
+        FlowNotSupported,
+        InvalidBackendUrl,
+        IssuerMismatch,
+        LoginDenied,
+        LoginEnded,
+        LoginRequired,
+        MalformedTokenResponse,
+        NoOidcProviders,
+        NoSuitableClient,
+        NotAnOpenEOBackend,
+        NotLoggedIn,
+        OpenEOAuthError,
+        ProviderUnavailable,
+        TokenRequestFailed,
+        UnknownProvider,
+    )
+    from .grants import (
+        AsyncDeviceAuthorization,
+        AsyncOidcClient,
+        DeviceAuthorization,
+        Grants,
+        OidcClient,
+        pkce_pair,
+    )
+    from .tokens import (
+        TokenSet,
+    )
+    from .transport import (
+        AsyncHttpClient,
+        HttpClient,
+        ResponseTooLarge,
+    )
+    from .urls import (
+        normalize_url,
+        same_url,
+    )
+
+#: Which module each public name lives in.
+_WHERE = {
+    "AsyncDeviceAuthorization": "grants",
+    "AsyncHttpClient": "transport",
+    "AsyncOidcClient": "grants",
+    "BackendInfo": "discovery",
+    "BackendUnavailable": "errors",
+    "BadResponse": "errors",
+    "DeviceAuthorization": "grants",
+    "DeviceCodeExpired": "errors",
+    "ExpiringCache": "discovery",
+    "FlowNotSupported": "errors",
+    "Grants": "grants",
+    "HttpClient": "transport",
+    "InvalidBackendUrl": "errors",
+    "IssuerCache": "discovery",
+    "IssuerMetadata": "discovery",
+    "IssuerMismatch": "errors",
+    "LoginDenied": "errors",
+    "LoginEnded": "errors",
+    "LoginRequired": "errors",
+    "MalformedTokenResponse": "errors",
+    "NoOidcProviders": "errors",
+    "NoSuitableClient": "errors",
+    "NotAnOpenEOBackend": "errors",
+    "NotLoggedIn": "errors",
+    "OidcClient": "grants",
+    "OidcProviderInfo": "discovery",
+    "OpenEOAuthError": "errors",
+    "ProviderUnavailable": "errors",
+    "ResponseTooLarge": "transport",
+    "TokenRequestFailed": "errors",
+    "TokenSet": "tokens",
+    "UnknownProvider": "errors",
+    "discover_backend": "discovery",
+    "issuer_cache": "discovery",
+    "normalize_url": "urls",
+    "pkce_pair": "grants",
+    "same_url": "urls",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # asked once
+    return value
+
 
 __all__ = [
     "AsyncDeviceAuthorization",
