@@ -345,3 +345,15 @@ async def test_an_unknown_provider_gets_a_sentence_not_a_trait_error(stack, jp_s
     expected = "Requested OIDC provider 'x' not available. Should be one of ['local']."
     assert out.split("\n")[:2] == ["failed", expected]
     assert "'x'" in magic and "local" in magic and "TraitError" not in magic  # a sentence naming the listed
+
+
+async def test_a_kernel_that_never_uses_openeo_loads_little_at_start(jp_serverapp, broker):
+    """Every kernel of the server loads the kernel side at start: only what the magic and the import hook need
+    (benchmarks/kernel_start.py measures it: 11 modules more than without the extension here, 351 before)."""
+    heavy = ("requests", "httpx", "ipywidgets", "openeo", "jupyter_openeo_auth.oidc.discovery")
+    async with kernel(jp_serverapp) as k:
+        out = await k.run(
+            f"import sys\nprint([m for m in {heavy!r} if m in sys.modules])\n"
+            "print('openeo_login' in get_ipython().magics_manager.magics['line'])"
+        )
+    assert out.split("\n")[:2] == ["[]", "True"]
