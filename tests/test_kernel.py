@@ -357,3 +357,18 @@ async def test_a_kernel_that_never_uses_openeo_loads_little_at_start(jp_serverap
             "print('openeo_login' in get_ipython().magics_manager.magics['line'])"
         )
     assert out.split("\n")[:2] == ["[]", "True"]
+
+
+async def test_a_logout_reaches_a_kernels_cached_token_within_seconds(stack, jp_serverapp, broker, alice, api):
+    """A connection whose token would still be valid long enough (min_valid=1, tokens of 10 s here) stops using
+    it within RECHECK seconds of a logout: no request with a token of an ended login leaves the kernel."""
+    from jupyter_openeo_auth.kernel.auth import RECHECK
+
+    async with kernel(jp_serverapp) as k:
+        await widget_login(k, stack.backend.url, broker, alice)
+        # A token fresh from the provider (valid at least 9 of its 10 s), then kept while it lasts 1 s more.
+        await k.run(f"con = joa.connect({stack.backend.url!r}, min_valid=9); con.auth.min_valid = 1")
+        await api.delete("sessions", backend=stack.backend.url)
+        await asyncio.sleep(RECHECK + 0.5)
+        out = await k.run("con.describe_account()", allow_error=True)
+    assert out.startswith("NotLoggedIn: Not logged in to"), out

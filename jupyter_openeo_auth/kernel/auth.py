@@ -48,6 +48,12 @@ class AccessToken:
         raise TypeError("An AccessToken is not meant to be pickled or saved.")
 
 
+#: A cached token is used for at most this long (seconds) before the server is asked again: a logout, a revoked
+#: or a replaced login reaches every kernel within it. The server answers from its own cache (a loopback round
+#: trip, no provider), so a connection's requests cost the same as with a token held alone.
+RECHECK = 5.0
+
+
 class ServerTokenAuth(requests.auth.AuthBase):
     """Adds `Authorization: Bearer oidc/PID/TOKEN` with a token valid for at least `min_valid` seconds,
     asking the server only when the cached one would not last that long. `before_first` (a pending login's
@@ -70,6 +76,7 @@ class ServerTokenAuth(requests.auth.AuthBase):
         self.flow = flow
         self._before_first = before_first
         self._token: AccessToken | None = None
+        self._fetched_at = float("-inf")
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -81,9 +88,11 @@ class ServerTokenAuth(requests.auth.AuthBase):
             problem = self._before_first() if self._before_first is not None else None
             if problem is None:
                 self._before_first = None
-            if self._token is None or self._token.remaining() < self.min_valid:
+            stale = time.monotonic() - self._fetched_at > RECHECK
+            if self._token is None or stale or self._token.remaining() < self.min_valid:
                 try:
                     self._token = fetch_token(self.client, self.backend, self.provider_id, self.min_valid, self.flow)
+                    self._fetched_at = time.monotonic()
                 except NotLoggedIn:
                     if problem:  # the login this connection waited for ended, and no other one serves
                         raise LoginEnded(problem) from None
