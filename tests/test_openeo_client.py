@@ -535,3 +535,20 @@ async def test_the_openeo_clients_own_configuration_is_honoured(
     _, listed = await api.get("sessions")
     assert [s["client_id"] for s in listed["sessions"]] == ["openeo-norotate"]  # the configured client's login
     assert not kernel_env.exists()
+
+
+async def test_interrupting_a_waiting_call_cancels_its_login(stack, jp_serverapp, broker, kernel_env):
+    """Issue 29: the kernel's Interrupt during `authenticate_oidc()` ends the login on the server too (the status
+    bar said "logging in..." for the code's whole life before)."""
+    async with kernel(jp_serverapp) as k:
+        waiting = asyncio.ensure_future(
+            k.execute(f"import openeo\nopeneo.connect({stack.backend.url!r}).authenticate_oidc()")
+        )
+        for _ in range(100):
+            if [login for login in broker.logins.values() if login.pending]:
+                break
+            await asyncio.sleep(0.1)
+        await jp_serverapp.kernel_manager.interrupt_kernel(k.kernel_id)
+        error = await waiting
+    assert error["ename"] == "KeyboardInterrupt"
+    assert not [login for login in broker.logins.values() if login.pending]

@@ -274,8 +274,14 @@ class LoginWidget(w.VBox):
 
     def outcome(self, timeout: float = 600) -> str | None:
         """Wait until the login ends: None when logged in, else the sentence of how it ended. A login nobody
-        approved within `timeout` seconds is cancelled."""
-        if self.wait(timeout) == "pending":
+        approved within `timeout` seconds is cancelled, and so is one whose wait is interrupted (the kernel's
+        Interrupt): nothing waits for it any more."""
+        try:
+            state = self.wait(timeout)
+        except KeyboardInterrupt:
+            self.cancel()
+            raise
+        if state == "pending":
             self.cancel()
             return f"Nobody approved the openEO login within {timeout:g} s, so it was cancelled. Log in again."
         return None if self.state == "logged_in" else self.message or f"The login ended: {self.state}."
