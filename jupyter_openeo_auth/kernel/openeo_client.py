@@ -269,8 +269,12 @@ def _log_in_on_the_server(
     widget = LoginWidget(backend, provider_id, client=client, client_id=client_id)
     if widget.state != "logged_in":
         widget.start()
-    display(widget)
-    widget.result(max_poll_time)  # raises LoginEnded with the login's sentence
+    try:
+        display(widget)
+        widget.result(max_poll_time)  # raises LoginEnded with the login's sentence
+    except KeyboardInterrupt:  # the kernel's Interrupt, whenever it comes: nothing waits for the login any more
+        widget.cancel()
+        raise
 
 
 def _authenticated(connection, auth):
