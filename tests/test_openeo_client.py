@@ -258,9 +258,11 @@ def test_the_oldest_openeo_client_the_package_accepts_is_known(tmp_path):
         taken_over = [hasattr(getattr(Connection, name), "_joa_original") for name in openeo_client.KNOWN]
         # A connection the server logs in carries this client's own kind of bearer auth.
         from openeo.rest.auth.auth import BearerAuth, OidcBearerAuth
-        from jupyter_openeo_auth.kernel.auth import AccessToken, ServerTokenAuth, for_openeo
-        auth = for_openeo(ServerTokenAuth(None, "https://openeo.example"))
-        auth._token = AccessToken("t0ken", None, "egi")
+        from jupyter_openeo_auth.kernel.auth import ServerTokenAuth, for_openeo
+        class Server:  # what the Jupyter server answers POST token with
+            def token(self, *args):
+                return {"access_token": "t0ken", "expires_at": None, "provider_id": "egi"}
+        auth = for_openeo(ServerTokenAuth(Server(), "https://openeo.example"))
         kind = isinstance(auth, OidcBearerAuth) and isinstance(auth, BearerAuth) and auth.bearer == "oidc/egi/t0ken"
         refresh = getattr(Connection, "try_access_token_refresh", None)
         print(openeo.__version__, all(taken_over), kind, refresh is None or hasattr(refresh, "_joa_original"))
