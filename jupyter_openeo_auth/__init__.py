@@ -14,20 +14,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._version import __version__
+from .lazy import names_from
 
 if TYPE_CHECKING:
     from .oidc.errors import LoginRequired, NotLoggedIn, OpenEOAuthError
 
 #: Imported when first used: the hub imports `jupyter_openeo_auth.hub` with nothing of the rest installed.
-_ERRORS = ("LoginRequired", "NotLoggedIn", "OpenEOAuthError")
-
-
-def __getattr__(name: str):
-    if name in _ERRORS:
-        from .oidc import errors
-
-        return getattr(errors, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = names_from(
+    __name__, {name: "oidc.errors" for name in ("LoginRequired", "NotLoggedIn", "OpenEOAuthError")}
+)
 
 
 def _jupyter_server_extension_points():

@@ -5,8 +5,9 @@ the kernel side at start, and most never touch openEO."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import names_from
 
 if TYPE_CHECKING:
     from .api import connect, get_token, login, logout
@@ -23,11 +24,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{module}", __name__), name)
+__getattr__ = names_from(__name__, _WHERE)
 
 
 __all__ = ["AccessToken", "LoginWidget", "connect", "get_token", "login", "logout"]

@@ -246,7 +246,9 @@ class ServerClient:
         """(status, JSON object) of one request, with the standard library's http.client: not through
         `requests`, whose mocks in a user's tests (requests_mock, responses) would catch this package's own
         calls to its server, and would see them. `NoServer` when the server cannot be reached."""
-        url = urlsplit(self.api + path + ("?" + urlencode({k: v for k, v in params.items() if v}) if params else ""))
+        url = urlsplit(self.api)
+        query = urlencode({k: v for k, v in (params or {}).items() if v})
+        target = url.path + path + (f"?{query}" if query else "")
         kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
         connection = kind(url.hostname or "127.0.0.1", url.port, timeout=self.timeout)
         headers = {**self._headers, "Accept": "application/json"}
@@ -254,7 +256,7 @@ class ServerClient:
         if body is not None:
             payload, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
         try:
-            connection.request(method, url.path + (f"?{url.query}" if url.query else ""), payload, headers)
+            connection.request(method, target, payload, headers)
             response = connection.getresponse()
             status, raw = response.status, response.read()
         except (OSError, http.client.HTTPException):
