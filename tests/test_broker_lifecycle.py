@@ -54,6 +54,19 @@ class TestPersistence:
         assert record["refresh_token"] == session.tokens.refresh_token
         restarted.stop()
 
+    async def test_a_confidential_clients_login_renews_after_a_restart(self, stack, api, alice, test_keyring):
+        """A login made with the user's own confidential client (openeo's auth-config.json) keeps its secret
+        beside its refresh token, in the store only: the restored login renews with it."""
+        secret = "confidential-secret-canary-5f1c"
+        await api.login(stack.backend.url, alice, client_id="openeo-confidential", client_secret=secret)
+        restarted = TokenBroker(store=KeyringStore(test_keyring, logging.getLogger("test")))
+        assert await restarted.restore() == 1
+        session, _, tokens = await restarted.token(stack.backend.url)  # a refresh: the restored token is empty
+        assert session.client.client_id == "openeo-confidential" and session.refresh_count == 1
+        assert await asyncio.to_thread(whoami, stack.backend.url, tokens.access_token) == "alice"
+        assert secret not in repr(session) + repr(session.client)
+        restarted.stop()
+
     async def test_logout_removes_the_keyring_entry(self, stack, api, alice, test_keyring):
         await api.login(stack.backend.url, alice)
         assert len(test_keyring._read()) == 2  # the session and the index

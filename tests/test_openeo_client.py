@@ -539,6 +539,45 @@ async def test_the_openeo_clients_own_configuration_is_honoured(
     assert not kernel_env.exists()
 
 
+#: The secret of the provider's `openeo-confidential` client (a user's own, saved with `openeo-auth add-oidc`).
+CONFIDENTIAL_SECRET = "confidential-secret-canary-5f1c"
+
+
+async def test_a_client_secret_saved_by_openeo_auth_makes_the_servers_login(
+    stack, jp_serverapp, broker, api, kernel_env, tmp_path, monkeypatch, caplog
+):
+    """A client id *and secret* saved with `openeo-auth add-oidc`: the server's login is made with that
+    confidential client (the secret goes to the server once), it renews with it, and the secret shows nowhere."""
+    from openeo.rest.auth.config import AuthConfig
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    AuthConfig().set_oidc_client_config(
+        stack.backend.url, "local", client_id="openeo-confidential", client_secret=CONFIDENTIAL_SECRET
+    )
+    async with kernel(jp_serverapp) as k:
+        run = k.run(
+            f"import openeo\ncon = openeo.connect({stack.backend.url!r}).authenticate_oidc()\n"
+            "print(con.describe_account()['user_id'])\nprint(repr(con.auth), vars(con.auth))"
+        )
+        out, _ = await asyncio.gather(run, approve_pending(broker, ProviderUser("alice")))
+    assert "alice" in out and CONFIDENTIAL_SECRET not in out
+    session = next(iter(broker.sessions.values()))
+    assert session.client.client_id == "openeo-confidential"
+    _, listed = await api.get("sessions")
+    assert [s["client_id"] for s in listed["sessions"]] == ["openeo-confidential"]
+    refreshes = session.refresh_count
+    await asyncio.sleep(max(0.0, session.tokens.remaining() - 7))  # 10 s tokens: 7 s left, then ask for 8
+    code, token = await api.post("token", backend=stack.backend.url, min_valid=8)
+    assert code == 200 and session.refresh_count > refreshes  # the provider took the secret for the refresh
+    assert CONFIDENTIAL_SECRET not in str(listed) + str(token) + caplog.text
+    assert not kernel_env.exists()
+
+
+async def test_a_client_secret_without_its_client_id_is_refused(stack, api):
+    code, answer = await api.post("logins", backend=stack.backend.url, client_secret=CONFIDENTIAL_SECRET)
+    assert code == 400 and "client id" in answer["message"] and CONFIDENTIAL_SECRET not in str(answer)
+
+
 async def test_interrupting_a_waiting_call_cancels_its_login(stack, jp_serverapp, broker, kernel_env):
     """Issue 29: the kernel's Interrupt during `authenticate_oidc()` ends the login on the server too (the status
     bar said "logging in..." for the code's whole life before)."""

@@ -43,18 +43,27 @@ class FirstTokens:
         """(client, use PKCE) for a flow at one of the back-end's providers: the client asked for, else the
         back-end's default client for the flow."""
         provider = info.provider(provider_id)
-        client_id, pkce = (client_id, False) if secret and client_id else provider.choose_client(flow, client_id)
+        client_id, pkce = provider.choose_client(flow, client_id)  # PKCE for confidential clients too (RFC 9700)
         metadata = await issuer_cache.get(provider.issuer, self.http)
         client = AsyncOidcClient(metadata, client_id, client_secret=secret, scopes=provider.scopes, http=self.http)
         return client, pkce
 
-    async def device(self, info: BackendInfo, provider_id: str, client_id: str | None) -> AsyncDeviceAuthorization:
-        """A device authorization (RFC 8628, with PKCE where the client is public) for the user to approve."""
-        client, pkce = await self.client(info, provider_id, Flow.DEVICE, client_id)
+    async def device(
+        self, info: BackendInfo, provider_id: str, client_id: str | None, secret: str | None = None
+    ) -> AsyncDeviceAuthorization:
+        """A device authorization (RFC 8628, with PKCE where the client is public) for the user to approve;
+        `secret` is a confidential client's own (the openeo client's auth-config.json), kept with the login."""
+        client, pkce = await self.client(info, provider_id, Flow.DEVICE, client_id, secret)
         return await client.start_device_authorization(pkce)
 
     async def direct(
-        self, info: BackendInfo, key: SessionKey, client_id: str | None, username: str | None, password: str | None
+        self,
+        info: BackendInfo,
+        key: SessionKey,
+        client_id: str | None,
+        username: str | None,
+        password: str | None,
+        client_secret: str | None = None,
     ) -> tuple[AsyncOidcClient, TokenSet]:
         """Client credentials (the server's service account for the back-end) or password: one token request,
         no polling. The password is not kept."""
@@ -65,7 +74,7 @@ class FirstTokens:
             return client, await client.client_credentials()
         if not username or not password:
             raise OpenEOAuthError("The password flow needs a username and a password.")
-        client, _ = await self.client(info, key.provider_id, Flow.PASSWORD, client_id)
+        client, _ = await self.client(info, key.provider_id, Flow.PASSWORD, client_id, client_secret)
         return client, await client.password(username, password)
 
     async def with_user(self, client: AsyncOidcClient, tokens: TokenSet) -> TokenSet:

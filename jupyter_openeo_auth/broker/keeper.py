@@ -62,6 +62,8 @@ class Keeper:
             "refresh_token": tokens.refresh_token,
             "id_claims": {k: v for k, v in tokens.id_claims.items() if k in KEPT_CLAIMS},
         }
+        if client.client_secret:  # a confidential client of the user's own (auth-config.json): renewing needs it
+            record["client_secret"] = client.client_secret
         await self.store.save(key.entry_name, record)
 
     async def forget(self, key: SessionKey) -> None:
@@ -85,7 +87,10 @@ class Keeper:
             except (KeyError, TypeError, ValueError) as e:
                 log.warning("A saved openEO login could not be restored (incomplete record: %s). Log in again.", e)
                 continue
-            client = AsyncOidcClient(metadata, record["client_id"], scopes=tuple(record["scopes"]), http=http)
+            secret = record.get("client_secret") if isinstance(record.get("client_secret"), str) else None
+            client = AsyncOidcClient(
+                metadata, record["client_id"], client_secret=secret, scopes=tuple(record["scopes"]), http=http
+            )
             tokens = TokenSet("", expires_at=0.0, refresh_token=record["refresh_token"], id_claims=record["id_claims"])
             found.append(SavedLogin(key, record["backend_url"], client, tokens))
         return found

@@ -165,11 +165,15 @@ class TokenBroker:
         flow: str = Flow.DEVICE,
         username: str | None = None,
         password: str | None = None,
+        client_secret: str | None = None,
     ) -> Login:
         """Start (or reuse) a login. Returns a logged-in Login at once when a usable session exists or a
-        non-interactive flow succeeded; a pending one for the device flow."""
+        non-interactive flow succeeded; a pending one for the device flow. `client_secret` is the secret of the
+        user's own confidential client `client_id` (as `openeo-auth add-oidc` saves them)."""
         if flow not in LOGIN_FLOWS:
             raise OpenEOAuthError(f"Unknown login flow {flow!r}; use one of: {', '.join(LOGIN_FLOWS)}.")
+        if client_secret and not client_id:
+            raise OpenEOAuthError("A client secret needs the client id it belongs to (client_id).")
         flow = Flow(flow)
         await self._restored()
         info = await self.backend(backend)
@@ -183,11 +187,11 @@ class TokenBroker:
         if pending is not None:
             return pending
         if flow != Flow.DEVICE:
-            client, tokens = await self.first_tokens.direct(info, key, client_id, username, password)
+            client, tokens = await self.first_tokens.direct(info, key, client_id, username, password, client_secret)
             login = self.runner.new(key, info.url)
             return self.runner.done(login, await self._new_session(login, client, tokens))
         self.runner.make_room()
-        authorization = await self.first_tokens.device(info, provider_id, client_id)
+        authorization = await self.first_tokens.device(info, provider_id, client_id, client_secret)
         login = self.runner.start_device(key, info.url, authorization)
         self._announce("login_started", key, info.url, login_id=login.id)
         return login

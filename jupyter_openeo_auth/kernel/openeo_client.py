@@ -221,30 +221,31 @@ def _use_server(connection, name: str, given: dict):
             return None  # no service account on the server: the openeo client's own flow and its message
         client.start_login(backend, provider_id, flow=Flow.CLIENT_CREDENTIALS)
         return _authenticated(connection, ServerTokenAuth(client, backend, provider_id, flow=Flow.CLIENT_CREDENTIALS))
-    provider_id, client_id, own_secret = _as_configured(connection, provider_id, given.get("client_id"))
-    if own_secret:
-        return None  # a client secret of the user's own (auth-config.json): the openeo client's login with it
+    provider_id, client_id, secret = _as_configured(connection, provider_id, given.get("client_id"))
     auth = ServerTokenAuth(client, backend, provider_id)
     if not _logged_in(client, auth, client_id):
-        _log_in_on_the_server(client, backend, provider_id, client_id, given.get("max_poll_time") or 300)
+        wait = given.get("max_poll_time") or 300
+        _log_in_on_the_server(client, backend, provider_id, client_id, wait, client_secret=secret)
     return _authenticated(connection, auth)
 
 
-def _as_configured(connection, provider_id: str | None, client_id: str | None) -> tuple[str | None, str | None, bool]:
-    """(provider id, client id, whether a client secret is configured) as the openeo client itself would choose
-    them: the provider named, else `OPENEO_AUTH_PROVIDER_ID`, else the one provider of its config file for this
-    back-end, else the back-end's first; the client named, else the one `openeo-auth add-oidc` saved in its
-    auth-config.json. A provider the back-end does not list raises the openeo client's own error. An older
-    client without these helpers leaves the choice to the server."""
+def _as_configured(
+    connection, provider_id: str | None, client_id: str | None
+) -> tuple[str | None, str | None, str | None]:
+    """(provider id, client id, client secret) as the openeo client itself would choose them: the provider
+    named, else `OPENEO_AUTH_PROVIDER_ID`, else the one provider of its config file for this back-end, else the
+    back-end's first; the client named, else the one (and its secret) `openeo-auth add-oidc` saved in its
+    auth-config.json. The server's login is made with them. A provider the back-end does not list raises the
+    openeo client's own error. An older client without these helpers leaves the choice to the server."""
     choose = getattr(connection, "_get_oidc_provider", None)
     config = getattr(connection, "_get_auth_config", None)
     if choose is None or config is None:
-        return provider_id, client_id, False
+        return provider_id, client_id, None
     provider_id, _ = choose(provider_id, parse_info=False)
     secret = None
     if client_id is None:
         client_id, secret = config().get_oidc_client_configs(backend=_backend(connection), provider_id=provider_id)
-    return provider_id, client_id, bool(secret)
+    return provider_id, client_id, secret or None
 
 
 def _logged_in(client, auth, client_id: str | None) -> bool:
@@ -259,14 +260,19 @@ def _logged_in(client, auth, client_id: str | None) -> bool:
 
 
 def _log_in_on_the_server(
-    client, backend: str, provider_id: str | None, client_id: str | None, max_poll_time: float
+    client,
+    backend: str,
+    provider_id: str | None,
+    client_id: str | None,
+    max_poll_time: float,
+    client_secret: str | None = None,
 ) -> None:
     """Start the login on the server, show the login widget in this cell, and wait as the openeo client would."""
     from IPython.display import display
 
     from .widget import LoginWidget
 
-    widget = LoginWidget(backend, provider_id, client=client, client_id=client_id)
+    widget = LoginWidget(backend, provider_id, client=client, client_id=client_id, client_secret=client_secret)
     if widget.state != "logged_in":
         widget.start()
     try:

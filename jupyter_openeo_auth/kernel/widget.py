@@ -46,11 +46,14 @@ class LoginWidget(w.VBox):
         provider_id: str | None = None,
         client: ServerClient | None = None,
         client_id: str | None = None,
+        client_secret: str | None = None,
     ):
         super().__init__()
         self.backend = backend
         self.provider_id = provider_id
         self.client_id = client_id
+        #: A confidential client's secret (openeo's auth-config.json): sent to the server once, never shown.
+        self._client_secret = client_secret
         self.client = client or server()
         self.state = "new"
         self.message: str | None = None
@@ -229,9 +232,10 @@ class LoginWidget(w.VBox):
         if self.picker.options:
             self.provider_id = self.picker.value
         try:
-            login = self.client.start_login(
-                self.backend, self.provider_id, **({"client_id": self.client_id} if self.client_id else {})
-            )
+            client = {"client_id": self.client_id} if self.client_id else {}
+            if self._client_secret:
+                client["client_secret"] = self._client_secret
+            login = self.client.start_login(self.backend, self.provider_id, **client)
         except OpenEOAuthError as e:
             self.state, self.message = "failed", e.message
             self._show_error(e.message)

@@ -68,6 +68,11 @@ class Grants:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(issuer={self.metadata.issuer!r}, client_id={self.client_id!r})"
 
+    @property
+    def client_secret(self) -> str | None:
+        """The confidential client's secret (for the session store, beside the refresh token it renews)."""
+        return self._client_secret
+
     def _auth(self, data: dict) -> tuple[str, str] | None:
         """Client authentication: HTTP Basic for a confidential client unless only client_secret_post works."""
         if self._client_secret is None:

@@ -290,6 +290,7 @@ class LoginsHandler(OpenEOAuthHandler):
             flow=self.optional(data, "flow") or Flow.DEVICE,
             username=self.optional(data, "username"),
             password=self.optional(data, "password"),
+            client_secret=self.optional(data, "client_secret"),
         )
         self.set_status(202 if login.pending else 200)
         self.finish(login_json(login, self.base_url))

@@ -147,6 +147,11 @@ SCHEMAS = {
             "flow": {"anyOf": [_ref("LoginFlow"), {"type": "null"}], "description": "null: the device flow"},
             "username": {"type": ["string", "null"]},
             "password": {"type": ["string", "null"], "format": "password"},
+            "client_secret": {
+                "type": ["string", "null"],
+                "format": "password",
+                "description": "the secret of the confidential client `client_id` (openeo's auth-config.json)",
+            },
         },
         ["backend"],
         closed=False,

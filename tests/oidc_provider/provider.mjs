@@ -79,6 +79,12 @@ const clients = [
   // A provider gone bad: its device answers point at javascript: URIs. Clients must refuse to show them.
   publicClient('openeo-malicious', 'openEO (malicious verification URIs)'),
   {
+    // A user's own confidential device client (what `openeo-auth add-oidc` saves with a secret).
+    ...publicClient('openeo-confidential', 'openEO (confidential)'),
+    client_secret: env.CONFIDENTIAL_CLIENT_SECRET || 'confidential-secret-canary-5f1c',
+    token_endpoint_auth_method: 'client_secret_basic',
+  },
+  {
     client_id: 'openeo-service',
     client_secret: env.SERVICE_CLIENT_SECRET || 'service-secret+0123/%89:x',
     client_name: 'openEO service account',
