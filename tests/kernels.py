@@ -38,11 +38,16 @@ class Kernel:
         await self.client.wait_for_ready(timeout=60)
         return self
 
-    async def run(self, code: str, timeout: float = 90, allow_error: bool = False, stdin: str = None) -> str:
-        """Execute like a cell; returns printed text and results. An exception raises KernelError."""
+    async def run(
+        self, code: str, timeout: float = 90, allow_error: bool = False, stdin: str = None, watch=None
+    ) -> str:
+        """Execute like a cell; returns printed text and results. An exception raises KernelError. `watch` is
+        called with each IOPub message as it comes (a person reading the cell's output while it runs)."""
         out, errors = [], []
 
         def hook(msg):
+            if watch is not None:
+                watch(msg)
             (errors if msg["msg_type"] == "error" else out).append(output_text(msg))
 
         def answer(msg):  # the front end answering an input() / getpass() prompt

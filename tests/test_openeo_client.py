@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -16,12 +17,13 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import SERVICE_SECRET, server_config
-from kernels import kernel, manager_of
+from kernels import KernelError, kernel, manager_of
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from test_kernel import approve_pending
 
 from jupyter_openeo_auth.demo import demo_notebook
+from jupyter_openeo_auth.devstack import backend_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
 from jupyter_openeo_auth.kernel import openeo_client
 
@@ -438,6 +440,91 @@ async def test_a_connection_the_server_logged_in_is_one_the_openeo_client_knows(
     assert out[-1] == without[-1], out
     # The server renews: no "Failed to proactively refresh bearer token" (a token held alone cannot be renewed).
     assert not [line for line in out if "Failed to proactively refresh" in line], out
+
+
+#: How the openEO community's notebooks log in (17 public notebooks in 9 repositories): the authentication
+#: cells' patterns, the back-end's URL the only change. Each leaves a connection in `con`; run in this order in
+#: one kernel, as a user working through several notebooks would.
+COMMUNITY_PATTERNS = {
+    "one line": "import openeo\ncon = openeo.connect(URL).authenticate_oidc()",
+    "connect, then log in": "connection = openeo.connect(url=URL)\nconnection.authenticate_oidc()\ncon = connection",
+    "provider named": "con = openeo.connect(URL).authenticate_oidc(provider_id='local')",
+    "device flow named": "con = openeo.connect(URL)\ncon.authenticate_oidc_device()",
+    "no validation, poll time": "con = openeo.connect(URL, auto_validate=False).authenticate_oidc(max_poll_time=60)",
+    "refresh token": "con = openeo.connect(URL)\ncon.authenticate_oidc_refresh_token()",
+    "module-level connect": "from openeo import connect\ncon = connect(URL)\ncon.authenticate_oidc()",
+}
+#: What a notebook does with the connection next, summed up per pattern.
+SUMMARY = (
+    "from openeo.rest.auth.auth import BearerAuth\n"
+    "print(con.describe_account()['user_id'], isinstance(con.auth, BearerAuth), "
+    "con.auth.bearer.startswith('oidc/local/'), 'S2_FOOBAR' in con.list_collection_ids(), "
+    "isinstance(con.list_jobs(), list))\n"
+    "print(con.try_access_token_refresh())"
+)
+
+
+def approving(user: ProviderUser):
+    """A person reading a cell's output as it runs: whatever login link and code it shows (the openeo client's
+    own device flow, or this package's widget), they approve once, in another window (a thread)."""
+    approved: set[str] = set()
+
+    def watch(msg) -> None:
+        data = msg["content"].get("data") or {"text/plain": msg["content"].get("text", "")}
+        for shown in data.values():
+            found = re.search(r"(http://[^\s\"'<>]+user_code=([A-Z0-9-]+))", str(shown))
+            if found and found.group(2) not in approved:
+                approved.add(found.group(2))
+                threading.Thread(target=user.approve, args=found.groups(), daemon=True).start()
+
+    return watch
+
+
+@pytest.fixture(scope="module")
+def keycloak_like_backend(stack):
+    """A back-end whose default device client keeps its refresh tokens valid when used, as Keycloak does by
+    default (the openeo client does not store the rotated token its own renewals get)."""
+    service = backend_service(stack.provider.url, no_user_cache=True, default_client="openeo-norotate").start()
+    yield service
+    service.cleanup()
+
+
+async def test_the_communitys_notebooks_log_in_with_and_without_the_extension_alike(
+    stack, keycloak_like_backend, jp_serverapp, broker, kernel_env, provider_stats, monkeypatch
+):
+    """Issue 28: the openEO community's authentication cells, unchanged but for the URL, run in a kernel with
+    the take-over and in one without (the openeo client's own device flow and refresh-token file): every
+    pattern ends with the same connection, as far as the notebook can tell. With the take-over, one login on
+    the server serves them all and no refresh token lands in the kernel's file."""
+    watch = approving(ProviderUser("alice"))
+
+    async def run_all(k) -> dict[str, str]:
+        results = {}
+        for name, cell in COMMUNITY_PATTERNS.items():
+            try:
+                await k.run(cell.replace("URL", repr(keycloak_like_backend.url)), timeout=120, watch=watch)
+                results[name] = (await k.run(SUMMARY)).strip()
+            except KernelError as e:
+                raise KernelError(f"{name}: {e}") from None
+        return results
+
+    authorizations = provider_stats().get("device_authorization", 0)
+    async with kernel(jp_serverapp) as k:
+        taken_over = await run_all(k)
+    assert provider_stats().get("device_authorization", 0) == authorizations + 1  # one login, on the server
+    assert not kernel_env.exists()
+    monkeypatch.setenv(openeo_client.SWITCH, "off")
+    async with kernel(jp_serverapp) as k:
+        own = await run_all(k)
+    assert kernel_env.exists()  # the openeo client's own login, with its refresh-token file
+    assert {name: summary.split("\n")[0] for name, summary in own.items()} == dict.fromkeys(
+        COMMUNITY_PATTERNS, "alice True True True True"
+    )
+    assert {name: summary.split("\n")[0] for name, summary in taken_over.items()} == {
+        name: summary.split("\n")[0] for name, summary in own.items()
+    }
+    # The server renews every one of them; the openeo client alone cannot after `authenticate_oidc_device()`.
+    assert {summary.split("\n")[1] for summary in taken_over.values()} == {"True"}
 
 
 async def test_unload_ext_turns_the_take_over_off_and_load_ext_on_again(stack, jp_serverapp, broker, kernel_env):
