@@ -16,7 +16,7 @@ def output_text(msg: dict) -> str:
     kind, content = msg["msg_type"], msg["content"]
     if kind == "stream":
         return content["text"]
-    if kind in ("execute_result", "display_data"):
+    if kind in ("execute_result", "display_data", "update_display_data"):  # an update: what the output became
         return content["data"].get("text/plain", "")
     if kind == "error":
         return f"{content['ename']}: {content['evalue']}"

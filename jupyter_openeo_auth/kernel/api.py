@@ -45,13 +45,19 @@ def _connection(backend: str, auth: ServerTokenAuth):
 def bind_connection(widget: LoginWidget, namespace: dict, var: str) -> None:
     """Bind `var` in the notebook to an `openeo.Connection` for the widget's login, at once: authenticated when
     the server is logged in, else the login starts and the connection's first request waits for it (see
-    `connect_when_logged_in`), so that "Run All" goes on. What `%openeo_login` and a displayed `login()` do."""
+    `connect_when_logged_in`), so that "Run All" goes on. What `%openeo_login` and a displayed `login()` do.
+    Nothing is bound, and the back-end not contacted, when the server could not use it (the widget says why)."""
     note = f"`{var}` is an authenticated openeo.Connection to {widget.backend}."
-    if widget.state == "logged_in":
+    state = widget.state  # the server's first answer about the back-end
+    if state == "logged_in":
         namespace[var] = connect(widget.backend, widget.provider_id)
         print(f"Logged in: {note}")  # in this cell's output, not a later one's
         return
+    if state != "new":  # the back-end cannot be reached, or has no such provider: the widget says so
+        return
     widget.start()
+    if widget.state not in ("pending", "logged_in"):
+        return
     try:
         namespace[var] = connect_when_logged_in(widget)
     except Exception as e:  # noqa: BLE001 - openeo.connect could not reach the back-end: say so, bind nothing

@@ -6,7 +6,6 @@ import getpass
 
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
-from IPython.display import display
 
 from ..oidc import OpenEOAuthError
 from ..wire import Flow
@@ -51,6 +50,6 @@ class OpenEOMagics(Magics):
             return None
 
         widget = LoginWidget(backend, args.provider, client_id=args.client_id)
+        widget.display()  # at once; it says "asking…" until the server answers about the back-end
         bind_connection(widget, self._user_ns(), args.var)
-        display(widget)
         return None

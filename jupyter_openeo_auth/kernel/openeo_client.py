@@ -267,16 +267,13 @@ def _log_in_on_the_server(
     max_poll_time: float,
     client_secret: str | None = None,
 ) -> None:
-    """Start the login on the server, show the login widget in this cell, and wait as the openeo client would."""
-    from IPython.display import display
-
+    """Show the login widget in this cell, start the login on the server, and wait as the openeo client would."""
     from .widget import LoginWidget
 
     widget = LoginWidget(backend, provider_id, client=client, client_id=client_id, client_secret=client_secret)
-    if widget.state != "logged_in":
-        widget.start()
     try:
-        display(widget)
+        widget.display()
+        widget.start()
         widget.result(max_poll_time)  # raises LoginEnded with the login's sentence
     except KeyboardInterrupt:  # the kernel's Interrupt, whenever it comes: nothing waits for the login any more
         widget.cancel()

@@ -8,6 +8,7 @@ import html
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable
 
 import ipywidgets as w
@@ -17,9 +18,13 @@ from ..wire import Flow, Reason
 from .client import ServerClient, login_link, server, session_for
 
 POLL_SECONDS = 1.0
-#: A widget offering "Log in" watches for a login made elsewhere (the JupyterLab dialog, another notebook)
-#: this often, for this long.
+#: One thread per kernel follows the server's logins for every widget: a widget offering "Log in" shows a login
+#: made elsewhere (the JupyterLab dialog, another notebook), for an hour; a widget saying "Logged in" shows when
+#: that login ends (logged out, revoked, replaced), for as long as it lives. This often:
 WATCH_SECONDS, WATCH_FOR = 1.0, 3600.0
+#: How long a new widget waits for the server's first answer before it shows "asking…" and goes on.
+DISPLAY_WAIT = 0.5
+ENDED = "The login shown here ended (logged out, revoked or replaced elsewhere)."
 #: Buttons as wide as their label ("Log in to openEO" is cut off at ipywidgets' default width), at the start of
 #: their line (a box stretches its children across the whole cell otherwise).
 FIT = w.Layout(width="auto", align_self="flex-start")
@@ -55,7 +60,13 @@ class LoginWidget(w.VBox):
         #: A confidential client's secret (openeo's auth-config.json): sent to the server once, never shown.
         self._client_secret = client_secret
         self.client = client or server()
-        self.state = "new"
+        self._state = "new"
+        #: Set once the server first said how this back-end stands (see `state`).
+        self._checked = threading.Event()
+        #: The server's name of the login this widget shows as logged in (to notice when it ends).
+        self._login: str | None = None
+        self._watch_until = time.monotonic() + WATCH_FOR
+        self._handle = None
         self.message: str | None = None
         self.user: dict | None = None
         self._callbacks: list[Callable[[dict], str | None]] = []
@@ -79,19 +90,48 @@ class LoginWidget(w.VBox):
         self.logout_button.on_click(lambda _: self.logout())
         self.cancel_button.on_click(lambda _: self.cancel())
         self._show_title()
-        self._check_existing()
+        # The server's first answer may take a while (a back-end that does not answer): the widget shows at once.
+        self._show(status=f"Asking the Jupyter server about {html.escape(backend)}…")
+        threading.Thread(target=self._first_check, daemon=True, name="openeo-login-check").start()
+        self._checked.wait(DISPLAY_WAIT)  # usually answered by then: the widget is as the server says at once
+
+    @property
+    def state(self) -> str:
+        """pending / logged_in / denied / expired / failed / cancelled, or new (offering "Log in"); waits for the
+        server's first answer about the back-end (at most the server's discovery deadline)."""
+        self._checked.wait()
+        return self._state
+
+    def _first_check(self) -> None:
+        try:
+            self._check_existing()
+        except Exception as e:  # noqa: BLE001 - whatever went wrong, the widget says it and nobody waits forever
+            self._state, self.message = "failed", f"Could not ask the Jupyter server about {self.backend}: {e}"
+            self._show_error(self.message)
+        finally:
+            self._checked.set()
+        _WATCH.add(self)
+
+    def display(self) -> None:
+        """Show the widget in this cell now. What a front end without widgets keeps (its text/plain) is brought
+        up to date when the login starts, so that a notebook run headless has the link and the code."""
+        from IPython.display import display
+
+        self._handle = display(self, display_id=True)
 
     def __repr__(self) -> str:
         """What a front end without widgets shows, and what a notebook run headless keeps (its text/plain):
         the link and the code while the login waits, else how it stands."""
         where = f"openEO login to {self.backend}"
-        if self.state == "pending" and self._instructions:
+        if not self._checked.is_set():
+            return f"{where}: asking the Jupyter server…"
+        if self._state == "pending" and self._instructions:
             return f"{where}: {self._instructions}"
-        if self.state == "logged_in":
+        if self._state == "logged_in":
             user = self.user or {}
             return f"{where}: logged in as {user.get('name') or user.get('sub') or 'an unnamed user'}."
         if self.message:
-            return f"{where}: {self.state}. {self.message}"
+            return f"{where}: {self._state}. {self.message}"
         return f"{where}: not logged in (display this widget, or call .start())."
 
     def when_displayed(self, action: Callable[[], None]) -> None:
@@ -101,7 +141,10 @@ class LoginWidget(w.VBox):
     def _repr_mimebundle_(self, **kwargs):
         action, self._on_display = self._on_display, None
         if action is not None:
-            action()
+            if self._checked.wait(DISPLAY_WAIT):  # the server answered at once: act now, before the cell goes on
+                action()
+            else:  # show the widget now ("asking…"), act once it is out, before the next cell runs
+                _after_this_cell(action)
         bundle = super()._repr_mimebundle_(**kwargs)
         if isinstance(bundle, dict):  # ipywidgets cuts its text/plain at 110 characters: a link is longer
             bundle["text/plain"] = repr(self)
@@ -124,7 +167,7 @@ class LoginWidget(w.VBox):
         self._show(status=RED.format(html.escape(message)), buttons=[self.retry_button])
 
     def _show_logged_in(self, user: dict | None, notes=(), problem: str | None = None, flow: str = ""):
-        self.state, self.user = "logged_in", user or {}
+        self._state, self.user = "logged_in", user or {}
         who = html.escape(self.user.get("name") or self.user.get("sub") or "an unnamed user")
         email = f" ({html.escape(self.user['email'])})" if self.user.get("email") else ""
         extra = "".join(f"<br>{_code_spans(n)}" for n in notes if n)
@@ -137,7 +180,7 @@ class LoginWidget(w.VBox):
     def _show_code(self, login: dict) -> bool:
         link = login_link(login)
         if link is None:
-            self.state, self.message = (
+            self._state, self.message = (
                 "failed",
                 (
                     "The OpenID provider sent a verification address that is not an http(s) link; it is not shown. "
@@ -177,17 +220,18 @@ class LoginWidget(w.VBox):
             providers = self.client.providers(self.backend)["providers"]
             session = self._session()
         except OpenEOAuthError as e:
-            self.state, self.message = "failed", e.message
+            self._state, self.message = "failed", e.message
             self._show_error(e.message)
             return
         self._titles = {p["id"]: p["title"] for p in providers}
         listed = [p["id"] for p in providers]
         if self.provider_id and self.provider_id not in listed:  # as the openeo client says it
-            self.state = "failed"
+            self._state = "failed"
             self.message = f"Requested OIDC provider {self.provider_id!r} not available. Should be one of {listed}."
             self._show_error(self.message)
             return
         if session is not None and not session.get("login_required"):
+            self._login = session["login"]
             self._show_title(session["provider_id"])
             self._show_logged_in(session["user"], problem=session.get("account_problem"), flow=session["flow"])
             return
@@ -195,27 +239,33 @@ class LoginWidget(w.VBox):
         self.picker.value = self.provider_id or providers[0]["id"]
         self._show_title(providers[0]["id"] if len(providers) == 1 else None)
         self._show(*([self.picker] if len(providers) > 1 else []), buttons=[self.login_button])
-        threading.Thread(target=self._watch, daemon=True, name="openeo-login-watch").start()
 
-    def _watch(self) -> None:
-        """While this widget offers "Log in": notice a login finished elsewhere and show it."""
-        deadline = time.monotonic() + WATCH_FOR
-        while self.state == "new" and time.monotonic() < deadline:
-            time.sleep(WATCH_SECONDS)
-            try:
-                session = self._session()
-            except OpenEOAuthError:
-                continue
-            if self.state == "new" and session is not None and not session.get("login_required"):
-                self._show_title(session["provider_id"])
-                self._finish(
-                    {
-                        "state": "logged_in",
-                        "user": session["user"],
-                        "flow": session["flow"],
-                        "message": session.get("account_problem"),
-                    }
-                )
+    def _watched(self) -> bool:
+        """Does this widget show something the server's logins can change?"""
+        return self.comm is not None and (
+            self._state == "logged_in" or (self._state == "new" and time.monotonic() < self._watch_until)
+        )
+
+    def _notice(self, session: dict | None) -> None:
+        """The server's login for this widget's back-end, as the kernel's watcher just found it."""
+        usable = session is not None and not session.get("login_required")
+        if self._state == "new" and usable:  # logged in elsewhere
+            self._login = session["login"]
+            self._show_title(session["provider_id"])
+            self._finish(
+                {
+                    "state": "logged_in",
+                    "user": session["user"],
+                    "flow": session["flow"],
+                    "message": session.get("account_problem"),
+                }
+            )
+        elif self._state == "logged_in" and usable and self._login is None:  # logged in here: which login
+            self._login = session["login"]
+        elif self._state == "logged_in" and (not usable or session["login"] != self._login):
+            self._state, self.user, self._login = "new", None, None
+            self._check_existing()  # a newer login, or "Log in" again
+            self.status.value = f"{ENDED}<br>{self.status.value}" if self._state == "logged_in" else ENDED
 
     def on_login(self, callback: Callable[[dict], str | None]) -> None:
         """Call `callback(login)` once logged in (at once when already logged in). A string it returns is
@@ -237,15 +287,17 @@ class LoginWidget(w.VBox):
                 client["client_secret"] = self._client_secret
             login = self.client.start_login(self.backend, self.provider_id, **client)
         except OpenEOAuthError as e:
-            self.state, self.message = "failed", e.message
+            self._state, self.message = "failed", e.message
             self._show_error(e.message)
             return
         self._login_id = login["id"]
         if login["state"] == "logged_in":
             self._finish(login)
             return
-        self.state = "pending"
+        self._state = "pending"
         if self._show_code(login):
+            if self._handle is not None:  # the link and the code, for a front end without widgets too
+                self._handle.update(self)
             self._thread = threading.Thread(target=self._follow, args=(login,), daemon=True, name="openeo-login")
             self._thread.start()
 
@@ -262,7 +314,7 @@ class LoginWidget(w.VBox):
 
     def _finish(self, login: dict) -> None:
         if login["state"] != "logged_in":
-            self.state, self.message = login["state"], login.get("message") or f"The login ended: {login['state']}."
+            self._state, self.message = login["state"], login.get("message") or f"The login ended: {login['state']}."
             self._show_error(self.message)
             return
         notes = [callback(login) for callback in self._callbacks]
@@ -274,7 +326,7 @@ class LoginWidget(w.VBox):
         deadline = time.time() + timeout
         while self.state == "pending" and time.time() < deadline:
             time.sleep(0.2)
-        return self.state
+        return self._state
 
     def outcome(self, timeout: float = 600) -> str | None:
         """Wait until the login ends: None when logged in, else the sentence of how it ended. A login nobody
@@ -288,25 +340,73 @@ class LoginWidget(w.VBox):
         if state == "pending":
             self.cancel()
             return f"Nobody approved the openEO login within {timeout:g} s, so it was cancelled. Log in again."
-        return None if self.state == "logged_in" else self.message or f"The login ended: {self.state}."
+        return None if self._state == "logged_in" else self.message or f"The login ended: {self._state}."
 
     def result(self, timeout: float = 600) -> dict:
         """Wait until the login ends: who logged in, else `LoginEnded` with the login's sentence."""
         problem = self.outcome(timeout)
         if problem is not None:
-            raise LoginEnded(problem, self.state)
+            raise LoginEnded(problem, self._state)
         return self.user or {}
 
     def cancel(self) -> None:
         """Cancel the pending login."""
-        if self.state == "pending" and self._login_id:
+        if self._state == "pending" and self._login_id:
             self._finish(self.client.cancel(self._login_id))
 
     def logout(self) -> None:
         """Log out on the server (revokes the refresh token) and offer a new login; says when the provider
         could not revoke the login."""
         result = self.client.logout(self.backend, self.provider_id)
-        self.state, self.user = "new", None
+        self._state, self.user, self._login = "new", None, None
         self._check_existing()
-        if self.state == "new":
+        if self._state == "new":
             self.status.value = html.escape(result.get("message") or "Logged out.")
+
+
+def _after_this_cell(action: Callable[[], None]) -> None:
+    """Run `action` when the running cell's code is done (its outputs are out), before the next cell runs."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        action()
+        return
+
+    def once(*_) -> None:
+        shell.events.unregister("post_run_cell", once)
+        action()
+
+    shell.events.register("post_run_cell", once)
+
+
+class _Watch:
+    """One thread for all the kernel's widgets: asks the server, once per back-end, how its login stands."""
+
+    def __init__(self) -> None:
+        self.widgets: weakref.WeakSet[LoginWidget] = weakref.WeakSet()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def add(self, widget: LoginWidget) -> None:
+        with self.lock:
+            self.widgets.add(widget)
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, daemon=True, name="openeo-login-watch")
+                self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(WATCH_SECONDS)
+            asked: dict[tuple, dict | None] = {}
+            for widget in [shown for shown in list(self.widgets) if shown._watched()]:
+                where = (id(widget.client), widget.backend, widget.provider_id, widget.client_id)
+                try:
+                    if where not in asked:
+                        asked[where] = widget._session()
+                except OpenEOAuthError:  # the server is restarting, say: ask again next time
+                    continue
+                widget._notice(asked[where])
+
+
+_WATCH = _Watch()
