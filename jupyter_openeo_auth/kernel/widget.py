@@ -110,14 +110,20 @@ class LoginWidget(w.VBox):
             self._show_error(self.message)
         finally:
             self._checked.set()
+        if self._handle is not None:
+            self._handle.update(self)
         _WATCH.add(self)
 
     def display(self) -> None:
         """Show the widget in this cell now. What a front end without widgets keeps (its text/plain) is brought
-        up to date when the login starts, so that a notebook run headless has the link and the code."""
+        up to date when the server answers and when the login starts, so that a notebook run headless has the
+        sentence, or the link and the code."""
         from IPython.display import display
 
+        answered = self._checked.is_set()
         self._handle = display(self, display_id=True)
+        if not answered and self._checked.is_set():  # answered while it was shown: the update may have missed it
+            self._handle.update(self)
 
     def __repr__(self) -> str:
         """What a front end without widgets shows, and what a notebook run headless keeps (its text/plain):
@@ -141,7 +147,7 @@ class LoginWidget(w.VBox):
     def _repr_mimebundle_(self, **kwargs):
         action, self._on_display = self._on_display, None
         if action is not None:
-            if self._checked.wait(DISPLAY_WAIT):  # the server answered at once: act now, before the cell goes on
+            if self._checked.is_set():  # the server answered at once: act now, before the cell goes on
                 action()
             else:  # show the widget now ("asking…"), act once it is out, before the next cell runs
                 _after_this_cell(action)
