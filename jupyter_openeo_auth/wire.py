@@ -11,6 +11,9 @@ from pathlib import Path
 API_PREFIX = "openeo-auth/api"
 #: The `Authorization` scheme of a kernel's key: `openeo-kernel KEY`.
 KERNEL_SCHEME = "openeo-kernel"
+#: Which of the server's kernels is asking (sent with the kernel key): a login it started and alone waits for
+#: is cancelled when that kernel is restarted or shut down.
+KERNEL_ID_HEADER = "X-Openeo-Kernel-Id"
 #: Hosts that mean "this machine".
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 

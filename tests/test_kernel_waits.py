@@ -5,6 +5,8 @@ login started by a kernel ends with the kernel's wait (Cancel, restart)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 
 import pytest
@@ -98,3 +100,68 @@ async def test_a_logout_elsewhere_reaches_the_widgets_that_show_the_login(stack,
             "    time.sleep(0.1)\nprint(repr(w))"
         )
         assert again.strip().endswith("logged in as Bob Builder."), again
+
+
+async def pending_login(broker):
+    for _ in range(100):
+        pending = [login for login in broker.logins.values() if login.pending]
+        if pending:
+            return pending[0]
+        await asyncio.sleep(0.1)
+    raise AssertionError("no login became pending")
+
+
+async def ended(login, within: float = 5.0) -> bool:
+    for _ in range(int(within * 10)):
+        if not login.pending:
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize("died", [False, True], ids=["restarted", "died"])
+@pytest.mark.parametrize("also_waiting", [False, True], ids=["alone", "dialog-waits-too"])
+async def test_a_restarted_kernel_cancels_the_login_it_waited_for(stack, jp_serverapp, broker, api, also_waiting, died):
+    """Restarting a kernel whose `authenticate_oidc()` waits ends its login on the server (the status bar said
+    "logging in…" for the code's whole life before), unless someone else (the JupyterLab dialog) waits too;
+    so does a kernel that dies (killed, it says nothing itself: the server restarts it and cancels)."""
+    async with kernel(jp_serverapp) as k:
+        waiting = asyncio.ensure_future(
+            k.execute(f"import openeo\nopeneo.connect({stack.backend.url!r}).authenticate_oidc()")
+        )
+        login = await pending_login(broker)
+        if also_waiting:  # the dialog shows the same login and asks how it stands
+            code, _ = await api.get(f"logins/{login.id}")
+            assert code == 200
+        if died:
+            os.kill(jp_serverapp.kernel_manager.get_kernel(k.kernel_id).provisioner.pid, signal.SIGKILL)
+        else:
+            await jp_serverapp.kernel_manager.restart_kernel(k.kernel_id)  # interrupts, then asks it to end
+        waiting.cancel()
+        if also_waiting:
+            assert not await ended(login, 8 if died else 2) and login.pending
+            await approve_pending(broker, ProviderUser("alice"))  # and the dialog's user still logs in with it
+            assert await ended(login) and login.state.value == "logged_in"
+        else:
+            assert await ended(login, 20) and login.state.value == "cancelled"
+            if died:  # the server's doing, when its restarter brought the kernel back
+                assert login.message == (
+                    "The kernel that waited for this login was restarted or shut down, so it was cancelled."
+                )
+            code, gone = await api.get(f"logins/{login.id}")
+            assert code == 410 and gone["reason"] == "cancelled"
+
+
+async def test_a_logout_cancels_the_login_waiting_for_approval(stack, jp_serverapp, broker, api):
+    """`jupyter openeo-auth logout` (DELETE sessions) while a login waits: approving it later would log the user
+    in again, so it is cancelled, and the waiting kernel's cell ends with that sentence."""
+    async with kernel(jp_serverapp) as k:
+        waiting = asyncio.ensure_future(
+            k.execute(f"import openeo\nopeneo.connect({stack.backend.url!r}).authenticate_oidc()")
+        )
+        login = await pending_login(broker)
+        code, answer = await api.delete("sessions", backend=stack.backend.url)
+        assert code == 200 and "The login waiting for approval was cancelled too." in answer["message"]
+        error = await asyncio.wait_for(waiting, 10)
+    assert login.state.value == "cancelled"
+    assert error["ename"] == "LoginEnded" and f"Cancelled by the logout of {stack.backend.url}." in error["evalue"]

@@ -162,12 +162,12 @@ class LoginRunner:
                 f"There is no login {login_id[:40]!r} (it may have ended long ago). Start a new login."
             ) from None
 
-    def cancel(self, login_id: str) -> Login:
+    def cancel(self, login_id: str, message: str = "The login was cancelled.") -> Login:
         """DELETE logins/ID: cancel a pending login (an ended one keeps its end) and forget it; a later GET
         answers 410 with how it ended. Returns the login as it ended."""
         login = self.get(login_id)
         if login.pending:
-            login.finish(LoginState.CANCELLED, "The login was cancelled.")
+            login.finish(LoginState.CANCELLED, message)
             self.log.info("openEO login %s to %s cancelled.", login.id, login.backend_url)
         del self.logins[login_id]
         ended = login.state == LoginState.CANCELLED

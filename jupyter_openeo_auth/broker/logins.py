@@ -32,6 +32,9 @@ class Login:
         self.timer: asyncio.TimerHandle | None = None  # the next poll
         #: Called with the login once it has ended (the broker announces it).
         self.on_finish: Callable[[Login], None] | None = None
+        #: Who started or asked about it, and when last (monotonic): "kernel:ID" for a kernel of the server,
+        #: "elsewhere" for JupyterLab, the CLI or a script. Never shown.
+        self.waiters: dict[str, float] = {}
 
     def __repr__(self) -> str:
         return f"<Login {self.id} {self.backend_url} {self.state.value}>"
@@ -50,6 +53,14 @@ class Login:
         self.auth = None
         if self.on_finish is not None:
             self.on_finish(self)
+
+    def followed_by(self, caller: str) -> None:
+        """`caller` started this login or asked how it stands."""
+        self.waiters[caller] = time.monotonic()
+
+    def waited_for(self, within: float) -> bool:
+        """Has anyone asked about it within the last `within` seconds?"""
+        return any(seen > time.monotonic() - within for seen in self.waiters.values())
 
     def fail(self, error: OpenEOAuthError) -> None:
         """End with the state and sentence that belong to this error."""

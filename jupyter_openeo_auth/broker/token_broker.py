@@ -35,6 +35,8 @@ from .store import MemoryStore, SessionStore
 #: What a logout at a Keycloak realm also did (its revocation endpoint ends every login of the account with that
 #: client, not just this one). Said rather than avoided: Keycloak's logout endpoint would end the browser's
 #: single sign-on the code was approved in (wider), and a logout must leave no refresh token alive (README).
+#: A caller that asked about a pending login this recently still waits for it (clients ask every few seconds).
+STILL_WAITING = 15.0
 KEYCLOAK_REVOKED = (
     "The provider (Keycloak) revoked the login, which also ends your other logins with the client {client!r}: "
     "other Jupyter servers and the openeo client on other machines that use it must log in again."
@@ -218,9 +220,27 @@ class TokenBroker:
         """A login by id (`LoginNotFound`)."""
         return self.runner.get(login_id)
 
-    def cancel_login(self, login_id: str) -> Login:
-        """Cancel a pending login; an ended login is left as it is."""
+    def cancel_login(self, login_id: str, leaving: str | None = None) -> Login:
+        """Cancel a pending login; an ended login is left as it is. With `leaving` (a caller that stops waiting),
+        only when nobody else asked about it lately."""
+        login = self.runner.get(login_id)
+        if leaving is not None:
+            login.waiters.pop(leaving, None)
+            if login.pending and login.waited_for(STILL_WAITING):
+                return login
         return self.runner.cancel(login_id)
+
+    def kernel_gone(self, kernel_id: str) -> list[Login]:
+        """A kernel of the server was restarted or shut down: the pending logins it started or waited for are
+        cancelled, unless someone else (JupyterLab, another kernel, the CLI) asked about them lately."""
+        caller, cancelled = f"kernel:{kernel_id}", []
+        for login in list(self.runner.logins.values()):
+            if login.pending and caller in login.waiters:
+                message = "The kernel that waited for this login was restarted or shut down, so it was cancelled."
+                login.waiters.pop(caller)
+                if not login.waited_for(STILL_WAITING):
+                    cancelled.append(self.runner.cancel(login.id, message))
+        return cancelled
 
     # --- sessions ---------------------------------------------------------------------------------------
 
@@ -385,6 +405,18 @@ class TokenBroker:
                 )
                 self._announce("session_ended", session.key, served.backend_url, state="logged_out", user=session.user)
         backends = list(dict.fromkeys(backends))
+        waiting = [
+            login
+            for login in list(self.runner.logins.values())
+            if login.pending
+            and login.key.owner == self.owner
+            and login.key.api_url == info.api_url
+            and provider_id in (None, login.key.provider_id)
+        ]
+        for login in waiting:  # a login approved after the logout would log the user in again
+            self.runner.cancel(login.id, f"Cancelled by the logout of {info.url}.")
+        if waiting:
+            said.append("The login waiting for approval was cancelled too.")
         result: dict = {"logged_out": len(gone), "revoked": bool(gone) and not problems, "backends": backends}
         others = [b for b in backends if b != info.url]
         notes = [f"Logged out of {info.url} and of {', '.join(others)}, which shared the login."] if others else []

@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from ..oidc import LoginRequired, NotLoggedIn, OpenEOAuthError, same_url
-from ..wire import API_PREFIX, KERNEL_SCHEME, KEY_FILE_GLOB, LOOPBACK_HOSTS, Flow, Reason, key_file
+from ..wire import API_PREFIX, KERNEL_ID_HEADER, KERNEL_SCHEME, KEY_FILE_GLOB, LOOPBACK_HOSTS, Flow, Reason, key_file
 
 SCHEME = KERNEL_SCHEME
 
@@ -203,6 +203,16 @@ def _server_by_token(url: str, servers: list[dict]) -> dict:
     }
 
 
+def this_kernel_id() -> str | None:
+    """The id the Jupyter server knows this kernel by (its connection file is kernel-ID.json); None outside a
+    kernel. Reads what ipykernel already loaded; imports nothing."""
+    app = getattr(sys.modules.get("ipykernel.kernelapp"), "IPKernelApp", None)
+    if app is None or not app.initialized():
+        return None
+    name = os.path.basename(app.instance().connection_file or "")
+    return name[len("kernel-") : -len(".json")] if name.startswith("kernel-") and name.endswith(".json") else None
+
+
 def _names(servers: list[dict]) -> str:
     return ", ".join(f"{s['url']} (root {s['root_dir'] or '?'})" for s in servers) or "none"
 
@@ -220,6 +230,9 @@ class ServerClient:
             scheme = found.get("scheme", SCHEME)  # "token": the server's own token (JUPYTER_TOKEN)
         self.api = f"{url.rstrip('/')}/{API_PREFIX}/"
         self._headers = {"Authorization": f"{scheme} {key}"}
+        kernel_id = this_kernel_id() if scheme == SCHEME else None
+        if kernel_id:
+            self._headers[KERNEL_ID_HEADER] = kernel_id
         self.timeout = timeout
         if self.default_backend is None and scheme != SCHEME:
             self.default_backend = self.settings().get("default_backend")
@@ -292,8 +305,12 @@ class ServerClient:
     def login(self, login_id: str) -> dict:
         return self.call("GET", f"logins/{login_id}")
 
-    def cancel(self, login_id: str) -> dict:
-        return self.call("DELETE", f"logins/{login_id}")
+    def cancel(self, login_id: str, unless_waited_for: bool = False) -> dict:
+        """DELETE logins/ID; `unless_waited_for`: this caller stops waiting (the login is cancelled only when
+        nobody else, the JupyterLab dialog say, waits for it)."""
+        return self.call(
+            "DELETE", f"logins/{login_id}", params={"unless_waited_for": "true"} if unless_waited_for else None
+        )
 
     def providers(self, backend: str) -> dict:
         return self.call("GET", "providers", params={"backend": backend})

@@ -276,7 +276,7 @@ def _log_in_on_the_server(
         widget.start()
         widget.result(max_poll_time)  # raises LoginEnded with the login's sentence
     except KeyboardInterrupt:  # the kernel's Interrupt, whenever it comes: nothing waits for the login any more
-        widget.cancel()
+        widget.cancel(unless_waited_for=True)
         raise
 
 

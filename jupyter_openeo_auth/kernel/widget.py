@@ -10,6 +10,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from typing import Any
 
 import ipywidgets as w
 
@@ -66,7 +67,7 @@ class LoginWidget(w.VBox):
         #: The server's name of the login this widget shows as logged in (to notice when it ends).
         self._login: str | None = None
         self._watch_until = time.monotonic() + WATCH_FOR
-        self._handle = None
+        self._handle: Any = None  # IPython's DisplayHandle, once displayed
         self.message: str | None = None
         self.user: dict | None = None
         self._callbacks: list[Callable[[dict], str | None]] = []
@@ -254,8 +255,9 @@ class LoginWidget(w.VBox):
 
     def _notice(self, session: dict | None) -> None:
         """The server's login for this widget's back-end, as the kernel's watcher just found it."""
-        usable = session is not None and not session.get("login_required")
+        usable = session if session is not None and not session.get("login_required") else None
         if self._state == "new" and usable:  # logged in elsewhere
+            session = usable
             self._login = session["login"]
             self._show_title(session["provider_id"])
             self._finish(
@@ -267,8 +269,8 @@ class LoginWidget(w.VBox):
                 }
             )
         elif self._state == "logged_in" and usable and self._login is None:  # logged in here: which login
-            self._login = session["login"]
-        elif self._state == "logged_in" and (not usable or session["login"] != self._login):
+            self._login = usable["login"]
+        elif self._state == "logged_in" and (not usable or usable["login"] != self._login):
             self._state, self.user, self._login = "new", None, None
             self._check_existing()  # a newer login, or "Log in" again
             self.status.value = f"{ENDED}<br>{self.status.value}" if self._state == "logged_in" else ENDED
@@ -337,11 +339,11 @@ class LoginWidget(w.VBox):
     def outcome(self, timeout: float = 600) -> str | None:
         """Wait until the login ends: None when logged in, else the sentence of how it ended. A login nobody
         approved within `timeout` seconds is cancelled, and so is one whose wait is interrupted (the kernel's
-        Interrupt): nothing waits for it any more."""
+        Interrupt), unless someone else (the JupyterLab dialog) waits for it too."""
         try:
             state = self.wait(timeout)
         except KeyboardInterrupt:
-            self.cancel()
+            self.cancel(unless_waited_for=True)
             raise
         if state == "pending":
             self.cancel()
@@ -355,10 +357,13 @@ class LoginWidget(w.VBox):
             raise LoginEnded(problem, self._state)
         return self.user or {}
 
-    def cancel(self) -> None:
-        """Cancel the pending login."""
+    def cancel(self, unless_waited_for: bool = False) -> None:
+        """Cancel the pending login; `unless_waited_for`: this kernel stops waiting for it, and the server
+        cancels it only when nobody else waits for it."""
         if self._state == "pending" and self._login_id:
-            self._finish(self.client.cancel(self._login_id))
+            login = self.client.cancel(self._login_id, unless_waited_for)
+            if login["state"] != "pending":
+                self._finish(login)
 
     def logout(self) -> None:
         """Log out on the server (revokes the refresh token) and offer a new login; says when the provider

@@ -21,6 +21,8 @@ from .terminals import keep_environment_first
 
 BROKER = "openeo_auth_broker"
 EVENT_SCHEMA = "https://events.jupyter.org/jupyter_openeo_auth/session/v1"
+#: jupyter_server's own event on starting, interrupting, restarting and shutting down kernels.
+KERNEL_ACTIONS = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
 
 
 def hub_tokens(http):
@@ -158,7 +160,15 @@ class OpenEOAuth(ExtensionApp):
         terminals = serverapp.web_app.settings.get("terminal_manager")
         if terminals is not None and keep_environment_first(terminals):
             self.log.debug("Terminals start with %s first on PATH.", terminals.shell_command[-1])
+        self._events().add_listener(schema_id=KERNEL_ACTIONS, listener=self._kernel_action)
         await self.broker.restore()
+
+    async def _kernel_action(self, logger: EventLogger, schema_id: str, data: dict) -> None:
+        """A kernel was restarted or shut down (jupyter_server's kernel_actions event): the logins it alone
+        waited for are cancelled, so the status bar stops saying "logging in…"."""
+        if data.get("status") == "success" and data.get("action") in ("restart", "shutdown") and data.get("kernel_id"):
+            for login in self.broker.kernel_gone(data["kernel_id"]):
+                self.log.info("openEO login to %s cancelled: its kernel is gone.", login.backend_url)
 
     async def stop_extension(self):
         """Stop background refreshes and pending logins; kernels can no longer find the server."""

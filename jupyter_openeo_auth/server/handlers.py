@@ -14,7 +14,7 @@ from jupyter_server.utils import url_path_join
 
 from ..broker import TokenBroker
 from ..oidc import OpenEOAuthError
-from ..wire import API_PREFIX, LOOPBACK_HOSTS, Flow, Reason
+from ..wire import API_PREFIX, KERNEL_ID_HEADER, LOOPBACK_HOSTS, Flow, Reason
 from .kernel_key import KERNEL_USER, SCHEME, KernelAuthorizer
 from .openapi import openapi_document
 
@@ -76,6 +76,12 @@ class OpenEOAuthHandler(APIHandler):
         await super().prepare()
         self._only_from_this_site()
         self._only_the_owner()
+
+    @property
+    def caller(self) -> str:
+        """Who asks, as far as a login's waiters go: one of the server's kernels by its id, else "elsewhere"."""
+        kernel_id = self.request.headers.get(KERNEL_ID_HEADER, "") if self.via_kernel_key else ""
+        return f"kernel:{kernel_id[:64]}" if kernel_id else "elsewhere"
 
     def _no_credentials(self) -> bool:
         """A request that names no credential at all (no Authorization header, no cookie, no token in the URL)
@@ -292,6 +298,8 @@ class LoginsHandler(OpenEOAuthHandler):
             password=self.optional(data, "password"),
             client_secret=self.optional(data, "client_secret"),
         )
+        if login.pending:
+            login.followed_by(self.caller)
         self.set_status(202 if login.pending else 200)
         self.finish(login_json(login, self.base_url))
 
@@ -300,12 +308,19 @@ class LoginHandler(OpenEOAuthHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, login_id: str):
-        self.finish(login_json(self.broker.login(login_id), self.base_url))
+        login = self.broker.login(login_id)
+        login.followed_by(self.caller)
+        self.finish(login_json(login, self.base_url))
 
     @tornado.web.authenticated
     @authorized
     async def delete(self, login_id: str):
-        self.finish(login_json(self.broker.cancel_login(login_id), self.base_url))
+        """Cancel the login; with `?unless_waited_for=true` (a kernel that stops waiting: interrupted,
+        restarted) only when nobody else asked about it lately."""
+        leaving = self.get_query_argument("unless_waited_for", "") == "true"
+        self.finish(
+            login_json(self.broker.cancel_login(login_id, leaving=self.caller if leaving else None), self.base_url)
+        )
 
 
 class SessionsHandler(OpenEOAuthHandler):

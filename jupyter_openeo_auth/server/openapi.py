@@ -250,6 +250,15 @@ PATHS: dict[str, Any] = {
         },
         "delete": {
             "summary": "Cancel a pending login and forget it (a later GET answers 410)",
+            "parameters": [
+                {
+                    "name": "unless_waited_for",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "enum": ["true", "false"]},
+                    "description": "true: the caller stops waiting; cancel only if nobody else asked lately",
+                }
+            ],
             "responses": {"200": _json("login", "Login"), **_errors("404", "410")},
         },
     },
