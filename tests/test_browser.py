@@ -140,3 +140,30 @@ def test_restart_kernel_and_run_all_waits_for_the_login(stack, lab, page):
     ProviderUser("bob").approve(href, code.inner_text().strip())
     expect(account.locator(".jp-OutputArea-output")).to_contain_text("'user_id': 'bob'", timeout=60000)
     expect(page.get_by_text("NameError")).to_have_count(0)
+
+
+def test_cancel_in_the_widget_ends_a_waiting_authenticate_oidc(stack, lab, page):
+    """Issue 29: the kernel is busy in `authenticate_oidc()` and would see a click on the widget's button only
+    after the wait; "Cancel the login" asks the server from the page, and the cell ends within seconds saying
+    so (it waited for `max_poll_time`, 300 s, before)."""
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(f"import openeo\nopeneo.connect({stack.backend.url!r}).authenticate_oidc()")]
+    )
+    nb.metadata = demo_notebook(stack.backend.url).metadata
+    nbformat.write(nb, lab.notebook)
+    page.goto(lab.url)
+    expect(page.locator(".jp-Notebook")).to_be_visible(timeout=60000)
+    expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=60000)
+    page.get_by_role("button", name="Restart the kernel and run all cells").click()
+    page.locator(".jp-Dialog").get_by_role("button", name="Confirm Kernel Restart").click()
+    expect(page.locator("p[style*='font-size:2em']")).to_be_visible(timeout=60000)
+    cell = page.locator(".jp-Cell").first
+    expect(cell.locator(".jp-InputPrompt")).to_have_text("[*]:")  # the kernel waits for the login
+    clicked = time.monotonic()
+    cell.get_by_role("button", name="Cancel the login").click()
+    outputs = cell.locator(".jp-OutputArea")
+    expect(outputs).to_contain_text("LoginEnded", timeout=10000)
+    took = time.monotonic() - clicked
+    expect(outputs).to_contain_text("The login was cancelled.")
+    expect(cell.locator(".jp-InputPrompt")).not_to_have_text("[*]:")
+    assert took < 4, took  # the kernel's poll (1 s) and wait (0.2 s), with the browser's own pace

@@ -30,6 +30,18 @@ ENDED = "The login shown here ended (logged out, revoked or replaced elsewhere).
 #: their line (a box stretches its children across the whole cell otherwise).
 FIT = w.Layout(width="auto", align_self="flex-start")
 RED = '<span style="color:var(--jp-error-color1, #b00)">{}</span>'
+#: "Cancel the login" while the kernel is busy waiting for it (`authenticate_oidc()`): the kernel would see the
+#: click only after the wait, so the page itself asks the server (same origin, JupyterLab's XSRF cookie) to
+#: cancel; the kernel's wait ends as the login does. Outside a Jupyter page it clicks the widget's own button.
+CANCEL_SCRIPT = (
+    "const b=this,c=document.getElementById('jupyter-config-data'),"
+    "own=b.closest('.widget-vbox')&&b.closest('.widget-vbox').querySelector('.joa-cancel');"
+    "if(!c){if(own)own.click();return;}"
+    "const x=(document.cookie.match(/(?:^|; )_xsrf=([^;]*)/)||[])[1]||'';b.disabled=true;"
+    "fetch(JSON.parse(c.textContent).baseUrl+'openeo-auth/api/logins/'+encodeURIComponent(b.dataset.login),"
+    "{method:'DELETE',credentials:'same-origin',headers:{'X-XSRFToken':decodeURIComponent(x)}})"
+    ".catch(()=>{b.disabled=false;if(own)own.click();});"
+)
 
 
 def _code_spans(text: str) -> str:
@@ -83,7 +95,9 @@ class LoginWidget(w.VBox):
         self.login_button = w.Button(description="Log in to openEO", button_style="primary", icon="sign-in", layout=FIT)
         self.logout_button = w.Button(description="Log out", icon="sign-out", layout=FIT)
         self.retry_button = w.Button(description="Retry", icon="refresh", layout=FIT)
-        self.cancel_button = w.Button(description="Cancel the login", icon="times", layout=FIT)
+        # Shown as part of the code (see CANCEL_SCRIPT); kept for front ends that are not Jupyter pages.
+        self.cancel_button = w.Button(description="Cancel the login", icon="times", layout=w.Layout(display="none"))
+        self.cancel_button.add_class("joa-cancel")
         self.code = w.HTML()
         self.status = w.HTML()
         self.login_button.on_click(lambda _: self.start())
@@ -210,6 +224,8 @@ class LoginWidget(w.VBox):
             f'<button class="jupyter-button" data-code="{code}" style="width:auto" '
             'onclick="navigator.clipboard.writeText(this.dataset.code)">Copy code</button>'
             f"<div>{login.get('qr_svg', '')}</div>"  # rendered by the server from the link
+            f'<button class="jupyter-button" data-login="{html.escape(login["id"], quote=True)}" '
+            f'style="width:auto" onclick="{html.escape(CANCEL_SCRIPT, quote=True)}">Cancel the login</button>'
         )
         self._show(self.code, status=_countdown(login["expires_at"]), buttons=[self.cancel_button])
         return True
@@ -361,7 +377,10 @@ class LoginWidget(w.VBox):
         """Cancel the pending login; `unless_waited_for`: this kernel stops waiting for it, and the server
         cancels it only when nobody else waits for it."""
         if self._state == "pending" and self._login_id:
-            login = self.client.cancel(self._login_id, unless_waited_for)
+            try:
+                login = self.client.cancel(self._login_id, unless_waited_for)
+            except OpenEOAuthError as e:  # cancelled already (by the page itself, say: 410 cancelled)
+                login = {"state": "cancelled" if e.reason == Reason.CANCELLED else "failed", "message": e.message}
             if login["state"] != "pending":
                 self._finish(login)
 
