@@ -1,5 +1,5 @@
-"""What every kernel pays for the extension, openEO or not: modules loaded at start and the time until its first
-cell answers, on a Jupyter server with the extension next to the same server without it, in one run.
+"""What every kernel pays for the extension, openEO or not: modules loaded at start, peak RSS and the time until
+its first cell answers, on a Jupyter server with the extension next to the same server without it, in one run.
 
     python benchmarks/run.py kernel_start
 """
@@ -16,7 +16,10 @@ from jupyter_client import BlockingKernelClient
 
 from jupyter_openeo_auth.devstack import jupyter_service
 
-FIRST_CELL = "import sys; print(len(sys.modules), 'requests' in sys.modules, 'httpx' in sys.modules)"
+FIRST_CELL = (
+    "import sys, resource; print(len(sys.modules), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+    "'requests' in sys.modules, 'httpx' in sys.modules)"
+)
 
 
 def first_cell(server, headers) -> tuple[float, str]:
@@ -60,6 +63,7 @@ def main(kernels: int = 6) -> dict:
             plain.cleanup()
             ours.cleanup()
     modules = {name: int(text.split()[0]) for name, text in said.items()}
+    rss = {name: int(text.split()[1]) / 1024 for name, text in said.items()}  # ru_maxrss: KiB on Linux
     plain_s, ours_s = statistics.median(times["plain"]), statistics.median(times["ours"])
     return {
         "first cell, without the extension (median, s)": f"{plain_s:.2f}",
@@ -67,5 +71,6 @@ def main(kernels: int = 6) -> dict:
         "ratio (target <= 1.05)": f"{ours_s / plain_s:.2f}x",
         "modules at start, without / with": f"{modules['plain']} / {modules['ours']}",
         "modules more at start (target <= 30)": modules["ours"] - modules["plain"],
-        "requests, httpx loaded at start (with)": " ".join(said["ours"].split()[1:]),
+        "kernel peak RSS after the first cell, without / with (MiB)": f"{rss['plain']:.1f} / {rss['ours']:.1f}",
+        "requests, httpx loaded at start (with)": " ".join(said["ours"].split()[2:]),
     }
