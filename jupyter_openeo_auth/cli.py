@@ -20,7 +20,7 @@ import re
 import sys
 import time
 from datetime import datetime
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .kernel.client import REMOTE_SERVER_ENV, NoServer, ServerClient, login_link
 from .oidc import LoginRequired, NotLoggedIn, OpenEOAuthError
@@ -39,7 +39,7 @@ def plain(text: object) -> str:
     return _CONTROL.sub("", str(text))
 
 
-def _print(text: str = "", **kwargs) -> None:
+def _print(text: str = "", **kwargs: Any) -> None:
     print(plain(text), **kwargs)
 
 
@@ -53,12 +53,12 @@ def _who(user: dict | None) -> str:
     return f"{name} ({user['email']})" if user.get("email") else name
 
 
-def _backend(client: ServerClient, args) -> str:
+def _backend(client: ServerClient, args: argparse.Namespace) -> str:
     """The back-end named on the command line, else the server's default one."""
     return args.backend or client.default_backend or "https://openeo.cloud"
 
 
-def status(client: ServerClient, args) -> int:
+def status(client: ServerClient, args: argparse.Namespace) -> int:
     """The server and its sessions; never a token."""
     _print(f"Jupyter server: {client.api.rsplit('/openeo-auth/', 1)[0]}")
     sessions = client.sessions()
@@ -95,7 +95,7 @@ def _where_to_approve(login: dict) -> str:
     return f"{where}, log in, and enter the code {login.get('user_code', '')}{by}"
 
 
-def login(client: ServerClient, args) -> int:
+def login(client: ServerClient, args: argparse.Namespace) -> int:
     """Log in on the server; for the device flow print the link, the code and a QR code, then wait."""
     backend = _backend(client, args)
     extra: dict[str, str] = {}
@@ -154,7 +154,7 @@ def _follow(client: ServerClient, login: dict) -> dict:
     return login
 
 
-def logout(client: ServerClient, args) -> int:
+def logout(client: ServerClient, args: argparse.Namespace) -> int:
     """Log out on the server: it forgets and revokes the login."""
     backend = _backend(client, args)
     result = client.logout(backend, args.provider)
@@ -165,7 +165,7 @@ def logout(client: ServerClient, args) -> int:
     return OK
 
 
-def token(client: ServerClient, args) -> int:
+def token(client: ServerClient, args: argparse.Namespace) -> int:
     """Print an access token (or openEO's bearer string) for $(…) and pipes; not to a terminal unless forced."""
     if sys.stdout.isatty() and not args.force:
         _say(
@@ -246,7 +246,7 @@ EXIT_CODES = (
 COMMANDS = {"status": status, "login": login, "logout": logout, "token": token}
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """`jupyter openeo-auth COMMAND`; returns the exit code."""
     args = _parser().parse_args(argv)
     if args.remote:

@@ -20,7 +20,15 @@ from pathlib import Path
 
 import nbformat
 
-from .devstack import DEMO_USERS, DevStack, DevStackError, check_port_free, install_provider, jupyter_service
+from .devstack import (
+    DEMO_USERS,
+    DevStack,
+    DevStackError,
+    Service,
+    check_port_free,
+    install_provider,
+    jupyter_service,
+)
 
 NOTEBOOK = "openeo-login-demo.ipynb"
 
@@ -194,7 +202,7 @@ def _prepare(out: _Output, port: int) -> DevStack | None:
         return None
 
 
-def _banner(url: str, stack: DevStack, lab, workdir: Path) -> str:
+def _banner(url: str, stack: DevStack, lab: Service, workdir: Path) -> str:
     user, (password, name, _) = next(iter(DEMO_USERS.items()))
     return (
         f"\nopenEO login demo is running.\n"

@@ -12,8 +12,11 @@ import logging
 import os
 import threading
 import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 fcntl: Any
 try:
@@ -27,7 +30,7 @@ KEYRING_POOL = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="open
 
 
 @contextlib.contextmanager
-def file_lock(path: Path, thread_lock: threading.Lock):
+def file_lock(path: Path, thread_lock: threading.Lock) -> Iterator[None]:
     """Hold `thread_lock` and an exclusive flock on `path` (created 0600, never through a symlink): one
     read-modify-write of a shared entry at a time, across the keyring pool's threads and this user's
     processes. Blocking, so it runs in the keyring pool, whose timeout bounds the wait."""
@@ -42,14 +45,14 @@ def file_lock(path: Path, thread_lock: threading.Lock):
             os.close(fd)  # and with it the flock
 
 
-async def in_keyring_pool(fn, *args, timeout: float):
+async def in_keyring_pool(fn: Callable[..., T], *args: Any, timeout: float) -> T:
     """Run a blocking keyring (or secret file) call in the keyring pool, within `timeout` seconds."""
     loop = asyncio.get_running_loop()
     return await asyncio.wait_for(loop.run_in_executor(KEYRING_POOL, fn, *args), timeout)
 
 
 @contextlib.asynccontextmanager
-async def entry_lock(path: Path, timeout: float, log: logging.Logger):
+async def entry_lock(path: Path, timeout: float, log: logging.Logger) -> AsyncIterator[None]:
     """An exclusive flock on `path` (created 0600, never through a symlink), held around refresh-and-store of
     one session across this user's processes. Waits without blocking the loop; after `timeout` seconds it goes
     ahead unlocked rather than stall a token request."""

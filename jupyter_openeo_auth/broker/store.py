@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from .locks import KEYRING_POOL, entry_lock, file_lock, in_keyring_pool
 
@@ -31,12 +31,12 @@ SAFE_BACKENDS = (
 )
 
 
-def backend_name(backend) -> str:
+def backend_name(backend: Any) -> str:
     """`module.Class` of a keyring back-end."""
     return f"{type(backend).__module__}.{type(backend).__qualname__}"
 
 
-def keyring_is_safe(backend, trusted: str = "") -> bool:
+def keyring_is_safe(backend: Any, trusted: str = "") -> bool:
     """True for a well-known safe desktop keyring, or the back-end an administrator named: `trusted` or
     `PYTHON_KEYRING_BACKEND` (then it is trusted as named). Everything else is not trusted with tokens."""
     from keyring.backends import chainer
@@ -109,14 +109,14 @@ class KeyringStore:
 
     persistent = True
 
-    def __init__(self, backend, log: logging.Logger, timeout: float = 5.0, lock_dir: Path | None = None):
+    def __init__(self, backend: Any, log: logging.Logger, timeout: float = 5.0, lock_dir: Path | None = None):
         self.backend = backend
         self.log = log
         self.timeout = timeout
         self.lock_dir = Path(lock_dir) if lock_dir else _default_lock_dir()
         self._index_lock = threading.Lock()
 
-    async def _call(self, what: str, fn, *args):
+    async def _call(self, what: str, fn: Callable[..., Any], *args: Any) -> Any:
         if not self.persistent:
             return None
         try:
@@ -198,7 +198,7 @@ def _default_lock_dir() -> Path:
     return Path(jupyter_runtime_dir())
 
 
-def _current_keyring(timeout: float):
+def _current_keyring(timeout: float) -> Any:
     """keyring's chosen back-end, or None when choosing it takes longer than `timeout` (a desktop keyring
     probed over D-Bus can hang) or fails."""
     import keyring
@@ -212,7 +212,7 @@ def _current_keyring(timeout: float):
 def make_store(
     persist: str,
     log: logging.Logger,
-    backend=None,
+    backend: Any = None,
     timeout: float = 5.0,
     trusted: str = "",
     current: Callable[[float], object] = _current_keyring,

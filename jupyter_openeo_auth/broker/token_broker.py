@@ -7,7 +7,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..oidc import (
     AsyncHttpClient,
@@ -128,7 +128,7 @@ class TokenBroker:
 
     # --- events -----------------------------------------------------------------------------------------
 
-    def _announce(self, action: str, key: SessionKey, backend_url: str, **fields) -> None:
+    def _announce(self, action: str, key: SessionKey, backend_url: str, **fields: Any) -> None:
         event = {"action": action, "backend": backend_url, "provider_id": key.provider_id, "flow": key.flow}
         event.update({k: v for k, v in fields.items() if v not in (None, "")})
         try:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import requests
@@ -76,10 +77,10 @@ class Service:
         argv: list[str],
         port: int,
         env: dict | None = None,
-        cwd=None,
-        ready_path="/",
+        cwd: str | Path | None = None,
+        ready_path: str = "/",
         ready_status: int | None = None,
-    ):
+    ) -> None:
         """`ready_path` answering (with `ready_status`, when given) means the service is up."""
         self.name, self.argv, self.port, self.cwd, self.ready_path = name, argv, port, cwd, ready_path
         self.ready_status = ready_status
@@ -225,9 +226,9 @@ def provider_service(
     port: int | None = None,
     access_token_ttl: int = 3600,
     device_interval: int = 5,
-    folder=None,
+    folder: str | Path | None = None,
     base_path: str = "",
-    **env,
+    **env: str,
 ) -> Service:
     """The OpenID provider (not yet started); its issuer is `service.issuer`, which is its URL plus `base_path`
     when it serves under a path (behind a proxy that keeps the path). Raises `DevStackError` when Node.js or
@@ -259,13 +260,13 @@ def backend_service(
     issuer: str | None,
     port: int | None = None,
     *,
-    no_oidc=False,
-    no_user_cache=False,
-    default_client=None,
-    second_provider=None,
-    default_clients=None,
-    provider_title=None,
-    refuse_users=(),
+    no_oidc: bool = False,
+    no_user_cache: bool = False,
+    default_client: str | None = None,
+    second_provider: str | None = None,
+    default_clients: list[dict] | None = None,
+    provider_title: str | None = None,
+    refuse_users: Sequence[str] = (),
 ) -> Service:
     """The openEO dummy back-end pointed at `issuer` (not yet started); `default_clients` replaces the
     clients it advertises ([{"id", "grant_types"}])."""
@@ -291,13 +292,13 @@ def backend_service(
 
 
 def jupyter_service(
-    root_dir,
+    root_dir: str | Path,
     token: str,
     port: int | None = None,
     app: str = "server",
-    config=None,
-    env=None,
-    argv=(),
+    config: dict | None = None,
+    env: dict | None = None,
+    argv: Sequence[str] = (),
 ) -> Service:
     """A Jupyter server (or `app="lab"`) on 127.0.0.1 with this extension. Its token and `config` go into a
     0600 config file, not the command line or the environment (which kernels would inherit); `argv` adds
@@ -381,5 +382,5 @@ class DevStack:
     def __enter__(self) -> DevStack:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

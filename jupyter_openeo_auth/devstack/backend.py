@@ -46,7 +46,7 @@ def write_config(providers: list, folder: str) -> str:
     return path
 
 
-def main(argv=None) -> None:
+def main(argv: list[str] | None = None) -> None:
     """Parse the options, configure openeo-driver through OPENEO_BACKEND_CONFIG and serve."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
@@ -87,7 +87,7 @@ def main(argv=None) -> None:
         serve(args)
 
 
-def serve(args) -> None:
+def serve(args: argparse.Namespace) -> None:
     """Build the openeo-driver app and serve it until stopped."""
     from openeo_driver.dummy.dummy_backend import DummyBackendImplementation
     from openeo_driver.users.auth import HttpAuthHandler

@@ -6,6 +6,7 @@ in place of a person."""
 from __future__ import annotations
 
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urljoin
 
 import requests
@@ -47,7 +48,7 @@ class ProviderUser:
         self.http = requests.Session()
         self.timeout = timeout
 
-    def _post(self, form: dict, **extra) -> requests.Response:
+    def _post(self, form: dict, **extra: Any) -> requests.Response:
         resp = self.http.post(form["action"], data={**form["fields"], **extra}, timeout=self.timeout)
         resp.raise_for_status()
         return resp

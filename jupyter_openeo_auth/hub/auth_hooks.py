@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import time
+from typing import Any
 
 #: Renew the access token when fewer seconds than this remain (at most half its lifetime).
 REFRESH_MARGIN = 300.0
@@ -24,14 +25,14 @@ def stamp_expiry(auth_state: dict, received_at: float | None = None) -> dict:
     return auth_state
 
 
-def post_auth_hook(authenticator, handler, authentication: dict) -> dict:
+def post_auth_hook(authenticator: Any, handler: Any, authentication: dict) -> dict:
     """`Authenticator.post_auth_hook`: stamp the new login's access-token expiry into its auth_state."""
     if authentication.get("auth_state"):
         stamp_expiry(authentication["auth_state"])
     return authentication
 
 
-async def refresh_user_hook(authenticator, user, auth_state: dict | None):
+async def refresh_user_hook(authenticator: Any, user: Any, auth_state: dict | None) -> bool | dict | None:
     """`OAuthenticator.refresh_user_hook`: renew the access token with the refresh token when it expires
     within the margin (a new login is needed when the provider refuses); True while it is fresh enough;
     None (OAuthenticator's own behaviour) when auth_state does not say when it expires."""

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import os
+from typing import Any
 
 # STORE_KEY_ENV: where the user's server finds its key; the server takes it out of its environment at start
 # (kernels and terminals do not inherit it) and seals logins with it (jupyter_openeo_auth.broker.sealed).
@@ -28,7 +29,7 @@ def store_key(secret_hex: str, username: str) -> str:
     return base64.urlsafe_b64encode(hmac.new(secret, username.encode(), hashlib.sha256).digest()).decode()
 
 
-def store_key_hook(spawner) -> None:
+def store_key_hook(spawner: Any) -> None:
     """`Spawner.pre_spawn_hook`: give the user's server the key that seals its openEO logins on the user's
     volume, so that device and password logins survive a cull or restart while a copy of the volume reveals
     nothing. The hub needs `JUPYTER_OPENEO_AUTH_HUB_SECRET` (openssl rand -hex 32) in its environment."""

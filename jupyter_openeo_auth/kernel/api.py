@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .auth import AccessToken, ServerTokenAuth, fetch_token, for_openeo
 from .client import server
 from .widget import LoginWidget
@@ -12,7 +14,7 @@ def get_token(backend: str, provider_id: str | None = None, min_valid: float = 6
     return fetch_token(server(), backend, provider_id, min_valid)
 
 
-def connect(backend: str, provider_id: str | None = None, min_valid: float = 60, flow: str | None = None):
+def connect(backend: str, provider_id: str | None = None, min_valid: float = 60, flow: str | None = None) -> Any:
     """An `openeo.Connection` whose every request carries a token from the server valid for at least
     `min_valid` seconds. Raises `NotLoggedIn` (saying how to log in) when the server has no login."""
     auth = ServerTokenAuth(server(), backend, provider_id, min_valid, flow)
@@ -26,7 +28,7 @@ def logout(backend: str, provider_id: str | None = None) -> dict:
     return server().logout(backend, provider_id)
 
 
-def connect_when_logged_in(widget: LoginWidget, min_valid: float = 60):
+def connect_when_logged_in(widget: LoginWidget, min_valid: float = 60) -> Any:
     """An `openeo.Connection` for a widget's login that may still be pending: its first request waits until
     the login ends, then proceeds, or raises the login's sentence (`LoginEnded`). So "Run All" goes on past
     the login cell while the user approves."""
@@ -34,7 +36,7 @@ def connect_when_logged_in(widget: LoginWidget, min_valid: float = 60):
     return _connection(widget.backend, auth)
 
 
-def _connection(backend: str, auth: ServerTokenAuth):
+def _connection(backend: str, auth: ServerTokenAuth) -> Any:
     import openeo
 
     connection = openeo.connect(backend)

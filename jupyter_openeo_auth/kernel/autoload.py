@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
+from typing import Any
 
 #: Where the server keeps a PYTHONSTARTUP the user had, to run after ours.
 USERS_STARTUP = "JUPYTER_OPENEO_AUTH_PYTHONSTARTUP"
@@ -51,7 +52,7 @@ def set_kernel_startup(environ: MutableMapping[str, str] = os.environ) -> Callab
     return undo
 
 
-def load(ipython) -> None:
+def load(ipython: Any) -> None:
     """What `%load_ext jupyter_openeo_auth` does: `%openeo_login`, and the openeo client's own login calls
     answered by the server's login (`openeo_client`)."""
     from . import openeo_client
@@ -61,7 +62,7 @@ def load(ipython) -> None:
     openeo_client.install()
 
 
-def unload(ipython) -> None:
+def unload(ipython: Any) -> None:
     """What `%unload_ext jupyter_openeo_auth` does: the openeo client logs in on its own again."""
     from . import openeo_client
 
@@ -91,11 +92,11 @@ def load_into_this_kernel() -> None:
         )
 
 
-def _quiet_when_loaded(manager, load_extension: Callable) -> Callable:
+def _quiet_when_loaded(manager: Any, load_extension: Callable) -> Callable:
     """This kernel's `load_extension`, which answers a `%load_ext jupyter_openeo_auth` of a loaded extension
     with nothing instead of IPython's "already loaded ... use %reload_ext": tutorials carry that line."""
 
-    def quiet(module_str: str):
+    def quiet(module_str: str) -> Any:
         if module_str == EXTENSION and EXTENSION in manager.loaded:
             return None
         return load_extension(module_str)

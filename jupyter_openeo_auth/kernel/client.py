@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from ..oidc import LoginRequired, NotLoggedIn, OpenEOAuthError, same_url
@@ -83,7 +84,7 @@ def _read(path: Path) -> dict | None:
         return None
 
 
-def _alive(pid) -> bool:
+def _alive(pid: Any) -> bool:
     try:
         os.kill(int(pid), 0)
     except (OSError, TypeError, ValueError):
@@ -298,7 +299,7 @@ class ServerClient:
         """GET settings: the default back-end and the back-ends with a service account (never a secret)."""
         return self.call("GET", "settings")
 
-    def start_login(self, backend: str, provider_id: str | None = None, **extra) -> dict:
+    def start_login(self, backend: str, provider_id: str | None = None, **extra: str) -> dict:
         """POST logins."""
         return self.call("POST", "logins", {"backend": backend, "provider_id": provider_id, **extra})
 

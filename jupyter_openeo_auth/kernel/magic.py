@@ -27,7 +27,7 @@ class OpenEOMagics(Magics):
     @argument("--password", metavar="USER", default=None, help="password login as USER (asked with getpass)")
     @argument("--client-id", default=None, help="OAuth client id, when the back-end lists no default client")
     @line_magic
-    def openeo_login(self, line: str):
+    def openeo_login(self, line: str) -> None:
         """Log in to an openEO back-end through the Jupyter server and bind an authenticated connection."""
         from .api import bind_connection, connect, default_backend  # ipywidgets and openeo: when first used
         from .widget import LoginWidget

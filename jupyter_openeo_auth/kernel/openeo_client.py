@@ -22,11 +22,14 @@ import os
 import sys
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..oidc import LoginRequired, NotLoggedIn, OpenEOAuthError, normalize_url
 from ..wire import Flow
-from .client import NoServer, session_for
+from .client import NoServer, ServerClient, session_for
+
+if TYPE_CHECKING:  # importing it at start would cost every kernel
+    from .auth import ServerTokenAuth
 
 MODULE = "openeo.rest.connection"
 SWITCH = "JUPYTER_OPENEO_AUTH_OPENEO_CLIENT"
@@ -199,11 +202,11 @@ def _say_once(sentence: str) -> None:
         print(sentence)
 
 
-def _backend(connection) -> str:
+def _backend(connection: Any) -> str:
     return getattr(connection, "_orig_url", None) or connection.root_url
 
 
-def _use_server(connection, name: str, given: dict):
+def _use_server(connection: Any, name: str, given: dict) -> Any:
     """The connection, authenticated through the server's login; None to leave the call to the openeo client."""
     from .auth import ServerTokenAuth
     from .client import server
@@ -230,7 +233,7 @@ def _use_server(connection, name: str, given: dict):
 
 
 def _as_configured(
-    connection, provider_id: str | None, client_id: str | None
+    connection: Any, provider_id: str | None, client_id: str | None
 ) -> tuple[str | None, str | None, str | None]:
     """(provider id, client id, client secret) as the openeo client itself would choose them: the provider
     named, else `OPENEO_AUTH_PROVIDER_ID`, else the one provider of its config file for this back-end, else the
@@ -248,7 +251,7 @@ def _as_configured(
     return provider_id, client_id, secret or None
 
 
-def _logged_in(client, auth, client_id: str | None) -> bool:
+def _logged_in(client: ServerClient, auth: ServerTokenAuth, client_id: str | None) -> bool:
     """Does the server hold a usable login for this back-end (made with the client named, when one is)?"""
     if client_id and session_for(client.sessions(auth.backend), auth.backend, auth.provider_id, client_id) is None:
         return False
@@ -260,7 +263,7 @@ def _logged_in(client, auth, client_id: str | None) -> bool:
 
 
 def _log_in_on_the_server(
-    client,
+    client: ServerClient,
     backend: str,
     provider_id: str | None,
     client_id: str | None,

@@ -36,7 +36,8 @@ def _run_as_if_alone(path: str, source: bytes, namespace: dict) -> None:
             namespace.pop("__file__", None)
 
 
-def _jupyter_openeo_auth_startup(namespace: dict, run_users) -> None:
+# No annotation imports: this file runs in the user's namespace, which gets nothing but what it already had.
+def _jupyter_openeo_auth_startup(namespace: dict, run_users) -> None:  # type: ignore[no-untyped-def]
     import os
     import sys
 

@@ -9,7 +9,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets as w
@@ -173,21 +173,23 @@ class LoginWidget(w.VBox):
 
     # --- what the user sees ------------------------------------------------------------------------------
 
-    def _show_title(self, provider: str | None = None):
+    def _show_title(self, provider: str | None = None) -> None:
         provider = provider or self.provider_id
         provider = self._titles.get(provider, provider)
         provider = f" — {html.escape(provider)}" if provider else ""
         self.title.value = f"<b>openEO login</b>: {html.escape(self.backend)}{provider}"
 
-    def _show(self, *parts, status: str = "", buttons=()):
+    def _show(self, *parts: w.Widget, status: str = "", buttons: Sequence[w.Widget] = ()) -> None:
         """Title, what this step shows, the sentence, then the buttons that belong to the sentence."""
         self.status.value = status
         self.children = [self.title, *parts, self.status, *buttons]
 
-    def _show_error(self, message: str):
+    def _show_error(self, message: str) -> None:
         self._show(status=RED.format(html.escape(message)), buttons=[self.retry_button])
 
-    def _show_logged_in(self, user: dict | None, notes=(), problem: str | None = None, flow: str = ""):
+    def _show_logged_in(
+        self, user: dict | None, notes: Sequence[str | None] = (), problem: str | None = None, flow: str = ""
+    ) -> None:
         self._state, self.user = "logged_in", user or {}
         who = html.escape(self.user.get("name") or self.user.get("sub") or "an unnamed user")
         email = f" ({html.escape(self.user['email'])})" if self.user.get("email") else ""
@@ -403,7 +405,7 @@ def _after_this_cell(action: Callable[[], None]) -> None:
         action()
         return
 
-    def once(*_) -> None:
+    def once(*_: object) -> None:
         shell.events.unregister("post_run_cell", once)
         action()
 

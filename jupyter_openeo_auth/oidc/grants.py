@@ -10,6 +10,7 @@ import hashlib
 import secrets
 import time
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote_plus
 
 from .discovery import DEVICE, IssuerMetadata
@@ -155,7 +156,9 @@ class Grants:
 class OidcClient(Grants):
     """The blocking face: each grant returns its result (scripts, tests)."""
 
-    def __init__(self, metadata: IssuerMetadata, client_id: str, *, http: HttpClient | None = None, **options):
+    def __init__(
+        self, metadata: IssuerMetadata, client_id: str, *, http: HttpClient | None = None, **options: Any
+    ) -> None:
         super().__init__(metadata, client_id, **options)
         self.http = http or HttpClient()
 
@@ -188,7 +191,7 @@ class OidcClient(Grants):
 class AsyncOidcClient(Grants):
     """The face for the event loop: each grant is awaited, and a hanging provider costs a socket, not a thread."""
 
-    def __init__(self, metadata: IssuerMetadata, client_id: str, *, http: AsyncHttpClient, **options):
+    def __init__(self, metadata: IssuerMetadata, client_id: str, *, http: AsyncHttpClient, **options: Any) -> None:
         super().__init__(metadata, client_id, **options)
         self.http = http
 
@@ -217,7 +220,7 @@ class AsyncOidcClient(Grants):
         return await self.http.run(self._revoke(token, hint))
 
 
-def _seconds(value, default: float, cap: float) -> float:
+def _seconds(value: Any, default: float, cap: float) -> float:
     """A duration from the provider, sanitised: missing, zero, negative or not a number -> `default`; never
     more than `cap` (an absurd poll interval would stall the login; a device code lives 30 minutes at most)."""
     try:

@@ -7,6 +7,7 @@ import json
 import math
 import time
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from .errors import MalformedTokenResponse
 
@@ -24,7 +25,7 @@ def decode_claims(jwt: str | None) -> dict:
     return claims if isinstance(claims, dict) else {}
 
 
-def _seconds(value) -> float | None:
+def _seconds(value: Any) -> float | None:
     """A lifetime in seconds from a JSON value: a finite, non-negative number (or numeric string), else None."""
     if isinstance(value, bool):
         return None

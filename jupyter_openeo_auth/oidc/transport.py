@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -67,7 +67,7 @@ def post_form(url: str, form: dict, auth: tuple[str, str] | None = None) -> Http
     return HttpRequest("POST", url, form=form, auth=auth, headers={"Accept": "application/json"})
 
 
-def retry_after(headers) -> float | None:
+def retry_after(headers: Any) -> float | None:
     """Seconds from a `Retry-After` header (delta or HTTP date), None when absent or unreadable."""
     value = headers.get("Retry-After") if headers is not None else None
     if not value:
@@ -184,13 +184,13 @@ class _Step(Generic[T]):
         """What the exchange returned (once it has ended)."""
         return cast(T, self._result)
 
-    def _advance(self, resume) -> None:
+    def _advance(self, resume: Callable[[], HttpRequest]) -> None:
         try:
             self._request = resume()
         except StopIteration as stop:
             self.done, self._result = True, stop.value
 
-    def reply(self, answer) -> None:
+    def reply(self, answer: tuple[int, dict]) -> None:
         """Give the exchange the answer to its request."""
         self._advance(lambda: self.exchange.send(answer))
 

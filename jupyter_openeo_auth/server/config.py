@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import typing
 
 from traitlets import Any
 from traitlets import List as ListTrait
@@ -45,7 +46,7 @@ class EntryList(ListTrait):
         return items
 
 
-def _literal(text: str):
+def _literal(text: str) -> typing.Any:
     for parse in (json.loads, ast.literal_eval):
         try:
             return parse(text)
@@ -54,7 +55,7 @@ def _literal(text: str):
     return text
 
 
-def service_accounts(entries) -> list[ServiceAccount]:
+def service_accounts(entries: typing.Any) -> list[ServiceAccount]:
     """`OpenEOAuth.client_credentials` as service accounts, or `BadSetting`."""
     accounts = []
     for i, entry in enumerate(entries):
@@ -86,7 +87,7 @@ def service_accounts(entries) -> list[ServiceAccount]:
     return accounts
 
 
-def checked_urls(urls, setting: str) -> list[str]:
+def checked_urls(urls: typing.Any, setting: str) -> list[str]:
     """A list of back-end URLs, normalised, or `BadSetting` naming the one that is not a URL."""
     try:
         return [normalize_url(u) for u in urls]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import tornado.web
@@ -13,6 +14,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from ..broker import TokenBroker
+from ..broker.logins import Login
 from ..oidc import OpenEOAuthError
 from ..wire import API_PREFIX, KERNEL_ID_HEADER, LOOPBACK_HOSTS, Flow, Reason
 from .kernel_key import KERNEL_USER, SCHEME, KernelAuthorizer
@@ -157,7 +159,7 @@ class OpenEOAuthHandler(APIHandler):
             self.fail(400, Reason.BAD_REQUEST, "The request body must be a JSON object.")
         return data
 
-    def required(self, value, name: str) -> str:
+    def required(self, value: Any, name: str) -> str:
         """The value of a required string parameter, or a 400 that names it."""
         if not isinstance(value, str) or not value:
             self.fail(400, Reason.MISSING_PARAMETER, f"Give the {name!r} parameter.")
@@ -179,7 +181,7 @@ class OpenEOAuthHandler(APIHandler):
             self.fail(400, Reason.BAD_PARAMETER, f"{name} holds characters that are not valid Unicode text.")
         return value
 
-    def fail(self, status: int, reason: Reason, message: str):
+    def fail(self, status: int, reason: Reason, message: str) -> NoReturn:
         """Answer an error and stop the handler."""
         self.set_status(status)
         self.finish({"reason": reason, "message": message})
@@ -190,7 +192,7 @@ class OpenEOAuthHandler(APIHandler):
             return  # an expected error, answered with its sentence; no traceback in the log
         super().log_exception(typ, value, tb)
 
-    def write_error(self, status_code: int, **kwargs):
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Every error is the documented JSON `{"reason", "message"}`, whatever raised it."""
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, OpenEOAuthError):  # send_error already set its status
@@ -207,7 +209,7 @@ class OpenEOAuthHandler(APIHandler):
         self.set_header("Content-Type", "application/json")
         self.finish({"reason": reason, "message": message or DEFAULT_MESSAGES.get(status_code, self._reason)})
 
-    def send_error(self, status_code: int = 500, **kwargs):
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, OpenEOAuthError):
             status_code = STATUS.get(exc.reason, 400)
@@ -252,7 +254,7 @@ def through_this_server(uri: str, base_url: str) -> str:
     return urlunsplit(("", "", parts.path, parts.query, ""))
 
 
-def login_json(login, base_url: str = "/") -> dict:
+def login_json(login: Login, base_url: str = "/") -> dict:
     """A login's REST representation, with the QR code of its link while it is pending. A link through this
     server's proxy is a path on this server (see `through_this_server`), without a QR code: a phone cannot
     follow it."""
@@ -307,14 +309,14 @@ class LoginsHandler(OpenEOAuthHandler):
 class LoginHandler(OpenEOAuthHandler):
     @tornado.web.authenticated
     @authorized
-    async def get(self, login_id: str):
+    async def get(self, login_id: str) -> None:
         login = self.broker.login(login_id)
         login.followed_by(self.caller)
         self.finish(login_json(login, self.base_url))
 
     @tornado.web.authenticated
     @authorized
-    async def delete(self, login_id: str):
+    async def delete(self, login_id: str) -> None:
         """Cancel the login; with `?unless_waited_for=true` (a kernel that stops waiting: interrupted,
         restarted) only when nobody else asked about it lately."""
         leaving = self.get_query_argument("unless_waited_for", "") == "true"
@@ -382,7 +384,7 @@ class NotFoundHandler(OpenEOAuthHandler):
 
     @tornado.web.authenticated
     @authorized
-    async def get(self, path: str):
+    async def get(self, path: str) -> None:
         raise tornado.web.HTTPError(404)
 
     post = delete = get

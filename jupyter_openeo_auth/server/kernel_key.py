@@ -9,6 +9,7 @@ import json
 import os
 import secrets
 import tempfile
+from typing import Any
 
 from jupyter_server.auth import User
 
@@ -21,7 +22,7 @@ KERNEL_USER = User(username="openeo-kernel", name="openEO kernel client")
 class KernelKey:
     """Creates, checks and removes the key file of one server."""
 
-    def __init__(self, runtime_dir, pid: int | None = None):
+    def __init__(self, runtime_dir: str, pid: int | None = None):
         self.key = secrets.token_urlsafe(32)
         self.path = key_file(runtime_dir, pid or os.getpid())
 
@@ -70,5 +71,5 @@ class KernelAuthorizer:
     def __init__(self, resource: str):
         self.resource = resource
 
-    def is_authorized(self, handler, user, action, resource) -> bool:
+    def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
         return resource == self.resource

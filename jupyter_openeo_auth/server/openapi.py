@@ -6,6 +6,7 @@ every route, request and answer, errors included. The tests validate every answe
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import Any
 
 from .._version import __version__
@@ -28,7 +29,7 @@ USER = {
 }
 
 
-def _obj(props: dict, required=(), closed: bool = True) -> dict:
+def _obj(props: dict, required: Sequence[str] = (), closed: bool = True) -> dict:
     out: dict[str, Any] = {"type": "object", "properties": props, "required": list(required)}
     if closed:
         out["additionalProperties"] = False

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shlex
 import sysconfig
+from typing import Any
 
 #: Shells that understand `PATH=…; export PATH; exec SHELL -i`.
 POSIX_SHELLS = ("sh", "bash", "dash", "zsh", "ksh")
@@ -16,7 +17,7 @@ POSIX_SHELLS = ("sh", "bash", "dash", "zsh", "ksh")
 SYSTEM_FOLDERS = ("/bin", "/usr/bin", "/usr/local/bin", "/sbin", "/usr/sbin", "/usr/local/sbin")
 
 
-def keep_environment_first(manager, scripts: str | None = None) -> bool:
+def keep_environment_first(manager: Any, scripts: str | None = None) -> bool:
     """Make `manager` (jupyter_server_terminals' TerminalManager) start login shells that have `scripts` (the
     server's scripts folder) first on PATH after their profile ran. Returns whether it did."""
     scripts = scripts or sysconfig.get_path("scripts")
