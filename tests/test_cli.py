@@ -319,3 +319,11 @@ def test_a_login_serves_the_other_backends_of_its_provider_in_the_terminal(stack
     out = cli(env, "logout", second_backend.url)
     assert out.returncode == 0 and f"and of {stack.backend.url}, which shared the login" in out.stdout
     assert cli(env, "status").returncode == 2
+
+
+def test_an_unknown_provider_gets_one_sentence_naming_the_listed_ones(stack, server):
+    """Issue 29: `--provider x` that the back-end does not list: one sentence, the listed ids, exit 1."""
+    wrong = cli(shell_env(server), "login", stack.backend.url, "--provider", "x")
+    assert wrong.returncode == 1, wrong
+    assert wrong.stderr.strip().endswith(f"{stack.backend.url} has no OpenID provider 'x'; it offers: local.")
+    assert "Traceback" not in wrong.stderr + wrong.stdout

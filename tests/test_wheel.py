@@ -32,6 +32,17 @@ def wheel(tmp_path_factory) -> Path:
     return built
 
 
+def test_the_wheel_ships_the_demo_provider_without_its_npm_packages(wheel):
+    """The demo's provider lives in the package (devstack/oidc_provider), not in tests/; its npm packages are
+    installed on first use, into a cache folder, never shipped."""
+    import zipfile
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+    folder = "jupyter_openeo_auth/devstack/oidc_provider/"
+    assert {folder + name for name in ("provider.mjs", "package.json", "package-lock.json")} <= names
+    assert not [name for name in names if "node_modules" in name or name.startswith("tests/")]
+
+
 def test_the_wheel_ships_the_labextension_prebuilt(tmp_path, wheel):
     venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", str(venv)])

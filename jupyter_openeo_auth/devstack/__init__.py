@@ -22,13 +22,12 @@ from pathlib import Path
 
 import requests
 
-#: The provider's script, package.json and lock file: in a clone, tests/oidc_provider; in an installed
-#: package, the copy shipped inside it (see pyproject.toml). JOA_PROVIDER_DIR overrides both.
-_CLONE_PROVIDER = Path(__file__).resolve().parents[2] / "tests" / "oidc_provider"
+#: The demo's (and the tests') OpenID provider: its script, package.json and lock file, beside this module.
+#: JOA_PROVIDER_DIR names another folder.
 _PACKAGED_PROVIDER = Path(__file__).resolve().parent / "oidc_provider"
-PROVIDER_DIR = Path(
-    os.environ.get("JOA_PROVIDER_DIR") or (_CLONE_PROVIDER if _CLONE_PROVIDER.is_dir() else _PACKAGED_PROVIDER)
-)
+#: In a clone (an editable install) its npm packages go beside it; an installed package is never written to.
+_IN_A_CLONE = (Path(__file__).resolve().parents[2] / "pyproject.toml").is_file()
+PROVIDER_DIR = Path(os.environ.get("JOA_PROVIDER_DIR") or _PACKAGED_PROVIDER)
 
 #: Users of the local provider: (login, password, name, email).
 DEMO_USERS = {
@@ -203,7 +202,7 @@ def install_provider(quiet: bool = True) -> Path:
     npm = _find("npm")
     check_node(_find("node"))
     folder = PROVIDER_DIR
-    if folder == _PACKAGED_PROVIDER:
+    if folder == _PACKAGED_PROVIDER and not _IN_A_CLONE:
         folder = (
             Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jupyter-openeo-auth" / "oidc_provider"
         )

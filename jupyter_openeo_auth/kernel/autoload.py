@@ -31,18 +31,34 @@ def is_startup_file(path: str) -> bool:
         return False
 
 
+#: Per environment: what it held before the first server of this process named our startup file, and the
+#: servers doing so now. It is put back only when the last of them stops: a process running two servers, or
+#: starting one before another stopped (as tests do), must not take the file away from the one still running.
+_NAMED: dict[int, tuple[dict[str, str | None], set[object]]] = {}
+
+
 def set_kernel_startup(environ: MutableMapping[str, str] = os.environ) -> Callable[[], None]:
     """Name our startup file in PYTHONSTARTUP (the server calls this before any kernel starts). Returns what
     puts the environment back as it was (the server calls it when it stops)."""
-    before = {name: environ.get(name) for name in ("PYTHONSTARTUP", USERS_STARTUP)}
+    before, servers = _NAMED.get(id(environ), ({}, set()))
+    if not servers:
+        before = {name: environ.get(name) for name in ("PYTHONSTARTUP", USERS_STARTUP)}
+        _NAMED[id(environ)] = (before, servers)
     current = environ.get("PYTHONSTARTUP")
     # A server started from a terminal of another server inherits that one's copy (of another environment,
     # perhaps): the user's own file is then already in USERS_STARTUP, and must stay there.
     if current and not is_startup_file(current):
         environ[USERS_STARTUP] = current
     environ["PYTHONSTARTUP"] = STARTUP_FILE
+    me = object()
+    servers.add(me)
 
     def undo() -> None:
+        if me not in servers:
+            return
+        servers.discard(me)
+        if servers:  # another server of this process still starts kernels with the file
+            return
         for name, value in before.items():
             if value is None:
                 environ.pop(name, None)

@@ -319,10 +319,11 @@ class LoginHandler(OpenEOAuthHandler):
     async def delete(self, login_id: str) -> None:
         """Cancel the login; with `?unless_waited_for=true` (a kernel that stops waiting: interrupted,
         restarted) only when nobody else asked about it lately."""
-        leaving = self.get_query_argument("unless_waited_for", "") == "true"
-        self.finish(
-            login_json(self.broker.cancel_login(login_id, leaving=self.caller if leaving else None), self.base_url)
-        )
+        leaving = self.get_query_argument("unless_waited_for", "false")
+        if leaving not in ("true", "false"):
+            self.fail(400, Reason.BAD_PARAMETER, "unless_waited_for must be true or false.")
+        login = self.broker.cancel_login(login_id, leaving=self.caller if leaving == "true" else None)
+        self.finish(login_json(login, self.base_url))
 
 
 class SessionsHandler(OpenEOAuthHandler):

@@ -44,6 +44,8 @@ export interface ILoginRequest {
   flow?: LoginFlow;
   username?: string;
   password?: string;
+  /** The secret of the user's own confidential client `client_id` (the dialog never sends one). */
+  client_secret?: string;
 }
 
 /** A login as `POST logins` and `GET logins/ID` answer it. */
