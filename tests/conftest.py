@@ -204,24 +204,41 @@ def page(tmp_path):
         browser.close()
 
 
-#: The fast layer: the OIDC core, the broker and the handlers in this process, against the real provider and
-#: back-end on loopback, and the code checks. `pytest -m "not slow"` runs only these (under a minute here); the
-#: rest start Jupyter servers, kernels, browsers, hubs and wheels of their own.
-FAST_MODULES = {
-    "test_oidc_core",
-    "test_login_end_rules",
-    "test_hostile_answers",
-    "test_shared_logins",
-    "test_python_style",
-    "test_events",
-    "test_trust_rules",
-}
+#: The layers (README, "Tests"), by a test module's `pytestmark`:
+#: - unit (no mark; every new file is one): starts no process and opens no socket, enforced below; canned
+#:   answers at the HTTP seam, stub servers and clients, fake clocks. `pytest -m unit`.
+#: - real: real parts in this process or quick tools (the provider and back-end on loopback, ruff, mypy).
+#: - slow: starts Jupyter servers, kernels, browsers, hubs or wheels of its own.
+LAYERS = ("unit", "real", "slow")
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.module.__name__.rsplit(".", 1)[-1] not in FAST_MODULES:
-            item.add_marker(pytest.mark.slow)
+        if not any(item.get_closest_marker(layer) for layer in LAYERS[1:]):
+            item.add_marker(pytest.mark.unit)
+
+
+class NotInAUnitTest(RuntimeError):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_start_no_process_and_open_no_socket(request, monkeypatch):
+    """A unit test that reaches for the network or a process fails here, by name, rather than pass slowly."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+
+    def refuse(*args, **kwargs):
+        raise NotInAUnitTest(f"{request.node.name} is a unit test: no socket, no process (mark it real or slow)")
+
+    import socket
+    import subprocess
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+    monkeypatch.setattr(os, "fork", refuse)
 
 
 def pytest_sessionfinish(session, exitstatus):

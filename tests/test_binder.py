@@ -14,12 +14,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 from conftest import CHROMIUM, CHROMIUM_ARGS
 from playwright.sync_api import expect, sync_playwright
 from test_labextension import log_in_through_the_dialog
 
 from jupyter_openeo_auth.devstack import free_port
+
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 BASE_URL = "/user/binder-visitor/"

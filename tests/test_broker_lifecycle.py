@@ -21,6 +21,8 @@ from jupyter_openeo_auth.devstack import backend_service, jupyter_service, provi
 from jupyter_openeo_auth.devstack.user import ProviderUser
 from jupyter_openeo_auth.oidc import NotLoggedIn
 
+pytestmark = pytest.mark.slow
+
 
 async def log_in(broker: TokenBroker, url: str, user: ProviderUser) -> None:
     """A device login on a bare broker (no server), approved by `user`; returns once it has ended."""

@@ -17,6 +17,8 @@ from jupyter_openeo_auth.demo import demo_notebook
 from jupyter_openeo_auth.devstack import jupyter_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
 
+pytestmark = pytest.mark.slow
+
 
 @dataclass
 class Lab:

@@ -20,6 +20,8 @@ from jupyter_openeo_auth.devstack import jupyter_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
 from jupyter_openeo_auth.oidc import discover_backend
 
+pytestmark = pytest.mark.slow
+
 
 def test_a_wrong_command_line_is_not_mistaken_for_not_logged_in(tmp_path):
     # argparse exits 2 on a usage error; here 2 means "not logged in", which a script would act on.

@@ -18,6 +18,8 @@ from ws_kernel import WebSocketKernel
 from jupyter_openeo_auth.devstack import free_port
 from jupyter_openeo_auth.devstack.user import ProviderUser
 
+pytestmark = pytest.mark.slow
+
 
 def read_banner(process, log_path, timeout=180) -> str:
     deadline = time.time() + timeout

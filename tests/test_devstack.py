@@ -11,6 +11,8 @@ import pytest
 
 from jupyter_openeo_auth.devstack import DevStackError, backend_service, free_port, provider_service
 
+pytestmark = pytest.mark.slow
+
 
 def test_taken_port_is_reported():
     with socket.socket() as s:

@@ -9,6 +9,8 @@ import pytest
 
 from jupyter_openeo_auth.server.app import EVENT_SCHEMA
 
+pytestmark = pytest.mark.real
+
 
 async def next_events(ws, count: int, timeout: float = 30) -> list:
     """The next `count` events of this extension's schema."""

@@ -16,6 +16,8 @@ from jupyter_openeo_auth.devstack import jupyter_service
 from jupyter_openeo_auth.oidc import InvalidBackendUrl, normalize_url
 from jupyter_openeo_auth.server.kernel_key import KernelKey
 
+pytestmark = pytest.mark.slow
+
 # --- the kernel key file -----------------------------------------------------------------------------------
 
 

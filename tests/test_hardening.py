@@ -17,6 +17,8 @@ from test_broker_lifecycle import log_in, whoami
 from jupyter_openeo_auth.broker import KeyringStore, TokenBroker
 from jupyter_openeo_auth.oidc import IssuerCache, MalformedTokenResponse
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def slow():

@@ -25,6 +25,8 @@ from jupyter_openeo_auth.oidc import (
 )
 from jupyter_openeo_auth.oidc.transport import post_form
 
+pytestmark = pytest.mark.real
+
 
 def client(faults, token_path="/html502", http=None, **endpoints):
     """A client of the fault server's provider: the awaited face with an `AsyncHttpClient`, else the blocking one."""

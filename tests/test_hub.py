@@ -16,6 +16,8 @@ from ws_kernel import WebSocketKernel
 from jupyter_openeo_auth.devstack import backend_service, free_port, provider_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):

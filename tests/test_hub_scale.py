@@ -5,9 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import hub_scale  # noqa: E402
+
+pytestmark = pytest.mark.slow
 
 
 def test_three_users_of_a_hub_get_tokens_with_no_device_login():

@@ -12,6 +12,8 @@ from nbclient import NotebookClient
 
 from jupyter_openeo_auth.devstack.user import ProviderUser
 
+pytestmark = pytest.mark.slow
+
 
 async def approve_pending(broker, user, deny=False) -> None:
     """The person at the provider's page: approve (or deny) the one pending login of the server."""

@@ -17,6 +17,8 @@ from test_kernel import approve_pending
 from jupyter_openeo_auth.devstack import free_port
 from jupyter_openeo_auth.devstack.user import ProviderUser
 
+pytestmark = pytest.mark.slow
+
 #: What must not reach a notebook from a back-end that cannot be reached: a transport library's words.
 TRANSPORT_WORDS = ("Traceback", "urllib3", "Max retries", "HTTPConnectionPool", "requests.exceptions")
 

@@ -21,6 +21,8 @@ from ws_kernel import WebSocketKernel
 from jupyter_openeo_auth.devstack import backend_service, jupyter_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
 
+pytestmark = pytest.mark.slow
+
 HOSTILE = '<img src=x onerror="window.__pwned=1">'
 #: Where the README's screenshots are kept; the test run writes them.
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs"

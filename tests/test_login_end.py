@@ -16,6 +16,8 @@ from test_events import next_events
 
 from jupyter_openeo_auth.devstack import backend_service, free_port, provider_service
 
+pytestmark = pytest.mark.slow
+
 
 class Limits(NamedTuple):
     access: int  # s: the provider's access-token lifetime

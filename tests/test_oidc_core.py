@@ -32,6 +32,8 @@ from jupyter_openeo_auth.oidc import (
 from jupyter_openeo_auth.oidc.grants import DeviceAuthorization
 from jupyter_openeo_auth.oidc.transport import get
 
+pytestmark = pytest.mark.real
+
 
 def wait_for_tokens(auth: DeviceAuthorization, timeout: float = 30) -> TokenSet:
     """What a caller does: wait until a poll is due, poll, repeat."""

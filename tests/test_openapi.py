@@ -18,6 +18,8 @@ from jupyter_openeo_auth.devstack import jupyter_service
 from jupyter_openeo_auth.server.openapi import SCHEMAS, openapi_document
 from jupyter_openeo_auth.wire import LOGIN_FLOWS, Flow, Reason
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 #: Every check is on; tests/schemathesis.toml says which statuses are right by design where a check would
 #: otherwise expect another.

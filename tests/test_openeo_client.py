@@ -27,6 +27,8 @@ from jupyter_openeo_auth.devstack import backend_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
 from jupyter_openeo_auth.kernel import openeo_client
 
+pytestmark = pytest.mark.slow
+
 #: The one line of IPython kernel configuration the README shows.
 KERNEL_CONFIG = 'c.IPKernelApp.extensions = ["jupyter_openeo_auth"]\n'
 

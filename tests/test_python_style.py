@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.real
+
 ROOT = Path(__file__).resolve().parents[1]
 CODE = ["jupyter_openeo_auth", "tests", "benchmarks"]
 

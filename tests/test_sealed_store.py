@@ -19,6 +19,8 @@ from jupyter_openeo_auth.devstack import jupyter_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
 from jupyter_openeo_auth.hub import STORE_KEY_ENV, store_key, store_key_hook
 
+pytestmark = pytest.mark.slow
+
 
 def start_server(stack, tmp_path, key: str):
     token = secrets.token_hex(16)

@@ -20,6 +20,8 @@ from test_broker_lifecycle import whoami
 from jupyter_openeo_auth.devstack import Service, backend_service, free_port
 from jupyter_openeo_auth.oidc import LoginRequired, OidcClient
 
+pytestmark = pytest.mark.slow
+
 SERVICE_SECRET = "dot-service-secret+/%:canary"
 DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
 

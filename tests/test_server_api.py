@@ -17,6 +17,8 @@ from jupyter_openeo_auth.devstack.user import ProviderUser
 from jupyter_openeo_auth.oidc import HttpClient, LoginRequired, issuer_cache
 from jupyter_openeo_auth.oidc.transport import post_form
 
+pytestmark = pytest.mark.slow
+
 DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
 
 

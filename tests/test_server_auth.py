@@ -10,6 +10,8 @@ from server_api import ROUTES, Api, Browser
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def auth_warnings():

@@ -8,6 +8,8 @@ import pytest
 from jupyter_openeo_auth.devstack import backend_service
 from jupyter_openeo_auth.devstack.user import ProviderUser
 
+pytestmark = pytest.mark.real
+
 DEVICE_PKCE = "urn:ietf:params:oauth:grant-type:device_code+pkce"
 
 

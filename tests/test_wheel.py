@@ -15,6 +15,8 @@ import requests
 
 from jupyter_openeo_auth.devstack import free_port
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 
 

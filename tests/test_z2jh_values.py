@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from jupyterhub.app import JupyterHub
 from jupyterhub.crypto import CryptKeeper
 from oauthenticator.generic import GenericOAuthenticator
+
+pytestmark = pytest.mark.slow
 
 VALUES = Path(__file__).resolve().parents[1] / "docs" / "z2jh-values.yaml"
 

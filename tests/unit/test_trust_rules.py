@@ -7,6 +7,7 @@ import json
 import os
 import time
 
+import canned
 import httpx
 import pytest
 from hostile import unsigned_jwt
@@ -34,16 +35,9 @@ from jupyter_openeo_auth.wire import key_file
 
 
 def run(exchange, answers: dict):
-    """Drive an exchange: each request it yields is answered from `answers` by URL ((status, body)); returns its
-    result and the URLs it asked."""
-    asked = []
-    try:
-        request = next(exchange)
-        while True:
-            asked.append(request.url)
-            request = exchange.send(answers.get(request.url, (404, {})))
-    except StopIteration as done:
-        return done.value, asked
+    """The exchange's result and the URLs it asked (see canned.run)."""
+    result, asked = canned.run(exchange, answers)
+    return result, [request.url for request in asked]
 
 
 # --- a provider's metadata names the issuer it was fetched for ------------------------------------------------
