@@ -1,5 +1,6 @@
-"""What every kernel pays for the extension, openEO or not: modules loaded at start, peak RSS and the time until
-its first cell answers, on a Jupyter server with the extension next to the same server without it, in one run.
+"""What every kernel pays for the extension, openEO or not: first cell, modules and peak RSS at start.
+
+Measured on a Jupyter server with the extension next to the same server without it, in one run.
 
     python benchmarks/run.py kernel_start
 """
