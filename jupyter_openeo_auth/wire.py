@@ -36,13 +36,6 @@ class Flow(WireName):
     HUB = "hub"
 
 
-#: The flows `POST logins` starts (openapi.json's `LoginFlow`).
-LOGIN_FLOWS = (Flow.DEVICE, Flow.CLIENT_CREDENTIALS, Flow.PASSWORD)
-#: Logins whose refresh token belongs to one account at a provider, and so may serve every back-end that lists
-#: the same issuer and client; a service account's configuration names its back-end.
-SHARED_FLOWS = (Flow.DEVICE, Flow.PASSWORD, Flow.HUB)
-
-
 class LoginState(WireName):
     """Where a login is (GET logins/ID `state`): openapi.json's `LoginState`, the same union in api.ts."""
 

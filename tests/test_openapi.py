@@ -14,9 +14,10 @@ import pytest
 import requests
 
 from jupyter_openeo_auth.broker import LoginState
+from jupyter_openeo_auth.broker.flows import STARTABLE
 from jupyter_openeo_auth.devstack import jupyter_service
 from jupyter_openeo_auth.server.openapi import SCHEMAS, openapi_document
-from jupyter_openeo_auth.wire import LOGIN_FLOWS, Flow, Reason
+from jupyter_openeo_auth.wire import Flow, Reason
 
 pytestmark = pytest.mark.slow
 
@@ -119,7 +120,7 @@ def typescript_union(name: str) -> list[str]:
 def test_flows_states_and_reasons_are_one_enumeration_on_each_side(name):
     document = openapi_document("/base/")
     named = document["components"]["schemas"][name]["enum"]
-    python = {"Flow": Flow, "LoginFlow": LOGIN_FLOWS, "LoginState": LoginState, "Reason": Reason}[name]
+    python = {"Flow": Flow, "LoginFlow": STARTABLE, "LoginState": LoginState, "Reason": Reason}[name]
     assert named == [member.value for member in python]
     assert sorted(typescript_union(name)) == sorted(named), f"api.ts's {name} differs from openapi.json"
 

@@ -8,7 +8,8 @@ import time
 
 from ..oidc import AsyncHttpClient, OpenEOAuthError, TokenSet
 from ..oidc.transport import get
-from ..wire import Flow, Reason
+from ..wire import Reason
+from .flows import flow_of
 from .sessions import Served, Session
 
 #: Re-ask the back-end about a refused account at most this often (seconds).
@@ -27,7 +28,7 @@ async def check_account(
     """Ask a back-end the login serves (default: its own) `GET /me` with the session's token. A refusal (401,
     403) marks that back-end with its sentence and what to do; acceptance clears the mark; trouble reaching the
     back-end marks nothing."""
-    if session.key.flow == Flow.CLIENT_CREDENTIALS:
+    if not flow_of(session.key.flow).has_a_person:  # a service account is no account at the back-end
         return
     served = served or session.own
     served.account_checked_at = time.monotonic()

@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from ..oidc import AsyncHttpClient, AsyncOidcClient, IssuerMetadata, TokenSet
 from ..wire import Flow
+from .flows import flow_of
 from .session_key import SessionKey
 from .store import SessionStore
 
@@ -34,7 +35,7 @@ class Keeper:
         self.store = store
 
     def _kept(self, key: SessionKey) -> bool:
-        return self.store.persistent and key.flow not in (Flow.CLIENT_CREDENTIALS, Flow.HUB)
+        return self.store.persistent and flow_of(key.flow).stored
 
     def lock(self, key: SessionKey) -> AbstractAsyncContextManager:
         """Held around refresh-and-store, across this user's processes where the platform allows."""

@@ -7,8 +7,9 @@ import logging
 from collections.abc import Callable
 
 from ..oidc import AsyncHttpClient, BackendInfo, OpenEOAuthError
-from ..wire import SHARED_FLOWS, Flow
+from ..wire import Flow
 from .accounts import check_account
+from .flows import SHARED
 from .session_key import SessionKey
 from .sessions import Served, Session
 from .sharing import can_serve
@@ -97,7 +98,7 @@ class SessionTable:
         info: BackendInfo,
         provider_id: str | None = None,
         client_id: str | None = None,
-        flows: tuple[str, ...] = SHARED_FLOWS,
+        flows: tuple[str, ...] = SHARED,
     ) -> Found | None:
         """A usable login of the owner made for another back-end that lists the same issuer with the same
         client, now serving this one too; None when there is none. This back-end's account check is its own."""

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ..oidc import AsyncOidcClient, LoginRequired, OpenEOAuthError, ProviderUnavailable, TokenSet
-from ..wire import Flow
+from .flows import flow_of
 from .keeper import Keeper
 from .login_end import LoginEnd
 from .session_key import SessionKey
@@ -113,7 +113,7 @@ class Session:
     @property
     def user(self) -> dict:
         """Who is logged in: the id token's claims; a service account (no id token) is its client id."""
-        if self.key.flow == Flow.CLIENT_CREDENTIALS and not self.tokens.user:
+        if not flow_of(self.key.flow).has_a_person and not self.tokens.user:
             return {"sub": self.client.client_id}
         return self.tokens.user
 
@@ -168,12 +168,12 @@ class Session:
     def has_client(self, client_id: str | None) -> bool:
         """Was this login made with the client named (any, when none is)? JupyterHub's login is the hub's
         client, whatever a notebook names."""
-        return client_id in (None, self.client.client_id) or self.key.flow == Flow.HUB
+        return client_id in (None, self.client.client_id) or flow_of(self.key.flow).any_client
 
     @property
     def renewable(self) -> bool:
         """Can new tokens be had without the user: a refresh token, or a service account's credentials."""
-        return self.tokens.refresh_token is not None or self.key.flow in (Flow.CLIENT_CREDENTIALS, Flow.HUB)
+        return self.tokens.refresh_token is not None or flow_of(self.key.flow).renews_without_refresh_token
 
     @property
     def usable(self) -> bool:

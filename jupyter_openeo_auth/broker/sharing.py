@@ -6,7 +6,7 @@ the hub's own client, so it serves every back-end that lists its issuer."""
 from __future__ import annotations
 
 from ..oidc import OidcProviderInfo, OpenEOAuthError, same_url
-from ..wire import SHARED_FLOWS, Flow
+from .flows import flow_of
 from .sessions import Session
 
 #: Do two issuer URLs name the same provider (case of the host, default port, trailing slash aside)?
@@ -28,8 +28,8 @@ def can_serve(session: Session, provider: OidcProviderInfo, client_id: str | Non
     """May this login serve a back-end through this provider entry: same issuer and, except for JupyterHub's
     login, the same client the back-end would use?"""
     flow = session.key.flow
-    if flow not in SHARED_FLOWS or not session.usable:
+    if not flow_of(flow).shared or not session.usable:
         return False
     if not same_issuer(session.client.metadata.issuer, provider.issuer):
         return False
-    return flow == Flow.HUB or client_for(provider, flow, client_id) == session.client.client_id
+    return flow_of(flow).any_client or client_for(provider, flow, client_id) == session.client.client_id

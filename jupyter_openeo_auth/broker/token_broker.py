@@ -18,10 +18,11 @@ from ..oidc import (
     TokenSet,
     normalize_url,
 )
-from ..wire import LOGIN_FLOWS, SHARED_FLOWS, Flow
+from ..wire import Flow
 from .accounts import ACCOUNT_RECHECK, AccountRefused, check_account
 from .backends import Backends
 from .first_tokens import FirstTokens
+from .flows import SHARED, STARTABLE, flow_of
 from .hub_sessions import HubSessions
 from .hub_tokens import HubTokens
 from .keeper import Keeper
@@ -172,8 +173,8 @@ class TokenBroker:
         """Start (or reuse) a login. Returns a logged-in Login at once when a usable session exists or a
         non-interactive flow succeeded; a pending one for the device flow. `client_secret` is the secret of the
         user's own confidential client `client_id` (as `openeo-auth add-oidc` saves them)."""
-        if flow not in LOGIN_FLOWS:
-            raise OpenEOAuthError(f"Unknown login flow {flow!r}; use one of: {', '.join(LOGIN_FLOWS)}.")
+        if flow not in STARTABLE:
+            raise OpenEOAuthError(f"Unknown login flow {flow!r}; use one of: {', '.join(STARTABLE)}.")
         if client_secret and not client_id:
             raise OpenEOAuthError("A client secret needs the client id it belongs to (client_id).")
         flow = Flow(flow)
@@ -188,7 +189,7 @@ class TokenBroker:
         pending = self.runner.pending(key, client_id)
         if pending is not None:
             return pending
-        if flow != Flow.DEVICE:
+        if not flow_of(flow).interactive:
             client, tokens = await self.first_tokens.direct(info, key, client_id, username, password, client_secret)
             login = self.runner.new(key, info.url)
             return self.runner.done(login, await self._new_session(login, client, tokens))
@@ -201,12 +202,13 @@ class TokenBroker:
     async def _usable(self, info: BackendInfo, key: SessionKey, client_id: str | None) -> Found | None:
         """A usable login for this back-end: its own (with the client asked for, when one is named), or for the
         device flow the same account's login at this provider and client, or JupyterHub's."""
-        reusable = (key.flow, Flow.HUB) if key.flow == Flow.DEVICE else (key.flow,)
+        rules = flow_of(key.flow)
+        reusable = (key.flow, *rules.reuses)
         serving = self.table.serving(info, key.provider_id)
         found = next(
             ((s, v) for s, v in serving if s.usable and s.key.flow in reusable and s.has_client(client_id)), None
         )
-        if found is None and key.flow == Flow.DEVICE:
+        if found is None and Flow.HUB in rules.reuses:
             found = await self.table.share(info, key.provider_id, client_id) or await self._hub_session(
                 info, key.provider_id
             )
@@ -246,10 +248,11 @@ class TokenBroker:
 
     async def _new_session(self, login: Login, client: AsyncOidcClient, tokens: TokenSet) -> Session:
         key = login.key
-        if key.flow != Flow.CLIENT_CREDENTIALS:
+        rules = flow_of(key.flow)
+        if rules.has_a_person:
             tokens = await self.first_tokens.with_user(client, tokens)
         renew: Callable[[TokenSet], Awaitable[TokenSet]] = client.refresh
-        if key.flow == Flow.CLIENT_CREDENTIALS:  # a service account logs in again rather than refreshing
+        if rules.renews_by_logging_in_again:  # a service account logs in again rather than refreshing
             renew = lambda _tokens: client.client_credentials()  # noqa: E731
         session = self._session(key, login.backend_url, client, tokens, renew)
         await session.save(tokens)  # stored before anyone receives its access token
@@ -331,8 +334,8 @@ class TokenBroker:
         candidates = self.table.serving(info, provider_id, flow)
         default = info.providers[0].id
         candidates.sort(key=lambda found: (not found[0].usable, found[1].provider_id != default))
-        if flow in (None, *SHARED_FLOWS) and not any(session.usable for session, _ in candidates):
-            found = await self.table.share(info, provider_id, flows=(flow,) if flow else SHARED_FLOWS)
+        if flow in (None, *SHARED) and not any(session.usable for session, _ in candidates):
+            found = await self.table.share(info, provider_id, flows=(flow,) if flow else SHARED)
             if found is None and flow in (None, Flow.HUB):
                 found = await self._hub_session(info, provider_id)
             candidates = [found] if found is not None else candidates

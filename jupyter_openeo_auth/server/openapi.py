@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._version import __version__
-from ..wire import API_PREFIX, LOGIN_FLOWS, Flow, LoginState, Reason
+from ..broker.flows import STARTABLE
+from ..wire import API_PREFIX, Flow, LoginState, Reason
 
 S: dict[str, Any] = {"type": "string"}
 N: dict[str, Any] = {"type": "number"}
@@ -116,7 +117,7 @@ SCHEMAS = {
         "description": "how a login was made; `hub`: JupyterHub's own login (Flow in wire.py and in api.ts)",
     },
     "LoginFlow": {
-        "enum": [flow.value for flow in LOGIN_FLOWS],
+        "enum": [flow.value for flow in STARTABLE],
         "description": "the flows POST logins starts",
     },
     "LoginState": {"enum": [state.value for state in LoginState], "description": "where a login is"},
