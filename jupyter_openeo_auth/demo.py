@@ -43,13 +43,12 @@ def demo_notebook(backend_url: str | None) -> nbformat.NotebookNode:
             "with your account at the back-end (in the local demo, the login page names its user and password). "
             "The server keeps the login and renews it; every notebook and kernel of this server reuses it."
         ),
-        nbformat.v4.new_code_cell("%load_ext jupyter_openeo_auth"),
         nbformat.v4.new_code_cell(f"%openeo_login {backend_url}" if backend_url else "%openeo_login"),
         nbformat.v4.new_markdown_cell("Once logged in, `connection` is an authenticated `openeo.Connection`:"),
         nbformat.v4.new_code_cell("connection.describe_account()"),
         nbformat.v4.new_markdown_cell(
-            "With an account at a real back-end, the same two lines log you in there:\n\n"
-            "```python\n%load_ext jupyter_openeo_auth\n%openeo_login https://openeo.cloud\n```"
+            "With an account at a real back-end, the same line logs you in there (the Jupyter server loads "
+            "`%openeo_login` into every kernel it starts):\n\n```python\n%openeo_login https://openeo.cloud\n```"
         ),
     ]
     kernelspec = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}

@@ -157,9 +157,9 @@ def test_binder_logs_in_through_the_notebook_server_alone(tmp_path):
             page.goto(f"{server}lab/tree/openeo-login-demo.ipynb?token={token}")
             expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=90000)
             page.locator(".jp-Cell").first.click()
-            for _ in range(3):  # the title, %load_ext, %openeo_login
+            for _ in range(2):  # the title, %openeo_login
                 page.keyboard.press("Shift+Enter")
-            widget = page.locator(".jp-Cell").nth(2).locator(".jp-OutputArea")
+            widget = page.locator(".jp-Cell").nth(1).locator(".jp-OutputArea")
             opener = widget.get_by_role("link", name="Open the login page")
             expect(opener).to_be_visible(timeout=60000)
             code = widget.locator("p[style*='font-size:2em']").inner_text().strip()
@@ -170,9 +170,9 @@ def test_binder_logs_in_through_the_notebook_server_alone(tmp_path):
             approve_in_the_browser(opened.value, code, server)
             expect(widget).to_contain_text("Logged in as Alice Liddell", timeout=30000)
             expect(page.locator(".jp-OpenEOAuth-status")).to_contain_text("Alice Liddell", timeout=10000)
-            page.locator(".jp-Cell").nth(4).click()  # connection.describe_account()
+            page.locator(".jp-Cell").nth(3).click()  # connection.describe_account()
             page.keyboard.press("Shift+Enter")
-            expect(page.locator(".jp-Cell").nth(4).locator(".jp-OutputArea")).to_contain_text(
+            expect(page.locator(".jp-Cell").nth(3).locator(".jp-OutputArea")).to_contain_text(
                 "'user_id': 'alice'", timeout=30000
             )
             page.screenshot(path=str(tmp_path / "binder.png"))

@@ -31,7 +31,7 @@ class Lab:
 def lab(stack, tmp_path):
     token = secrets.token_hex(16)
     nb = demo_notebook(stack.backend.url)  # the demo's notebook: its kernelspec, its cells
-    nb.cells = [c for c in nb.cells if c.cell_type == "code"][:3]
+    nb.cells = [c for c in nb.cells if c.cell_type == "code"]
     nbformat.write(nb, tmp_path / "login.ipynb")
     # "Save widget state automatically": JupyterLab then writes the widgets' state into the .ipynb on save.
     settings = tmp_path / "lab-settings" / "@jupyter-widgets" / "jupyterlab-manager"
@@ -66,8 +66,7 @@ def test_widget_in_jupyterlab_shows_the_code_and_then_who_logged_in(lab, page, t
     expect(page.locator(".jp-Notebook")).to_be_visible(timeout=60000)
     expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=60000)
     page.locator(".jp-Cell").first.click()
-    page.keyboard.press("Shift+Enter")  # %load_ext
-    page.keyboard.press("Shift+Enter")  # %openeo_login
+    page.keyboard.press("Shift+Enter")  # %openeo_login (the server loaded it in the kernel: nothing to %load_ext)
 
     code = page.locator("p[style*='font-size:2em']")
     expect(code).to_be_visible(timeout=60000)
