@@ -22,11 +22,11 @@ import time
 from datetime import datetime
 from typing import Any, NoReturn
 
-from .kernel.client import REMOTE_SERVER_ENV, NoServer, ServerClient, login_link
+from .kernel.client import REMOTE_SERVER_ENV, NoServer, ServerClient, SeveralServers, login_link
 from .oidc import LoginRequired, NotLoggedIn, OpenEOAuthError
 from .wire import Flow
 
-OK, FAILED, NOT_LOGGED_IN, LOG_IN_AGAIN, NO_SERVER = 0, 1, 2, 3, 4
+OK, FAILED, NOT_LOGGED_IN, LOG_IN_AGAIN, NO_SERVER, SEVERAL_SERVERS = 0, 1, 2, 3, 4, 5
 
 
 #: What a terminal would act on rather than show: C0 and C1 control characters (escape sequences, carriage
@@ -192,7 +192,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="jupyter openeo-auth",
         description="The running Jupyter server's openEO login, from a terminal.",
         epilog=f"Exit codes: {OK} ok, {NOT_LOGGED_IN} not logged in, {LOG_IN_AGAIN} log in again, {NO_SERVER} no "
-        f"server found, {FAILED} any other failure.",
+        f"server found, {SEVERAL_SERVERS} several servers (name one), {FAILED} any other failure.",
     )
     parser.add_argument(
         "--remote",
@@ -217,7 +217,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--bearer", action="store_true", help="print openEO's bearer string oidc/PROVIDER/TOKEN")
     p.add_argument("--force", action="store_true", help="print to a terminal too")
     p = commands.add_parser("demo", help="JupyterLab with a local OpenID provider and openEO back-end")
-    p.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
+    p.add_argument(
+        "--port", type=int, default=None, help="JupyterLab's port (default 8888, or the next free one after it)"
+    )
     p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     p.add_argument(
         "--services-only",
@@ -237,6 +239,7 @@ def _parser() -> argparse.ArgumentParser:
 
 #: The exit code of an error a script can test for; any other error is FAILED.
 EXIT_CODES = (
+    (SeveralServers, SEVERAL_SERVERS),
     (NoServer, NO_SERVER),
     (NotLoggedIn, NOT_LOGGED_IN),
     (LoginRequired, LOG_IN_AGAIN),

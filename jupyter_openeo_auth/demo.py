@@ -26,6 +26,7 @@ from .devstack import (
     DevStackError,
     Service,
     check_port_free,
+    free_port,
     install_provider,
     jupyter_service,
 )
@@ -134,10 +135,51 @@ def _notebook_folder() -> Path:
     return folder
 
 
-def run_demo(port: int, open_browser: bool) -> int:
+#: The demo's addresses stay the same from one run to the next (a kept notebook names its back-end), when free.
+#: Outside Jupyter's own range (8888 and the 50 ports it tries after it).
+PROVIDER_PORT, BACKEND_PORT, LAB_PORT = 8780, 8781, 8888
+#: How many ports after LAB_PORT the demo tries when it is taken and none was asked for (as Jupyter does).
+LAB_PORT_TRIES = 20
+
+
+def _port(preferred: int, what: str, out: _Output) -> int:
+    """`preferred` when free, else any free port, said aloud (a notebook naming the usual URL needs the new one)."""
+    try:
+        check_port_free(preferred)
+        return preferred
+    except DevStackError:
+        port = free_port()
+        out.say(f"Port {preferred} is taken: the demo's {what} is on port {port} this time.", err=True)
+        return port
+
+
+def _lab_port(asked: int | None, out: _Output) -> int | None:
+    """JupyterLab's port: the one asked for (None when it is taken), else 8888 or the next free one after it."""
+    for port in [asked] if asked is not None else range(LAB_PORT, LAB_PORT + LAB_PORT_TRIES):
+        try:
+            check_port_free(port)
+        except DevStackError:
+            continue
+        if asked is None and port != LAB_PORT:
+            out.say(f"Port {LAB_PORT} is taken (another JupyterLab?): the demo's JupyterLab is on {port}.", err=True)
+        return port
+    return None
+
+
+def run_demo(port: int | None, open_browser: bool) -> int:
     """Start everything, print how to log in, wait for Ctrl-C (or SIGTERM, SIGHUP), clean up. Returns the exit
-    status. Every child ends with the demo, even when the demo is killed."""
+    status. Every child ends with the demo, even when the demo is killed. `port`: JupyterLab's, when asked for."""
     out = _Output()
+    chosen = _lab_port(port, out)
+    if chosen is None:
+        asked = (
+            f"port {port} on 127.0.0.1 is"
+            if port is not None
+            else f"ports {LAB_PORT}-{LAB_PORT + LAB_PORT_TRIES - 1} are"
+        )
+        out.say(f"Cannot start the demo: {asked} taken. Choose another with --port.", err=True)
+        return 1
+    port = chosen
     stack = _prepare(out, port)
     if stack is None:
         return 1
@@ -190,12 +232,13 @@ def _prepare(out: _Output, port: int) -> DevStack | None:
         out.say(f"The demo needs {', '.join(missing)}: pip install 'jupyter-openeo-auth[demo]'", err=True)
         return None
     try:
-        check_port_free(port)
-    except DevStackError:
-        out.say(f"Cannot start the demo: port {port} on 127.0.0.1 is taken. Choose another with --port.", err=True)
-        return None
-    try:
-        return DevStack(access_token_ttl=300, device_interval=2, provider_folder=install_provider())
+        return DevStack(
+            provider_port=_port(PROVIDER_PORT, "OpenID provider", out),
+            backend_port=_port(BACKEND_PORT, "openEO back-end", out),
+            access_token_ttl=300,
+            device_interval=2,
+            provider_folder=install_provider(),
+        )
     except DevStackError as e:
         out.say(f"Cannot start the demo: {e}", err=True)
         return None
@@ -264,7 +307,10 @@ def start_services(base_url: str | None = None) -> int:
     inner = (base_url or os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "").strip("/")
     base_url = f"/{inner}/" if inner else "/"
     try:
+        out = _Output()
         stack = DevStack(
+            provider_port=_port(PROVIDER_PORT, "OpenID provider", out),
+            backend_port=_port(BACKEND_PORT, "openEO back-end", out),
             access_token_ttl=300,
             device_interval=2,
             provider_folder=install_provider(),

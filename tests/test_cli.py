@@ -165,7 +165,7 @@ def test_which_server_a_shell_uses(stack, server, tmp_path):
         env = shell_env(server)
         del env["JUPYTER_SERVER_URL"]  # a shell outside JupyterLab
         several = cli(env, "status", cwd=tmp_path)
-        assert several.returncode == 4 and server.url in several.stderr and second.url in several.stderr
+        assert several.returncode == 5 and server.url in several.stderr and second.url in several.stderr
         assert "JUPYTER_OPENEO_AUTH_SERVER" in several.stderr
         inside = cli(env, "status", cwd=second_root)  # the server whose root holds the current directory
         assert f"Jupyter server: {second.url}" in inside.stdout

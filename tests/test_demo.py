@@ -49,10 +49,11 @@ class Demo:
     """`jupyter openeo-auth demo` run as a user would, from a folder outside a home folder of its own (HOME and
     TMPDIR are the test's, so that what it leaves there can be checked)."""
 
-    def __init__(self, tmp_path, stdout=None):
+    def __init__(self, tmp_path, stdout=None, port: int | None = -1):
+        """`port`: JupyterLab's (-1: a free one; None: the demo's own choice, 8888 or the next free one)."""
         self.home, self.cwd, self.tmp = tmp_path / "home", tmp_path / "work", tmp_path / "tmp"
         for folder in (self.home, self.cwd, self.tmp):
-            folder.mkdir()
+            folder.mkdir(parents=True)
         (self.home / ".bashrc").write_text("# the user's\n")
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "JPY", "IPYTHON"))},
@@ -60,10 +61,11 @@ class Demo:
             "TMPDIR": str(self.tmp),
         }
         self.log_path = tmp_path / "demo.log"
-        self.port = free_port()
+        self.port = free_port() if port == -1 else port
+        asked = ["--port", str(self.port)] if self.port is not None else []
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "jupyter", "openeo-auth", "demo", "--no-browser", "--port", str(self.port)],
+                [sys.executable, "-m", "jupyter", "openeo-auth", "demo", "--no-browser", *asked],
                 stdout=stdout or log,
                 stderr=log if stdout else subprocess.STDOUT,
                 cwd=self.cwd,
@@ -220,3 +222,46 @@ def test_demo_on_a_taken_port_says_so_and_leaves_nothing_behind(tmp_path):
     assert done.returncode == 1
     assert f"port {port} on 127.0.0.1 is taken" in done.stderr and "--port" in done.stderr
     assert list(scratch.iterdir()) == []
+
+
+def test_the_demo_keeps_its_addresses_and_steps_aside_when_they_are_taken(tmp_path):
+    """A kept notebook names the demo's back-end: its URL is the same every run while its port is free. A taken
+    port (another JupyterLab on 8888, something on the back-end's) moves that part aside, said aloud."""
+    import socket
+
+    from jupyter_openeo_auth.demo import BACKEND_PORT, LAB_PORT, PROVIDER_PORT
+
+    urls = []
+    for run in ("first", "second"):
+        demo = Demo(tmp_path / run)
+        try:
+            banner = demo.banner()
+        finally:
+            demo.stop()
+        urls.append(re.findall(r"http://127\.0\.0\.1:\d+", banner.split("openEO back-end:")[1])[:2])
+    assert urls[0] == urls[1] == [f"http://127.0.0.1:{BACKEND_PORT}", f"http://127.0.0.1:{PROVIDER_PORT}"]
+
+    taken = []
+    for port in (BACKEND_PORT, LAB_PORT):
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            s.listen()
+        except OSError:  # already taken by something else: just as good
+            s.close()
+            continue
+        taken.append(s)
+    try:
+        demo = Demo(tmp_path / "aside", port=None)
+        try:
+            banner = demo.banner()
+        finally:
+            demo.stop()
+    finally:
+        for s in taken:
+            s.close()
+    log = demo.log_path.read_text()
+    assert f"Port {BACKEND_PORT} is taken: the demo's openEO back-end is on port" in log, log
+    assert f"Port {LAB_PORT} is taken (another JupyterLab?)" in log, log
+    lab = re.search(r"JupyterLab:\s+http://127\.0\.0\.1:(\d+)/", banner)
+    assert lab and int(lab.group(1)) != LAB_PORT and f"127.0.0.1:{BACKEND_PORT}" not in banner.split("OpenID")[0]

@@ -21,6 +21,12 @@ class NoServer(OpenEOAuthError):
     reason = "no_server"
 
 
+class SeveralServers(NoServer):
+    """More than one server could be meant (the demo's and the user's own JupyterLab, say): the caller names one."""
+
+    reason = "several_servers"
+
+
 def safe_link(uri: str | None, on_server: bool = False) -> str | None:
     """A login link fit to show: an http(s) URI or, when the server says it made it (`on_server`: a provider
     reached through the server's proxy, see `server.handlers.through_this_server`), a path on the Jupyter
@@ -147,9 +153,9 @@ def find_server(runtime_dir: str | None = None, parent_pid: str | None = None) -
             "No running Jupyter server with jupyter-openeo-auth was found for this user. Start JupyterLab (or "
             "run this from its terminal or a notebook), or name one with JUPYTER_OPENEO_AUTH_SERVER=URL."
         )
-    raise NoServer(
+    raise SeveralServers(
         f"Several Jupyter servers with jupyter-openeo-auth are running ({_names(servers)}); choose one with "
-        "JUPYTER_OPENEO_AUTH_SERVER=URL."
+        "JUPYTER_OPENEO_AUTH_SERVER=URL, or run this from a folder inside one's root."
     )
 
 
