@@ -159,6 +159,7 @@ def run_from_the_palette(page, label: str) -> None:
 
 def log_out_from_the_palette(page, status, stack):
     run_from_the_palette(page, "Log out of openEO")
+    page.locator(".jp-Dialog").get_by_role("button", name="Log out").click()  # asked first
     expect(page.locator(".jp-Dialog")).to_contain_text(f"Logged out of {stack.backend.url}", timeout=15000)
     page.keyboard.press("Enter")
     expect(status).to_have_text("openEO: not logged in", timeout=5000)
@@ -409,3 +410,36 @@ def test_the_source_is_formatted_and_linted_as_the_extension_template_does_it():
     folder = Path(__file__).resolve().parents[1] / "labextension"
     done = subprocess.run(["npm", "run", "-s", "lint:check"], cwd=folder, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_status_bar_shows_the_account_and_every_log_out_asks_first(stack, second_backend, lab, page):
+    """Issue 31: clicking the status bar while logged in shows who, at which provider, which back-ends the login
+    serves and how it is renewed, with Log out; every Log out asks first, and Cancel keeps the login."""
+    status = open_lab(page, lab)
+    _, login = lab.api("POST", "logins", json={"backend": stack.backend.url})
+    ProviderUser("alice").approve(login["verification_uri_complete"], login["user_code"])
+    expect(status).to_have_text(re.compile("openEO: Alice Liddell @"), timeout=30000)
+    assert lab.api("POST", "token", json={"backend": second_backend.url})[0] == 200  # shared with a second one
+    expect(status).to_have_text("openEO: Alice Liddell +1", timeout=30000)
+
+    status.click()
+    account = page.locator(".jp-Dialog")
+    expect(account.locator(".jp-Dialog-header")).to_have_text("openEO account")
+    expect(account).to_contain_text("Alice Liddell (alice@example.org)")
+    expect(account).to_contain_text(f"local ({stack.provider.url})")
+    expect(account).to_contain_text(f"{stack.backend.url}, {second_backend.url}")
+    expect(account).to_contain_text("Renewed automatically")
+    account.get_by_role("button", name="Log out").click()
+    confirm = page.locator(".jp-Dialog")
+    expect(confirm.locator(".jp-Dialog-header")).to_have_text("Log out of openEO?")
+    confirm.get_by_role("button", name="Cancel").click()  # asked first: nothing happens
+    expect(page.locator(".jp-Dialog")).to_have_count(0)
+    expect(status).to_have_text("openEO: Alice Liddell +1")
+
+    run_from_the_palette(page, "Log out of openEO")  # the menu's and the palette's Log out ask too
+    confirm = page.locator(".jp-Dialog")
+    expect(confirm.locator(".jp-Dialog-header")).to_have_text("Log out of openEO?", timeout=10000)
+    confirm.get_by_role("button", name="Log out").click()
+    expect(page.locator(".jp-Dialog")).to_contain_text(f"Logged out of {stack.backend.url}", timeout=15000)
+    page.keyboard.press("Enter")
+    expect(status).to_have_text("openEO: not logged in", timeout=10000)

@@ -13,7 +13,7 @@ import { ILogin } from './api';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { OpenEOAuthModel } from './model';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
-import { sessionLine, StatusItem } from './status';
+import { clock, sessionLine, StatusItem, who } from './status';
 import { IOpenEOAuth } from './tokens';
 
 export { IOpenEOAuth } from './tokens';
@@ -72,6 +72,19 @@ async function logOut(
     });
     return;
   }
+  // Every log out asks first: it ends the login for every notebook, terminal and back-end it serves.
+  const sure = await showDialog({
+    title: 'Log out of openEO?',
+    body: textBody([
+      ...targets.map(sessionLine),
+      'The server forgets these logins and revokes them at the provider: notebooks and terminals using them ' +
+        'stop working until you log in again.'
+    ]),
+    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Log out' })]
+  });
+  if (!sure.button.accept) {
+    return;
+  }
   const messages: string[] = [];
   for (const session of targets) {
     const result = await model.logout(session.backend, session.provider_id);
@@ -82,6 +95,73 @@ async function logOut(
     body: textBody(messages),
     buttons: [Dialog.okButton()]
   });
+}
+
+/**
+ * Who is logged in, in a dialog (a click on the status bar while logged in): per login, who, at which
+ * provider, which back-ends it serves and by when it must be renewed by hand; with Log out and a login to
+ * another back-end.
+ */
+async function showAccount(
+  model: OpenEOAuthModel,
+  openDialog: () => Promise<ILogin | null>
+): Promise<void> {
+  const body = new Widget();
+  body.addClass('jp-OpenEOAuth-account');
+  for (const session of model.current) {
+    const section = document.createElement('dl');
+    const rows: [string, string][] = [
+      [
+        'Logged in as',
+        `${who(session)}${session.user.email ? ` (${session.user.email})` : ''}`
+      ],
+      [
+        'Provider',
+        session.issuer
+          ? `${session.provider_id} (${session.issuer})`
+          : session.provider_id
+      ],
+      [
+        'Back-ends',
+        (session.serves?.length ? session.serves : [session.backend]).join(', ')
+      ],
+      [
+        'Renewal',
+        session.login_required
+          ? 'Log in again: the login can no longer be renewed.'
+          : session.login_expires_at
+            ? `Renewed automatically until ${clock(session.login_expires_at)}; log in again by then.`
+            : session.flow === 'hub'
+              ? 'Renewed through JupyterHub.'
+              : 'Renewed automatically.'
+      ]
+    ];
+    if (session.account_problem) {
+      rows.push(['Back-end says', session.account_problem]);
+    }
+    for (const [term, text] of rows) {
+      const dt = document.createElement('dt');
+      dt.textContent = term;
+      const dd = document.createElement('dd');
+      dd.textContent = text;
+      section.append(dt, dd);
+    }
+    body.node.appendChild(section);
+  }
+  const result = await showDialog({
+    title: 'openEO account',
+    body,
+    buttons: [
+      Dialog.cancelButton({ label: 'Close' }),
+      Dialog.createButton({ label: 'Log in to another back-end' }),
+      Dialog.warnButton({ label: 'Log out' })
+    ]
+  });
+  if (result.button.label === 'Log out') {
+    await logOut(model);
+  } else if (result.button.label === 'Log in to another back-end') {
+    await openDialog();
+  }
 }
 
 /** Which back-ends the server is logged in to, in a dialog. */
@@ -177,7 +257,11 @@ const plugin: JupyterFrontEndPlugin<IOpenEOAuth> = {
     statusBar?.registerStatusItem('jupyter-openeo-auth:status', {
       item: new StatusItem(
         model,
-        () => void app.commands.execute(CommandIDs.login)
+        () =>
+          // Logged in (and nothing pending): who, where, until when, Log out. Else: the login dialog.
+          void (model.current.length && model.pendingCount === 0
+            ? showAccount(model, () => openDialog(''))
+            : app.commands.execute(CommandIDs.login))
       ),
       align: 'left',
       rank: 100

@@ -73,7 +73,7 @@ export function sessionLine(session: ISession): string {
   return `${session.backend} (${session.provider_id}): ${who(session)}, ${how}, ${renewed}${shared}${end}${state}`;
 }
 
-/** The status bar item: renders the model; a click opens the login dialog. */
+/** The status bar item: renders the model; a click shows the account (logged in) or the login dialog. */
 export class StatusItem extends Widget {
   constructor(
     private readonly model: OpenEOAuthModel,
