@@ -254,18 +254,25 @@ const plugin: JupyterFrontEndPlugin<IOpenEOAuth> = {
     ]) {
       palette?.addItem({ command, category: 'openEO' });
     }
-    statusBar?.registerStatusItem('jupyter-openeo-auth:status', {
-      item: new StatusItem(
-        model,
-        () =>
-          // Logged in (and nothing pending): who, where, until when, Log out. Else: the login dialog.
-          void (model.current.length && model.pendingCount === 0
-            ? showAccount(model, () => openDialog(''))
-            : app.commands.execute(CommandIDs.login))
-      ),
-      align: 'left',
-      rank: 100
-    });
+    const item = new StatusItem(
+      model,
+      () =>
+        // Logged in (and nothing pending): who, where, until when, Log out. Else: the login dialog.
+        void (model.current.length && model.pendingCount === 0
+          ? showAccount(model, () => openDialog(''))
+          : app.commands.execute(CommandIDs.login))
+    );
+    if (statusBar) {
+      statusBar.registerStatusItem('jupyter-openeo-auth:status', {
+        item,
+        align: 'left',
+        rank: 100
+      });
+    } else {
+      // Jupyter Notebook 7 has no status bar: the same item sits in its top bar, in the tree and notebook views.
+      item.addClass('jp-OpenEOAuth-top');
+      app.shell.add(item, 'top', { rank: 1000 });
+    }
     void model.refresh();
     return model;
   }
