@@ -262,6 +262,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(args.port, open_browser=not args.no_browser)
     try:
         return COMMANDS[args.command](ServerClient(), args)
+    except NotLoggedIn as e:  # the server's sentence names the notebook's ways: a terminal has its own
+        backend = getattr(args, "backend", None) or ""
+        _say(f"{e.message.split(' Log in first:')[0]} Log in: jupyter openeo-auth login {backend}".rstrip())
+        return NOT_LOGGED_IN
     except OpenEOAuthError as e:
         _say(e.message)
         return next(code for kind, code in EXIT_CODES if isinstance(e, kind))

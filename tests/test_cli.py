@@ -150,6 +150,8 @@ def test_terminal_login_status_token_and_logout(stack, server, issued_secrets):
     assert cli(env, "logout").returncode == 0
     gone = cli(env, "token")
     assert gone.returncode == 2 and "Not logged in" in gone.stderr
+    # A terminal's way to log in, not the notebook's (issue 31).
+    assert gone.stderr.strip().endswith("Log in: jupyter openeo-auth login") and "%openeo_login" not in gone.stderr
 
 
 def test_which_server_a_shell_uses(stack, server, tmp_path):
