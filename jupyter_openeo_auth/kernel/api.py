@@ -57,16 +57,19 @@ def bind_connection(widget: LoginWidget, namespace: dict, var: str) -> None:
         return
     if state != "new":  # the back-end cannot be reached, or has no such provider: the widget says so
         return
+    # The widget shows the note once logged in (printing from its thread would land in another cell). Asked for
+    # before the login starts: the code is on screen at once, and the user may approve it while this cell still
+    # binds the connection (which it does before the cell ends, so before any later cell can use it).
+    bound: list[bool] = []
+    widget.on_login(lambda _login: note if bound != [False] else None)
     widget.start()
     if widget.state not in ("pending", "logged_in"):
         return
     try:
         namespace[var] = connect_when_logged_in(widget)
     except Exception as e:  # noqa: BLE001 - openeo.connect could not reach the back-end: say so, bind nothing
+        bound.append(False)
         print(f"Could not connect to {widget.backend}: {e}")
-        return
-    # The widget shows the note once logged in; printing from its thread would land in another cell.
-    widget.on_login(lambda _login: note)
 
 
 def login(backend: str | None = None, provider_id: str | None = None, var: str | None = "connection") -> LoginWidget:
