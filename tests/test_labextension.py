@@ -380,60 +380,55 @@ def test_a_remembered_backend_that_no_longer_answers_gives_way_to_the_default(st
     )
 
 
-def test_notebook_7_shows_the_login_state_in_its_top_bar(stack, tmp_path, page):
+@pytest.fixture
+def notebook_7(stack, tmp_path):
+    """Jupyter Notebook 7 with the extension, its default back-end the stack's; (service, token)."""
+    token = secrets.token_hex(16)
+    service = jupyter_service(
+        tmp_path,
+        token,
+        app="notebook",
+        config={"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}},
+    )
+    service.start(timeout=120)
+    yield service, token
+    service.cleanup()
+
+
+def test_notebook_7_shows_the_login_state_in_its_top_bar(stack, notebook_7, tmp_path, page):
     """Issue 31: Notebook 7 has no status bar; its top bar shows the login state in the tree and notebook views,
     following logins made anywhere on the server, and a click there opens the account or the dialog."""
-    token = secrets.token_hex(16)
+    service, token = notebook_7
     kernelspec = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")], metadata={"kernelspec": kernelspec})
     nbformat.write(notebook, tmp_path / "nb.ipynb")
-    service = jupyter_service(
-        tmp_path,
-        token,
-        app="notebook",
-        config={"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}},
-    )
-    service.start(timeout=120)
-    try:
-        page.goto(f"{service.url}/tree?token={token}")
-        state = page.locator("#top-panel .jp-OpenEOAuth-status")
-        expect(state).to_have_text("openEO: not logged in", timeout=60000)
-        headers = {"Authorization": f"token {token}"}
-        login = requests.post(
-            f"{service.url}/openeo-auth/api/logins", json={"backend": stack.backend.url}, headers=headers, timeout=30
-        ).json()
-        ProviderUser("alice").approve(login["verification_uri_complete"], login["user_code"])
-        host = stack.backend.url.split("://")[1]
-        expect(state).to_have_text(f"openEO: Alice Liddell @ {host}", timeout=30000)  # the event bus, no reload
-        page.goto(f"{service.url}/notebooks/nb.ipynb?token={token}")
-        state = page.locator("#top-panel .jp-OpenEOAuth-status")
-        expect(state).to_have_text(f"openEO: Alice Liddell @ {host}", timeout=60000)
-        state.click()
-        expect(page.locator(".jp-Dialog")).to_contain_text("Alice Liddell (alice@example.org)")
-    finally:
-        service.cleanup()
+    page.goto(f"{service.url}/tree?token={token}")
+    state = page.locator("#top-panel .jp-OpenEOAuth-status")
+    expect(state).to_have_text("openEO: not logged in", timeout=60000)
+    headers = {"Authorization": f"token {token}"}
+    login = requests.post(
+        f"{service.url}/openeo-auth/api/logins", json={"backend": stack.backend.url}, headers=headers, timeout=30
+    ).json()
+    ProviderUser("alice").approve(login["verification_uri_complete"], login["user_code"])
+    host = stack.backend.url.split("://")[1]
+    expect(state).to_have_text(f"openEO: Alice Liddell @ {host}", timeout=30000)  # the event bus, no reload
+    page.goto(f"{service.url}/notebooks/nb.ipynb?token={token}")
+    state = page.locator("#top-panel .jp-OpenEOAuth-status")
+    expect(state).to_have_text(f"openEO: Alice Liddell @ {host}", timeout=60000)
+    state.click()
+    expect(page.locator(".jp-Dialog")).to_contain_text("Alice Liddell (alice@example.org)")
 
 
-def test_notebook_7_has_the_menu_and_the_dialog(stack, tmp_path, page):
-    token = secrets.token_hex(16)
-    service = jupyter_service(
-        tmp_path,
-        token,
-        app="notebook",
-        config={"OpenEOAuth": {"persist": "never", "default_backend": stack.backend.url}},
-    )
-    service.start(timeout=120)
-    try:
-        page.goto(f"{service.url}/tree?token={token}")
-        menu = page.get_by_role("menuitem", name="openEO")
-        expect(menu).to_be_visible(timeout=60000)
-        menu.click()
-        page.get_by_role("menuitem", name="Log in to openEO…").click()
-        dialog = page.locator(".jp-Dialog")
-        expect(dialog.locator(".jp-OpenEOAuth-backend")).to_have_value(stack.backend.url, timeout=30000)
-        expect(dialog.locator(".jp-OpenEOAuth-message")).to_have_text("Provider: Local demo provider", timeout=30000)
-    finally:
-        service.cleanup()
+def test_notebook_7_has_the_menu_and_the_dialog(stack, notebook_7, page):
+    service, token = notebook_7
+    page.goto(f"{service.url}/tree?token={token}")
+    menu = page.get_by_role("menuitem", name="openEO")
+    expect(menu).to_be_visible(timeout=60000)
+    menu.click()
+    page.get_by_role("menuitem", name="Log in to openEO…").click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog.locator(".jp-OpenEOAuth-backend")).to_have_value(stack.backend.url, timeout=30000)
+    expect(dialog.locator(".jp-OpenEOAuth-message")).to_have_text("Provider: Local demo provider", timeout=30000)
 
 
 def test_the_source_is_formatted_and_linted_as_the_extension_template_does_it():
