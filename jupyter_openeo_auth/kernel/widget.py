@@ -8,7 +8,6 @@ import html
 import re
 import threading
 import time
-import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,12 +16,12 @@ import ipywidgets as w
 from ..oidc import LoginEnded, OpenEOAuthError
 from ..wire import Flow, Reason
 from .client import ServerClient, login_link, server, session_for
+from .watch import WATCH, after_this_cell
 
 POLL_SECONDS = 1.0
-#: One thread per kernel follows the server's logins for every widget: a widget offering "Log in" shows a login
-#: made elsewhere (the JupyterLab dialog, another notebook), for an hour; a widget saying "Logged in" shows when
-#: that login ends (logged out, revoked, replaced), for as long as it lives. This often:
-WATCH_SECONDS, WATCH_FOR = 1.0, 3600.0
+#: A widget offering "Log in" shows a login made elsewhere (the JupyterLab dialog, another notebook) for this
+#: long; a widget saying "Logged in" shows when that login ends for as long as it lives (see `watch.py`).
+WATCH_FOR = 3600.0
 #: How long a new widget waits for the server's first answer before it shows "asking…" and goes on.
 DISPLAY_WAIT = 0.5
 ENDED = "The login shown here ended (logged out, revoked or replaced elsewhere)."
@@ -127,7 +126,7 @@ class LoginWidget(w.VBox):
             self._checked.set()
         if self._handle is not None:
             self._handle.update(self)
-        _WATCH.add(self)
+        WATCH.add(self)
 
     def display(self) -> None:
         """Show the widget in this cell now. What a front end without widgets keeps (its text/plain) is brought
@@ -165,7 +164,7 @@ class LoginWidget(w.VBox):
             if self._checked.is_set():  # the server answered at once: act now, before the cell goes on
                 action()
             else:  # show the widget now ("asking…"), act once it is out, before the next cell runs
-                _after_this_cell(action)
+                after_this_cell(action)
         bundle = super()._repr_mimebundle_(**kwargs)
         if isinstance(bundle, dict):  # ipywidgets cuts its text/plain at 110 characters: a link is longer
             bundle["text/plain"] = repr(self)
@@ -394,51 +393,3 @@ class LoginWidget(w.VBox):
         self._check_existing()
         if self._state == "new":
             self.status.value = html.escape(result.get("message") or "Logged out.")
-
-
-def _after_this_cell(action: Callable[[], None]) -> None:
-    """Run `action` when the running cell's code is done (its outputs are out), before the next cell runs."""
-    from IPython import get_ipython
-
-    shell = get_ipython()
-    if shell is None:
-        action()
-        return
-
-    def once(*_: object) -> None:
-        shell.events.unregister("post_run_cell", once)
-        action()
-
-    shell.events.register("post_run_cell", once)
-
-
-class _Watch:
-    """One thread for all the kernel's widgets: asks the server, once per back-end, how its login stands."""
-
-    def __init__(self) -> None:
-        self.widgets: weakref.WeakSet[LoginWidget] = weakref.WeakSet()
-        self.lock = threading.Lock()
-        self.thread: threading.Thread | None = None
-
-    def add(self, widget: LoginWidget) -> None:
-        with self.lock:
-            self.widgets.add(widget)
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._run, daemon=True, name="openeo-login-watch")
-                self.thread.start()
-
-    def _run(self) -> None:
-        while True:
-            time.sleep(WATCH_SECONDS)
-            asked: dict[tuple, dict | None] = {}
-            for widget in [shown for shown in list(self.widgets) if shown._watched()]:
-                where = (id(widget.client), widget.backend, widget.provider_id, widget.client_id)
-                try:
-                    if where not in asked:
-                        asked[where] = widget._session()
-                except OpenEOAuthError:  # the server is restarting, say: ask again next time
-                    continue
-                widget._notice(asked[where])
-
-
-_WATCH = _Watch()

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from jupyter_openeo_auth.kernel import watch as watch_module
 from jupyter_openeo_auth.kernel import widget as widget_module
 from jupyter_openeo_auth.kernel.autoload import STARTUP_FILE, USERS_STARTUP, set_kernel_startup
 from jupyter_openeo_auth.kernel.client import session_for, this_kernel_id
@@ -75,7 +76,7 @@ class StubServer:
 @pytest.fixture(autouse=True)
 def quiet_watcher(monkeypatch):
     """The kernel's watcher thread asks every hour here: the tests call `_notice` themselves."""
-    monkeypatch.setattr(widget_module, "WATCH_SECONDS", 3600.0)
+    monkeypatch.setattr(watch_module, "WATCH_SECONDS", 3600.0)
 
 
 def widget(server: StubServer, **kwargs) -> widget_module.LoginWidget:
