@@ -30,7 +30,11 @@ def test_a_wrong_command_line_is_not_mistaken_for_not_logged_in(tmp_path):
         wrong = cli(env, *args)
         assert wrong.returncode == 1 and "usage: jupyter openeo-auth" in wrong.stderr, args
     assert cli(env, "token", "--help").returncode == 0
-    assert "Exit codes: 0 ok, 2 not logged in, 3 log in again, 4 no server found, 1 any" in cli(env, "--help").stdout
+    said = " ".join(cli(env, "--help").stdout.split())
+    assert (
+        "Exit codes: 0 ok, 2 not logged in, 3 log in again, 4 no server found, 5 several servers (name one), 1 any"
+        in said
+    )
 
 
 @pytest.fixture
