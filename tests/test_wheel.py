@@ -3,8 +3,10 @@ with no Node on the PATH, it enables the server extension and the prebuilt Jupyt
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 import time
@@ -69,14 +71,6 @@ def test_the_wheel_ships_the_labextension_prebuilt(tmp_path, wheel):
 
     # JupyterLab, started from that environment, serves the extension to the browser: listed in the page's
     # federated extensions, and its entry script downloads. (tests/test_binder.py sees it run in a browser.)
-    import json
-    import secrets
-    import time
-
-    import requests
-
-    from jupyter_openeo_auth.devstack import free_port
-
     port, token = free_port(), secrets.token_hex(16)
     lab = subprocess.Popen(
         [
@@ -158,3 +152,94 @@ def test_the_hub_installs_lean_without_the_openeo_client(tmp_path, wheel):
     finally:
         service.terminate()
         service.wait(10)
+
+
+def a_python_without_this_package() -> str:
+    """An interpreter to build a hub image from: one where this package is not importable (the tests' own
+    Python has it installed), with the venv module."""
+    import shutil
+
+    candidates = [os.path.join(sys.base_prefix, "bin", "python3"), shutil.which("python3", path="/usr/bin")]
+    for python in filter(None, candidates):
+        probe = subprocess.run(
+            [python, "-c", "import venv, jupyter_openeo_auth"], capture_output=True, text=True, cwd="/", env={}
+        )
+        if "No module named 'jupyter_openeo_auth'" in probe.stderr:
+            return python
+    raise AssertionError(f"no Python without jupyter_openeo_auth among {candidates}: the hub image needs one")
+
+
+def test_a_user_installs_it_with_pip_user_on_a_hub_someone_else_runs(tmp_path, wheel, stack):
+    """The README's "On a JupyterHub you do not run": the hub's image has JupyterLab but not this package; the
+    user runs `pip install --user` in their server's terminal, restarts the server from the hub, and then the
+    server extension, the JupyterLab extension and the kernels' `openeo.connect` take-over all load from
+    ~/.local, with the device login."""
+    from hubs import hub_service
+    from openapi_check import unchecked
+    from test_hub import start_server, user_token
+    from ws_kernel import WebSocketKernel
+
+    from jupyter_openeo_auth.devstack.user import ProviderUser
+
+    image = tmp_path / "image"  # what the admin installed: user site-packages visible, as in conda-based images
+    run([a_python_without_this_package(), "-m", "venv", "--system-site-packages", str(image)])
+    python = str(image / "bin" / "python")
+    run([python, "-m", "pip", "install", "-q", "jupyterhub>=5", "jupyterlab>=4", "ipykernel"])
+    (tmp_path / "hub").mkdir()
+    hub = hub_service(
+        tmp_path / "hub",
+        free_port(),
+        secrets.token_hex(16),
+        HUB_SINGLEUSER_CMD=str(image / "bin" / "jupyterhub-singleuser"),
+    )
+    try:
+        server, alice = start_server(hub, "alice"), user_token(hub, "alice")
+        with unchecked():  # not this package's answer: the image's server does not have it yet
+            assert requests.get(f"{server}/openeo-auth/api/settings", headers=alice, timeout=30).status_code == 404
+
+        # In her server's terminal: the same HOME and PATH as the server (the hub's spawner set them).
+        home = tmp_path / "hub" / "home" / "alice"
+        user_env = {"HOME": str(home), "PATH": f"{image / 'bin'}:/usr/bin:/bin"}
+        run([python, "-m", "pip", "install", "-q", "--user", str(wheel)], env=user_env)
+        assert list((home / ".local" / "etc" / "jupyter" / "jupyter_server_config.d").glob("jupyter_openeo_auth*"))
+        missing = subprocess.run(
+            [python, "-c", "import jupyter_openeo_auth"], capture_output=True, text=True, cwd="/", env={"HOME": "/"}
+        )
+        assert "No module named" in missing.stderr  # only in her user site, not in the image
+        # Nothing the image serves with was replaced in her user site.
+        shadowing = [p.name for p in (home / ".local" / "lib").glob("python3*/site-packages/jupyter_server*")]
+        assert not shadowing, shadowing
+
+        # File > Hub Control Panel > Stop My Server, then Start My Server.
+        requests.delete(f"{hub.url}/hub/api/users/alice/server", headers=hub.headers, timeout=120)
+        deadline = time.time() + 60
+        while requests.get(f"{hub.url}/hub/api/users/alice", headers=hub.headers, timeout=30).json().get("servers"):
+            assert time.time() < deadline, "alice's server did not stop"
+            time.sleep(0.5)
+        server = start_server(hub, "alice")
+        assert requests.get(f"{server}/openeo-auth/api/settings", headers=alice, timeout=30).ok, hub.log_tail(40)
+        page = requests.get(f"{server}/lab", headers=alice, timeout=30).text
+        config = json.loads(
+            re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S).group(1)
+        )
+        assert "jupyter-openeo-auth" in [e["name"] for e in config["federated_extensions"]]
+
+        login = requests.post(
+            f"{server}/openeo-auth/api/logins", json={"backend": stack.backend.url}, headers=alice, timeout=30
+        )
+        assert login.status_code == 202, login.text
+        login = login.json()
+        ProviderUser("alice").approve(login["verification_uri_complete"], login["user_code"])
+        kernel = WebSocketKernel(server, alice["Authorization"].split()[1])
+        try:  # a tutorial's cell, unchanged: the server's login, no second one
+            out = kernel.run(
+                "import openeo, jupyter_openeo_auth\n"
+                f"con = openeo.connect({stack.backend.url!r}).authenticate_oidc(max_poll_time=30)\n"
+                "print(con.describe_account()['user_id'], jupyter_openeo_auth.__file__)"
+            )
+        finally:
+            kernel.close()
+        user, where = out.split()[-2:]
+        assert user == "alice" and where.startswith(str(home / ".local")), out
+    finally:
+        hub.cleanup()

@@ -51,7 +51,7 @@ if os.environ.get("JUPYTER_OPENEO_AUTH_HUB_SECRET"):
     from jupyter_openeo_auth.hub import store_key_hook
 
     c.Spawner.pre_spawn_hook = store_key_hook
-else:
+elif not os.environ.get("HUB_SINGLEUSER_CMD"):  # a user's own install runs with its defaults
     c.Spawner.args.append("--OpenEOAuth.persist=never")
 c.Spawner.default_url = "/lab"
 spawner_env = {"OPENEO_BACKEND": os.environ["OPENEO_BACKEND"]} if os.environ.get("OPENEO_BACKEND") else {}
@@ -86,4 +86,10 @@ c.JupyterHub.load_roles = [
     # Bob may open Alice's server, as a share (JupyterHub 5 sharing) would let him: her openEO logins stay hers.
     {"name": "alice-shares-with-bob", "users": ["bob"], "scopes": ["access:servers!user=alice"]},
 ] + extra_roles
+if os.environ.get("HUB_SINGLEUSER_CMD"):
+    # The users' servers run from another environment, the hub image's, which the test set up without this
+    # package (a user installs it there with `pip install --user`): its bin folder first, nothing of ours kept.
+    c.Spawner.cmd = [os.environ["HUB_SINGLEUSER_CMD"]]
+    c.Spawner.env_keep = ["LANG", "LC_ALL"]
+    spawner_env["PATH"] = os.pathsep.join([os.path.dirname(os.environ["HUB_SINGLEUSER_CMD"]), "/usr/bin", "/bin"])
 c.Spawner.environment = spawner_env
