@@ -17,12 +17,10 @@ from ._version import __version__
 from .lazy import names_from
 
 if TYPE_CHECKING:
-    from .oidc.errors import LoginRequired, NotLoggedIn, OpenEOAuthError
+    from .errors import LoginRequired, NotLoggedIn, OpenEOAuthError
 
 #: Imported when first used: the hub imports `jupyter_openeo_auth.hub` with nothing of the rest installed.
-__getattr__ = names_from(
-    __name__, {name: "oidc.errors" for name in ("LoginRequired", "NotLoggedIn", "OpenEOAuthError")}
-)
+__getattr__ = names_from(__name__, {name: "errors" for name in ("LoginRequired", "NotLoggedIn", "OpenEOAuthError")})
 
 
 def _jupyter_server_extension_points():

@@ -47,6 +47,20 @@ class LoginState(WireName):
     CANCELLED = "cancelled"
 
 
+class EventAction(WireName):
+    """What happened to a login or session: `action` of the server's events (server/events/session.yaml), which
+    labextension/src/model.ts follows; a test checks all three agree."""
+
+    LOGIN_STARTED = "login_started"
+    LOGIN_FINISHED = "login_finished"
+    SESSION_RENEWED = "session_renewed"
+    SESSION_ENDED = "session_ended"
+    #: A login made for another back-end now serves this one too (same provider and client).
+    SESSION_SHARED = "session_shared"
+    #: The login ends soon however often it is renewed (at `login_expires_at`).
+    LOGIN_ENDING = "login_ending"
+
+
 class Reason(WireName):
     """Why a request failed: `reason` of every error answer (`{"reason", "message"}`), openapi.json's `Reason`,
     the same union in api.ts. Each error type names its reason here; the message says what to do."""

@@ -252,10 +252,10 @@ async def test_network_error_in_an_early_refresh_hands_out_the_valid_token(tmp_p
         code, token = await api.post("token", backend=backend.url, min_valid=60)
         assert code == 200 and token["access_token"] == old.access_token
         loop = asyncio.get_running_loop()
-        assert session._timer.when() - loop.time() >= 4.5  # the retry waits
+        assert session.renewals.timer.when() - loop.time() >= 4.5  # the retry waits
         assert session.refresh_count == 0 and session.login_required is None
         provider.start()
-        await asyncio.sleep(session._timer.when() - loop.time() + 1.0)
+        await asyncio.sleep(session.renewals.timer.when() - loop.time() + 1.0)
         assert session.refresh_count == 1 and session.tokens.access_token != old.access_token
     finally:
         backend.cleanup()

@@ -121,7 +121,7 @@ async def test_a_malformed_token_lifetime_is_a_502_and_the_session_recovers(stac
     code, data = await api.post("token", backend=stack.backend.url)
     assert code == 503 and "unusable lifetime" in data["message"] and "tries again in" in data["message"]
     faults.proxy(metadata.token_endpoint)  # the provider answers properly again
-    await asyncio.sleep(session.retry_at - time.monotonic() + 1)  # the planned retry renews the login
+    await asyncio.sleep(session.renewals.retry_at - time.monotonic() + 1)  # the planned retry renews the login
     code, token = await api.post("token", backend=stack.backend.url)
     assert code == 200 and await asyncio.to_thread(whoami, stack.backend.url, token["access_token"]) == "alice"
 
@@ -162,7 +162,7 @@ class TestWithKeyring:
         assert code == 200 and data["logged_out"] == 1
         with pytest.raises(Exception, match="logged out"):
             await refresh
-        assert broker.sessions == {} and session._timer is None
+        assert broker.sessions == {} and session.renewals.timer is None
         assert all("refresh_token" not in v for v in test_keyring._read().values())
         restarted = TokenBroker(store=KeyringStore(test_keyring, logging.getLogger("test")))
         assert await restarted.restore() == 0

@@ -141,11 +141,11 @@ async def test_failing_renewals_back_off_and_warn_once_per_streak(faults, caplog
     for _ in range(8):
         with pytest.raises(ProviderUnavailable):
             await session.refresh()
-        delays.append(session.retry_delay)
+        delays.append(session.renewals.retry_delay)
     assert delays == [5, 10, 20, 40, 80, 160, 300, 300]
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "retrying later" in warnings[0].getMessage()
-    session.cancel_timer()
+    session.renewals.cancel()
 
 
 @pytest.mark.parametrize("path", ["/busy", "/rate-limited"])
@@ -153,15 +153,17 @@ async def test_retry_after_is_honoured(faults, caplog, path):
     session = session_at(faults, path, caplog)
     with pytest.raises(ProviderUnavailable):
         await session.refresh()
-    assert session.retry_delay == pytest.approx(120, abs=1) and not session.login_required  # passing, not permanent
-    session.cancel_timer()
+    assert (
+        session.renewals.retry_delay == pytest.approx(120, abs=1) and not session.login_required
+    )  # passing, not permanent
+    session.renewals.cancel()
 
 
 async def test_a_permanent_refusal_stops_renewals_with_a_sentence(faults, caplog):
     session = session_at(faults, "/refuses-client", caplog)
     with pytest.raises(LoginRequired, match="unknown client.*Log in again"):
         await session.access_token(min_valid=7200)
-    assert session.login_required and session._timer is None
+    assert session.login_required and session.renewals.timer is None
     hits = faults.hits["/refuses-client"]
     with pytest.raises(LoginRequired):
         await session.access_token(min_valid=7200)

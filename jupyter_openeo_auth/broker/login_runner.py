@@ -10,7 +10,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 from ..oidc import AsyncDeviceAuthorization, AsyncOidcClient, OpenEOAuthError, TokenSet
-from ..wire import Reason
+from ..wire import EventAction, Reason
+from .bus import Bus
 from .logins import Login, LoginState
 from .sessions import Served, Session, SessionKey
 
@@ -39,19 +40,19 @@ class LoginCancelled(OpenEOAuthError):
 
 class LoginRunner:
     """`logins` by id; `start_device()` polls until the login ends, then `approved(login, client, tokens)` makes
-    its session; every ended login is passed to `finished`."""
+    its session; every ended login goes on the bus (`login_finished`)."""
 
     def __init__(
         self,
         approved: Callable[[Login, AsyncOidcClient, TokenSet], Awaitable[Session]],
-        finished: Callable[[Login], None],
+        bus: Bus,
         log: logging.Logger,
         max_pending: int = MAX_PENDING_LOGINS,
     ):
         self.logins: dict[str, Login] = {}
         #: Logins deleted (cancelled) by a caller: id -> how it ended, for whoever still follows them (bounded).
         self._deleted: dict[str, str] = {}
-        self._approved, self._finished, self.log, self.max_pending = approved, finished, log, max_pending
+        self._approved, self._bus, self.log, self.max_pending = approved, bus, log, max_pending
 
     def __repr__(self) -> str:
         return f"<LoginRunner logins={len(self.logins)}>"
@@ -61,6 +62,16 @@ class LoginRunner:
         login = Login(key, backend_url, auth)
         login.on_finish = self._finished
         return login
+
+    def _finished(self, login: Login) -> None:
+        self._bus.publish(
+            EventAction.LOGIN_FINISHED,
+            login.key,
+            login.backend_url,
+            login_id=login.id,
+            state=login.state.value,
+            user=login.user,
+        )
 
     def pending(self, key: SessionKey, client_id: str | None = None) -> Login | None:
         """The pending login for this key (with this client, when one is named), to rejoin instead of starting

@@ -19,3 +19,8 @@ class SessionKey(NamedTuple):
     def entry_name(self) -> str:
         """A stable, non-secret name for this session's record in a store (the keyring, the sealed file)."""
         return hashlib.sha256(json.dumps(list(self)).encode()).hexdigest()[:24]
+
+    @property
+    def login_id(self) -> str:
+        """A stable, non-secret name of the login, the same for every back-end it serves (`login` in answers)."""
+        return hashlib.sha256(repr(tuple(self)).encode()).hexdigest()[:12]

@@ -4,11 +4,12 @@ same account at the same provider and client (see `sharing`)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from ..oidc import AsyncHttpClient, BackendInfo, OpenEOAuthError
-from ..wire import Flow
+from ..wire import EventAction, Flow
 from .accounts import check_account
+from .bus import Bus
+from .describe import describe, describe_all
 from .flows import SHARED
 from .session_key import SessionKey
 from .sessions import Served, Session
@@ -26,13 +27,13 @@ class SessionTable:
         owner: str,
         http: AsyncHttpClient,
         log: logging.Logger,
-        announce: Callable[..., None],
+        bus: Bus,
     ):
         self.owner = owner
         self.by_key: dict[SessionKey, Session] = {}
         self._http = http
         self._log = log
-        self._announce = announce
+        self._bus = bus
 
     def __len__(self) -> int:
         return len(self.by_key)
@@ -90,7 +91,7 @@ class SessionTable:
                 continue
             for session in self.mine():
                 if info.api_url not in session.served and can_serve(session, provider):
-                    out.append(session.summary(Served(info.api_url, info.url, provider.id)))
+                    out.append(describe(session, Served(info.api_url, info.url, provider.id)))
         return out
 
     async def share(
@@ -123,15 +124,15 @@ class SessionTable:
                     await check_account(self._http, session, await session.access_token(), self._log, served)
                 except OpenEOAuthError:
                     pass  # the token request that follows says what is wrong
-                self._announce("session_shared", session.key, info.url, user=session.user)
+                self._bus.publish(EventAction.SESSION_SHARED, session.key, info.url, user=session.user)
                 return session, served
         return None
 
     def summaries(self) -> list[dict]:
         """What `GET sessions` lists: one entry per back-end each of the owner's logins serves, no tokens."""
-        return [summary for session in self.mine() for summary in session.summaries()]
+        return [summary for session in self.mine() for summary in describe_all(session)]
 
     def stop(self) -> None:
         """Stop every session's timers (server shutdown)."""
         for session in self.by_key.values():
-            session.stop_timers()
+            session.renewals.stop()

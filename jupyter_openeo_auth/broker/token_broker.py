@@ -7,7 +7,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from ..oidc import (
     AsyncHttpClient,
@@ -18,9 +18,10 @@ from ..oidc import (
     TokenSet,
     normalize_url,
 )
-from ..wire import Flow
+from ..wire import EventAction, Flow
 from .accounts import ACCOUNT_RECHECK, AccountRefused, check_account
 from .backends import Backends
+from .bus import Bus
 from .first_tokens import FirstTokens
 from .flows import SHARED, STARTABLE, flow_of
 from .hub_sessions import HubSessions
@@ -28,6 +29,7 @@ from .hub_tokens import HubTokens
 from .keeper import Keeper
 from .login_runner import MAX_PENDING_LOGINS, LoginRunner
 from .logins import Login
+from .revoke import revoke
 from .service_accounts import ServiceAccount
 from .session_table import Found, SessionTable
 from .sessions import Served, Session, SessionKey, SessionSettings
@@ -77,21 +79,24 @@ class TokenBroker:
         self.store: SessionStore = store or MemoryStore()
         self.keeper = Keeper(self.store)
         self.default_backend = default_backend
-        #: Told every login start and end, session renewal and end, as a dict without any secret.
-        self.on_event = on_event or (lambda event: None)
+        #: Every login start and end, session renewal, sharing and end: the rooms publish, `on_event` hears each
+        #: as a dict without any secret.
+        self.log = log or logging.getLogger("jupyter_openeo_auth")
+        self.bus = Bus(self.log)
+        if on_event is not None:
+            self.bus.subscribe(lambda event: on_event(event.as_dict()))
         self.service_accounts = list(service_accounts)
         self.backends = Backends(self.http, allowed_backends)
         self.owner = os.environ.get("JUPYTERHUB_USER", "") if owner is None else owner
-        self.log = log or logging.getLogger("jupyter_openeo_auth")
         #: The sessions' room: which login serves which back-end.
-        self.table = SessionTable(self.owner, self.http, self.log, self._announce)
+        self.table = SessionTable(self.owner, self.http, self.log, self.bus)
         #: JupyterHub's login, when the server runs on a hub that hands it out (see `use_hub`).
         self.hub: HubSessions | None = None
         self.use_hub(hub)
         #: How each flow gets its first tokens at the provider.
         self.first_tokens = FirstTokens(self.http, self.service_accounts, self.store.timeout, self.log)
         #: The logins' room: start, poll, cancel, forget.
-        self.runner = LoginRunner(self._new_session, self._login_finished, self.log, max_pending_logins)
+        self.runner = LoginRunner(self._new_session, self.bus, self.log, max_pending_logins)
         #: Set while `restore()` runs: requests that look for sessions wait for it.
         self._restoring: asyncio.Future | None = None
         #: Set once the server started on a hub: the hub's login for the default back-end being made.
@@ -128,30 +133,6 @@ class TokenBroker:
         }
 
     # --- events -----------------------------------------------------------------------------------------
-
-    def _announce(self, action: str, key: SessionKey, backend_url: str, **fields: Any) -> None:
-        event = {"action": action, "backend": backend_url, "provider_id": key.provider_id, "flow": key.flow}
-        event.update({k: v for k, v in fields.items() if v not in (None, "")})
-        try:
-            self.on_event(event)
-        except Exception:  # noqa: BLE001 - a listener's trouble must not end a login
-            self.log.exception("Announcing an openEO %s event failed.", action)
-
-    def _login_finished(self, login: Login) -> None:
-        self._announce(
-            "login_finished", login.key, login.backend_url, login_id=login.id, state=login.state.value, user=login.user
-        )
-
-    def _session_event(self, session: Session, action: str, state: str) -> None:
-        self._announce(
-            action,
-            session.key,
-            session.backend_url,
-            state=state,
-            user=session.user,
-            access_expires_at=session.tokens.expires_at if action == "session_renewed" else None,
-            login_expires_at=session.login_end.expires_at if action == "login_ending" else None,
-        )
 
     # --- logins ---------------------------------------------------------------------------------------
 
@@ -196,7 +177,7 @@ class TokenBroker:
         self.runner.make_room()
         authorization = await self.first_tokens.device(info, provider_id, client_id, client_secret)
         login = self.runner.start_device(key, info.url, authorization)
-        self._announce("login_started", key, info.url, login_id=login.id)
+        self.bus.publish(EventAction.LOGIN_STARTED, key, info.url, login_id=login.id)
         return login
 
     async def _usable(self, info: BackendInfo, key: SessionKey, client_id: str | None) -> Found | None:
@@ -257,7 +238,7 @@ class TokenBroker:
         session = self._session(key, login.backend_url, client, tokens, renew)
         await session.save(tokens)  # stored before anyone receives its access token
         replaced = self.table.add(session)
-        session.schedule()
+        session.renewals.schedule()
         if replaced is not None:
             await self._revoke_replaced(replaced, session)
         await check_account(self.http, session, tokens, self.log)
@@ -273,7 +254,7 @@ class TokenBroker:
         )
         if not old.tokens.refresh_token or same_client:
             return  # the same client's: Keycloak would end the new login with it (see KEYCLOAK_REVOKED)
-        problem = await old.revoke()
+        problem = await revoke(old, self.log)
         said = (
             problem
             or f"Your earlier login to {old.backend_url} (client {old.client.client_id!r}) was replaced by this one "
@@ -281,7 +262,7 @@ class TokenBroker:
         )
         new.notice = said
         self.log.info("The openEO login to %s as %s replaced an earlier one: %s", new.backend_url, new.who, said)
-        self._announce("session_ended", old.key, old.backend_url, state="replaced", user=old.user)
+        self.bus.publish(EventAction.SESSION_ENDED, old.key, old.backend_url, state="replaced", user=old.user)
 
     def _session(
         self,
@@ -291,9 +272,7 @@ class TokenBroker:
         tokens: TokenSet,
         renew: Callable[[TokenSet], Awaitable[TokenSet]],
     ) -> Session:
-        return Session(
-            key, backend_url, client, tokens, renew, self.settings, self.log, self.keeper, self._session_event
-        )
+        return Session(key, backend_url, client, tokens, renew, self.settings, self.log, self.keeper, self.bus)
 
     async def restore(self) -> int:
         """Bring back the sessions saved in the store; their first token request refreshes. Returns how many.
@@ -395,7 +374,7 @@ class TokenBroker:
             self.table.remove(session)
             session.end()  # first: a refresh that finishes later writes nothing back
             await self.keeper.forget(session.key)
-            problem = await session.revoke()
+            problem = await revoke(session, self.log)
             if problem:
                 problems.append(problem)
             elif session.tokens.refresh_token and "/realms/" in session.client.metadata.issuer:
@@ -406,7 +385,9 @@ class TokenBroker:
                 self.log.info(
                     "Logged out of %s (provider %s) as %s.", served.backend_url, served.provider_id, session.who
                 )
-                self._announce("session_ended", session.key, served.backend_url, state="logged_out", user=session.user)
+                self.bus.publish(
+                    EventAction.SESSION_ENDED, session.key, served.backend_url, state="logged_out", user=session.user
+                )
         backends = list(dict.fromkeys(backends))
         waiting = [
             login

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import requests
 
-from ..oidc import LoginEnded, NotLoggedIn
+from ..errors import LoginEnded, NotLoggedIn
 from .client import ServerClient
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from ..oidc import LoginRequired, NotLoggedIn, OpenEOAuthError, same_url
+from ..errors import LoginRequired, NotLoggedIn, OpenEOAuthError
+from ..urls import same_url
 from ..wire import API_PREFIX, KERNEL_ID_HEADER, KERNEL_SCHEME, KEY_FILE_GLOB, LOOPBACK_HOSTS, Flow, Reason, key_file
 
 SCHEME = KERNEL_SCHEME

@@ -7,7 +7,7 @@ import getpass
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from ..oidc import OpenEOAuthError
+from ..errors import OpenEOAuthError
 from ..wire import Flow
 from .client import server
 

@@ -24,7 +24,8 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..oidc import LoginRequired, NotLoggedIn, OpenEOAuthError, normalize_url
+from ..errors import LoginRequired, NotLoggedIn, OpenEOAuthError
+from ..urls import normalize_url
 from ..wire import Flow
 from .client import NoServer, ServerClient, session_for
 

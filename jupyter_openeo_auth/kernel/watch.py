@@ -10,7 +10,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from ..oidc import OpenEOAuthError
+from ..errors import OpenEOAuthError
 
 #: How often the watcher asks the server.
 WATCH_SECONDS = 1.0

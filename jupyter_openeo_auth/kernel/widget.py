@@ -13,7 +13,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..oidc import LoginEnded, OpenEOAuthError
+from ..errors import LoginEnded, OpenEOAuthError
 from ..wire import Flow, Reason
 from .client import ServerClient, login_link, server, session_for
 from .watch import WATCH, after_this_cell

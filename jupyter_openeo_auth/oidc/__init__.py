@@ -10,16 +10,7 @@ from typing import TYPE_CHECKING
 from ..lazy import names_from
 
 if TYPE_CHECKING:
-    from .discovery import (
-        BackendInfo,
-        ExpiringCache,
-        IssuerCache,
-        IssuerMetadata,
-        OidcProviderInfo,
-        discover_backend,
-        issuer_cache,
-    )
-    from .errors import (
+    from ..errors import (
         BackendUnavailable,
         BadResponse,
         DeviceCodeExpired,
@@ -39,6 +30,19 @@ if TYPE_CHECKING:
         TokenRequestFailed,
         UnknownProvider,
     )
+    from ..urls import (
+        normalize_url,
+        same_url,
+    )
+    from .discovery import (
+        BackendInfo,
+        ExpiringCache,
+        IssuerCache,
+        IssuerMetadata,
+        OidcProviderInfo,
+        discover_backend,
+        issuer_cache,
+    )
     from .grants import (
         AsyncDeviceAuthorization,
         AsyncOidcClient,
@@ -55,10 +59,6 @@ if TYPE_CHECKING:
         HttpClient,
         ResponseTooLarge,
     )
-    from .urls import (
-        normalize_url,
-        same_url,
-    )
 
 #: Which module each public name lives in.
 _WHERE = {
@@ -66,39 +66,39 @@ _WHERE = {
     "AsyncHttpClient": "transport",
     "AsyncOidcClient": "grants",
     "BackendInfo": "discovery",
-    "BackendUnavailable": "errors",
-    "BadResponse": "errors",
+    "BackendUnavailable": ".errors",
+    "BadResponse": ".errors",
     "DeviceAuthorization": "grants",
-    "DeviceCodeExpired": "errors",
+    "DeviceCodeExpired": ".errors",
     "ExpiringCache": "discovery",
-    "FlowNotSupported": "errors",
+    "FlowNotSupported": ".errors",
     "Grants": "grants",
     "HttpClient": "transport",
-    "InvalidBackendUrl": "errors",
+    "InvalidBackendUrl": ".errors",
     "IssuerCache": "discovery",
     "IssuerMetadata": "discovery",
-    "IssuerMismatch": "errors",
-    "LoginDenied": "errors",
-    "LoginEnded": "errors",
-    "LoginRequired": "errors",
-    "MalformedTokenResponse": "errors",
-    "NoOidcProviders": "errors",
-    "NoSuitableClient": "errors",
-    "NotAnOpenEOBackend": "errors",
-    "NotLoggedIn": "errors",
+    "IssuerMismatch": ".errors",
+    "LoginDenied": ".errors",
+    "LoginEnded": ".errors",
+    "LoginRequired": ".errors",
+    "MalformedTokenResponse": ".errors",
+    "NoOidcProviders": ".errors",
+    "NoSuitableClient": ".errors",
+    "NotAnOpenEOBackend": ".errors",
+    "NotLoggedIn": ".errors",
     "OidcClient": "grants",
     "OidcProviderInfo": "discovery",
-    "OpenEOAuthError": "errors",
-    "ProviderUnavailable": "errors",
+    "OpenEOAuthError": ".errors",
+    "ProviderUnavailable": ".errors",
     "ResponseTooLarge": "transport",
-    "TokenRequestFailed": "errors",
+    "TokenRequestFailed": ".errors",
     "TokenSet": "tokens",
-    "UnknownProvider": "errors",
+    "UnknownProvider": ".errors",
     "discover_backend": "discovery",
     "issuer_cache": "discovery",
-    "normalize_url": "urls",
+    "normalize_url": ".urls",
     "pkce_pair": "grants",
-    "same_url": "urls",
+    "same_url": ".urls",
 }
 
 

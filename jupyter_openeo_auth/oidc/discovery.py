@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, overload
 from urllib.parse import urlsplit
 
-from ..wire import Flow
-from .errors import (
+from ..errors import (
     BackendUnavailable,
     BadResponse,
     NoOidcProviders,
@@ -21,9 +20,10 @@ from .errors import (
     ProviderUnavailable,
     UnknownProvider,
 )
+from ..urls import normalize_url
+from ..wire import Flow
 from .transport import AsyncHttpClient, Exchange, HttpClient, get
 from .trust import check_issuer, check_transport
-from .urls import normalize_url
 
 DEVICE_PKCE = "urn:ietf:params:oauth:grant-type:device_code+pkce"
 DEVICE = "urn:ietf:params:oauth:grant-type:device_code"

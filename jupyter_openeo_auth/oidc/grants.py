@@ -13,8 +13,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote_plus
 
-from .discovery import DEVICE, IssuerMetadata
-from .errors import (
+from ..errors import (
     DeviceCodeExpired,
     FlowNotSupported,
     LoginDenied,
@@ -22,6 +21,7 @@ from .errors import (
     OpenEOAuthError,
     TokenRequestFailed,
 )
+from .discovery import DEVICE, IssuerMetadata
 from .tokens import TokenSet
 from .transport import AsyncHttpClient, Exchange, HttpClient, get, post_form
 

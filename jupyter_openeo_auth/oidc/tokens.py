@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .errors import MalformedTokenResponse
+from ..errors import MalformedTokenResponse
 
 
 def decode_claims(jwt: str | None) -> dict:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .errors import BadResponse, OpenEOAuthError, ProviderUnavailable
+from ..errors import BadResponse, OpenEOAuthError, ProviderUnavailable
 
 DEFAULT_TIMEOUT = 10.0
 #: No answer from a back-end or provider needs more than this (discovery documents are a few kB).

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from ..errors import InsecureProvider, IssuerMismatch
 from ..wire import LOOPBACK_HOSTS
-from .errors import InsecureProvider, IssuerMismatch
 
 #: Hosts whose issuers and endpoints may be reached over plain http (this machine). `allow_plain_http` adds
 #: more, for testing; the server's `OpenEOAuth.insecure_http_hosts` sets it.

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from canned import run
 
+from jupyter_openeo_auth.errors import NoSuitableClient, UnknownProvider
 from jupyter_openeo_auth.oidc import AsyncHttpClient, InvalidBackendUrl, NoOidcProviders, NotAnOpenEOBackend
 from jupyter_openeo_auth.oidc.discovery import (
     DEVICE,
@@ -23,8 +24,7 @@ from jupyter_openeo_auth.oidc.discovery import (
     fetch_metadata,
     metadata_urls,
 )
-from jupyter_openeo_auth.oidc.errors import NoSuitableClient, UnknownProvider
-from jupyter_openeo_auth.oidc.urls import normalize_url, same_url
+from jupyter_openeo_auth.urls import normalize_url, same_url
 from jupyter_openeo_auth.wire import Flow
 
 BACKEND = "https://openeo.example.org"

@@ -12,7 +12,7 @@ from jupyter_openeo_auth.broker import TokenBroker
 from jupyter_openeo_auth.broker.logins import Login
 from jupyter_openeo_auth.broker.session_key import SessionKey
 from jupyter_openeo_auth.broker.token_broker import STILL_WAITING
-from jupyter_openeo_auth.oidc.errors import OpenEOAuthError
+from jupyter_openeo_auth.errors import OpenEOAuthError
 from jupyter_openeo_auth.wire import Flow, LoginState
 
 GONE = "The kernel that waited for this login was restarted or shut down, so it was cancelled."

@@ -15,6 +15,7 @@ from hostile import unsigned_jwt
 from jupyter_openeo_auth.broker import TokenBroker
 from jupyter_openeo_auth.broker.service_accounts import ServiceAccount, ServiceAccountNotConfigured, find_account
 from jupyter_openeo_auth.cli import plain
+from jupyter_openeo_auth.errors import InsecureProvider
 from jupyter_openeo_auth.kernel.client import REMOTE_SERVER_ENV, NoServer, check_token_destination, find_server
 from jupyter_openeo_auth.oidc import (
     AsyncHttpClient,
@@ -27,7 +28,6 @@ from jupyter_openeo_auth.oidc import (
     TokenSet,
 )
 from jupyter_openeo_auth.oidc.discovery import fetch_metadata
-from jupyter_openeo_auth.oidc.errors import InsecureProvider
 from jupyter_openeo_auth.oidc.grants import MAX_LINK, DeviceLogin
 from jupyter_openeo_auth.oidc.trust import allow_plain_http
 from jupyter_openeo_auth.server.handlers import qr_svg

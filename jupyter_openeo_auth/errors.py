@@ -1,6 +1,7 @@
-"""Error types of the OpenID Connect core: each carries a sentence the user can act on."""
+"""The errors every layer raises and answers with (the OpenID Connect core, the broker, the REST API, the
+kernel side): each carries a sentence the user can act on and a `Reason` from the wire."""
 
-from ..wire import Reason
+from .wire import Reason
 
 
 class OpenEOAuthError(Exception):

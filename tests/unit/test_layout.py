@@ -1,0 +1,73 @@
+"""The shape of the package, read from its source: no import cycle, each layer imports only what is below it,
+and a session stays small. (The README's "Where things live" and docs/architecture.md describe the layers.)"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "jupyter_openeo_auth"
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module name -> the package's modules it imports (at the top or inside functions)."""
+    modules = {}
+    for path in PACKAGE.rglob("*.py"):
+        if "labextension" in path.parts or "oidc_provider" in path.parts:
+            continue
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        modules[name.removesuffix(".__init__")] = path
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        here = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = []
+            if isinstance(node, ast.ImportFrom):
+                base = here.split(".")[: len(here.split(".")) - (node.level - 1)] if node.level else []
+                module = ".".join(base + ([node.module] if node.module else []))
+                targets = [module] + [f"{module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            graph[name] |= {t for t in targets if t in modules and t != name}
+    return graph
+
+
+def test_no_import_cycle_in_the_package():
+    graph = import_graph()
+
+    def cycle_from(start: str, node: str, seen: list[str]) -> list[str] | None:
+        for nxt in sorted(graph[node]):
+            if nxt == start:
+                return [*seen, nxt]
+            if nxt not in seen:
+                found = cycle_from(start, nxt, [*seen, nxt])
+                if found:
+                    return found
+        return None
+
+    cycles = [c for c in (cycle_from(m, m, [m]) for m in sorted(graph)) if c]
+    assert not cycles, " -> ".join(cycles[0])
+
+
+def test_the_kernel_side_imports_nothing_of_the_oidc_core_the_broker_or_the_server():
+    """Kernels talk to the server over REST; they share only the wire's names, the errors and URL spelling."""
+    graph = import_graph()
+    below = ("jupyter_openeo_auth.oidc", "jupyter_openeo_auth.broker", "jupyter_openeo_auth.server")
+    crossing = {
+        (module, target)
+        for module, targets in graph.items()
+        if module.startswith("jupyter_openeo_auth.kernel")
+        for target in targets
+        if target.startswith(below) or target == "jupyter_openeo_auth.hub"
+    }
+    assert not crossing, sorted(crossing)
+    assert graph["jupyter_openeo_auth.kernel.client"] >= {"jupyter_openeo_auth.errors", "jupyter_openeo_auth.urls"}
+
+
+def test_a_session_holds_tokens_and_hands_its_timing_to_renewals():
+    """`Session` stays under 15 methods: its timers live in `Renewals`, its description in `describe`."""
+    tree = ast.parse((PACKAGE / "broker" / "sessions.py").read_text())
+    [session] = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Session"]
+    methods = [n.name for n in session.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    assert len(methods) < 15, methods
