@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from jupyter_openeo_auth.broker import LoginState
-from jupyter_openeo_auth.broker.flows import STARTABLE
 from jupyter_openeo_auth.devstack import jupyter_service
+from jupyter_openeo_auth.flows import STARTABLE
 from jupyter_openeo_auth.server.openapi import SCHEMAS, openapi_document
 from jupyter_openeo_auth.wire import Flow, Reason
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 import time
 
+from ..flows import flow_of
 from ..oidc import AsyncHttpClient, OpenEOAuthError, TokenSet
 from ..oidc.transport import get
 from ..wire import Reason
-from .flows import flow_of
 from .sessions import Served, Session
 
 #: Re-ask the back-end about a refused account at most this often (seconds).

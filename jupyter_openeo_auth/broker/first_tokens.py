@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
+from ..flows import flow_of
 from ..oidc import (
     AsyncDeviceAuthorization,
     AsyncHttpClient,
@@ -36,7 +37,7 @@ class FirstTokens:
         self,
         info: BackendInfo,
         provider_id: str | None,
-        flow: Flow,
+        flow: str,
         client_id: str | None = None,
         secret: str | None = None,
     ) -> tuple[AsyncOidcClient, bool]:
@@ -65,16 +66,35 @@ class FirstTokens:
         password: str | None,
         client_secret: str | None = None,
     ) -> tuple[AsyncOidcClient, TokenSet]:
-        """Client credentials (the server's service account for the back-end) or password: one token request,
-        no polling. The password is not kept."""
-        if key.flow == Flow.CLIENT_CREDENTIALS:
-            account = find_account(self.service_accounts, info, key.provider_id)
-            secret = await account.secret(self.secret_timeout)
-            client, _ = await self.client(info, key.provider_id, Flow.CLIENT_CREDENTIALS, account.client_id, secret)
-            return client, await client.client_credentials()
+        """One token request, no polling: the method the flow's rules name (`LoginFlow.first_tokens`)."""
+        rules = flow_of(key.flow)
+        if rules.interactive or not rules.first_tokens:
+            raise OpenEOAuthError(f"The {key.flow} flow gets no tokens with one request.")
+        request = getattr(self, rules.first_tokens)
+        return await request(info, key, client_id, username, password, client_secret)
+
+    async def service_account(
+        self, info: BackendInfo, key: SessionKey, *_request: str | None
+    ) -> tuple[AsyncOidcClient, TokenSet]:
+        """Client credentials of the server's service account for the back-end (nothing of the request counts)."""
+        account = find_account(self.service_accounts, info, key.provider_id)
+        secret = await account.secret(self.secret_timeout)
+        client, _ = await self.client(info, key.provider_id, key.flow, account.client_id, secret)
+        return client, await client.client_credentials()
+
+    async def password(
+        self,
+        info: BackendInfo,
+        key: SessionKey,
+        client_id: str | None,
+        username: str | None,
+        password: str | None,
+        client_secret: str | None = None,
+    ) -> tuple[AsyncOidcClient, TokenSet]:
+        """The resource owner password grant; the password is not kept."""
         if not username or not password:
             raise OpenEOAuthError("The password flow needs a username and a password.")
-        client, _ = await self.client(info, key.provider_id, Flow.PASSWORD, client_id, client_secret)
+        client, _ = await self.client(info, key.provider_id, key.flow, client_id, client_secret)
         return client, await client.password(username, password)
 
     async def with_user(self, client: AsyncOidcClient, tokens: TokenSet) -> TokenSet:

@@ -7,9 +7,9 @@ import logging
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import NamedTuple
 
+from ..flows import flow_of
 from ..oidc import AsyncHttpClient, AsyncOidcClient, IssuerMetadata, TokenSet
 from ..wire import Flow
-from .flows import flow_of
 from .session_key import SessionKey
 from .store import SessionStore
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import logging
 
+from ..flows import SHARED
 from ..oidc import AsyncHttpClient, BackendInfo, OpenEOAuthError
 from ..wire import EventAction, Flow
 from .accounts import check_account
 from .bus import Bus
 from .describe import describe, describe_all
-from .flows import SHARED
 from .session_key import SessionKey
 from .sessions import Served, Session
 from .sharing import can_serve

@@ -8,9 +8,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from ..flows import flow_of
 from ..oidc import AsyncOidcClient, LoginRequired, OpenEOAuthError, TokenSet
 from .bus import Bus
-from .flows import flow_of
 from .keeper import Keeper
 from .login_end import LoginEnd
 from .renewals import Renewals, SessionSettings

@@ -5,8 +5,8 @@ the hub's own client, so it serves every back-end that lists its issuer."""
 
 from __future__ import annotations
 
+from ..flows import flow_of
 from ..oidc import OidcProviderInfo, OpenEOAuthError, same_url
-from .flows import flow_of
 from .sessions import Session
 
 #: Do two issuer URLs name the same provider (case of the host, default port, trailing slash aside)?

@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import NamedTuple
 
+from ..flows import SHARED, STARTABLE, flow_of
 from ..oidc import (
     AsyncHttpClient,
     AsyncOidcClient,
@@ -23,7 +24,6 @@ from .accounts import ACCOUNT_RECHECK, AccountRefused, check_account
 from .backends import Backends
 from .bus import Bus
 from .first_tokens import FirstTokens
-from .flows import SHARED, STARTABLE, flow_of
 from .hub_sessions import HubSessions
 from .hub_tokens import HubTokens
 from .keeper import Keeper
@@ -189,7 +189,7 @@ class TokenBroker:
         found = next(
             ((s, v) for s, v in serving if s.usable and s.key.flow in reusable and s.has_client(client_id)), None
         )
-        if found is None and Flow.HUB in rules.reuses:
+        if found is None and rules.reuses:  # the same account's login elsewhere, or the hub's
             found = await self.table.share(info, key.provider_id, client_id) or await self._hub_session(
                 info, key.provider_id
             )
@@ -315,7 +315,7 @@ class TokenBroker:
         candidates.sort(key=lambda found: (not found[0].usable, found[1].provider_id != default))
         if flow in (None, *SHARED) and not any(session.usable for session, _ in candidates):
             found = await self.table.share(info, provider_id, flows=(flow,) if flow else SHARED)
-            if found is None and flow in (None, Flow.HUB):
+            if found is None and (flow is None or flow_of(flow).from_the_hub):
                 found = await self._hub_session(info, provider_id)
             candidates = [found] if found is not None else candidates
         if not candidates:

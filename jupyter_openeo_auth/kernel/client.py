@@ -12,8 +12,9 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from ..errors import LoginRequired, NotLoggedIn, OpenEOAuthError
+from ..flows import FLOWS
 from ..urls import same_url
-from ..wire import API_PREFIX, KERNEL_ID_HEADER, KERNEL_SCHEME, KEY_FILE_GLOB, LOOPBACK_HOSTS, Flow, Reason, key_file
+from ..wire import API_PREFIX, KERNEL_ID_HEADER, KERNEL_SCHEME, KEY_FILE_GLOB, LOOPBACK_HOSTS, Reason, key_file
 
 SCHEME = KERNEL_SCHEME
 
@@ -54,6 +55,12 @@ def login_link(login: dict) -> str | None:
     )
 
 
+def _any_client(flow: str) -> bool:
+    """Does a login of this flow serve a notebook whatever client it names (JupyterHub's login)?"""
+    rules = FLOWS.get(flow)
+    return rules is not None and rules.any_client
+
+
 def session_for(
     sessions: list[dict], backend: str, provider_id: str | None = None, client_id: str | None = None
 ) -> dict | None:
@@ -63,7 +70,7 @@ def session_for(
         if (
             same_url(session["backend"], backend)
             and provider_id in (None, session["provider_id"])
-            and (client_id in (None, session.get("client_id")) or session["flow"] == Flow.HUB)
+            and (client_id in (None, session.get("client_id")) or _any_client(session["flow"]))
         ):
             return session
     return None

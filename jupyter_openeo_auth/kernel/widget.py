@@ -14,7 +14,8 @@ from typing import Any
 import ipywidgets as w
 
 from ..errors import LoginEnded, OpenEOAuthError
-from ..wire import Flow, Reason
+from ..flows import FLOWS
+from ..wire import Reason
 from .client import ServerClient, login_link, server, session_for
 from .watch import WATCH, after_this_cell
 
@@ -193,7 +194,7 @@ class LoginWidget(w.VBox):
         who = html.escape(self.user.get("name") or self.user.get("sub") or "an unnamed user")
         email = f" ({html.escape(self.user['email'])})" if self.user.get("email") else ""
         extra = "".join(f"<br>{_code_spans(n)}" for n in notes if n)
-        how = "through JupyterHub" if flow == Flow.HUB else "renewed automatically"
+        how = FLOWS[flow].renewal if flow in FLOWS else "renewed automatically"
         status = f"Logged in as <b>{who}</b>{email} — {how}{extra}"
         if problem:  # the provider said yes, the back-end says no: not a green "Logged in"
             status = f"Logged in as <b>{who}</b>{email}, but:<br>" + RED.format(html.escape(problem))

@@ -20,19 +20,19 @@ from ..errors import (
     ProviderUnavailable,
     UnknownProvider,
 )
+from ..flows import DEVICE_PKCE, FLOWS
 from ..urls import normalize_url
-from ..wire import Flow
 from .transport import AsyncHttpClient, Exchange, HttpClient, get
 from .trust import check_issuer, check_transport
 
-DEVICE_PKCE = "urn:ietf:params:oauth:grant-type:device_code+pkce"
-DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
-#: openEO's grant type names, per flow of this package, most preferred first.
-FLOW_GRANTS: dict[str, tuple[str, ...]] = {
-    Flow.DEVICE: (DEVICE_PKCE, DEVICE),
-    Flow.PASSWORD: ("password",),
-    Flow.CLIENT_CREDENTIALS: ("client_credentials",),
-}
+#: openEO's grant type names, per flow of this package that logs in at a provider, most preferred first.
+FLOW_GRANTS: dict[str, tuple[str, ...]] = {name: flow.grant_types for name, flow in FLOWS.items() if flow.grant_types}
+
+
+def _interactive(flow: str) -> bool:
+    """Does the user approve this flow at the provider (the device flow: PKCE, the device endpoint)?"""
+    rules = FLOWS.get(flow)
+    return rules is not None and rules.interactive
 
 
 def _version_key(version: str) -> tuple[int, ...]:
@@ -75,7 +75,7 @@ class OidcProviderInfo:
         grants = FLOW_GRANTS.get(flow, ())
         if client_id:
             listed = [g for c, g in self._clients_for(grants) if c["id"] == client_id]
-            return client_id, (not listed or listed[0] == DEVICE_PKCE) and flow == Flow.DEVICE
+            return client_id, (not listed or listed[0] == DEVICE_PKCE) and _interactive(flow)
         for client, grant in self._clients_for(grants):
             return client["id"], grant == DEVICE_PKCE
         raise NoSuitableClient(
@@ -176,7 +176,7 @@ class IssuerMetadata:
 
     def offers(self, flow: str) -> bool:
         """Does the provider really offer this flow (as far as its metadata tells)?"""
-        if flow == Flow.DEVICE and not self.device_authorization_endpoint:
+        if _interactive(flow) and not self.device_authorization_endpoint:
             return False
         if self.grant_types is None:
             return True

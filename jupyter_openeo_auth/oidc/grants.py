@@ -21,7 +21,8 @@ from ..errors import (
     OpenEOAuthError,
     TokenRequestFailed,
 )
-from .discovery import DEVICE, IssuerMetadata
+from ..flows import DEVICE
+from .discovery import IssuerMetadata
 from .tokens import TokenSet
 from .transport import AsyncHttpClient, Exchange, HttpClient, get, post_form
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._version import __version__
-from ..broker.flows import STARTABLE
+from ..flows import STARTABLE
 from ..wire import API_PREFIX, Flow, LoginState, Reason
 
 S: dict[str, Any] = {"type": "string"}

@@ -11,10 +11,9 @@ import pytest
 from canned import run
 
 from jupyter_openeo_auth.errors import NoSuitableClient, UnknownProvider
+from jupyter_openeo_auth.flows import DEVICE, DEVICE_PKCE
 from jupyter_openeo_auth.oidc import AsyncHttpClient, InvalidBackendUrl, NoOidcProviders, NotAnOpenEOBackend
 from jupyter_openeo_auth.oidc.discovery import (
-    DEVICE,
-    DEVICE_PKCE,
     BackendInfo,
     ExpiringCache,
     IssuerMetadata,

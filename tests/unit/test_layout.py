@@ -71,3 +71,30 @@ def test_a_session_holds_tokens_and_hands_its_timing_to_renewals():
     [session] = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Session"]
     methods = [n.name for n in session.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     assert len(methods) < 15, methods
+
+
+def test_no_flow_check_outside_the_flows_module():
+    """A flow's behaviour is its rules in `flows.py`: nowhere else compares a flow with `Flow.X` or its name."""
+    from jupyter_openeo_auth.wire import Flow
+
+    names = {flow.value for flow in Flow}
+
+    def names_a_flow(node: ast.expr) -> bool:
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "Flow":
+            return True
+        if isinstance(node, ast.Constant) and node.value in names:
+            return True
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            return any(names_a_flow(e) for e in node.elts if not isinstance(e, ast.Starred))
+        return False
+
+    checks = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.name == "flows.py" or "devstack" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Compare) and any(names_a_flow(n) for n in [node.left, *node.comparators]):
+                checks.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+            if isinstance(node, ast.Match):
+                checks.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not checks, checks

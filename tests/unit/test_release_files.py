@@ -32,4 +32,4 @@ def test_the_contributor_guide_sets_up_what_the_readme_tests():
     for step in command.group(1).split(" && "):
         if step.startswith(("npm ci", "python -m pip install")):
             assert step in guide, step
-    assert "broker/flows.py" in guide and "pytest -m unit" in guide
+    assert "jupyter_openeo_auth/flows.py" in guide and "pytest -m unit" in guide
