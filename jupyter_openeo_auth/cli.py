@@ -22,9 +22,10 @@ import time
 from datetime import datetime
 from typing import Any, NoReturn
 
+from .errors import LoginRequired, NotLoggedIn, OpenEOAuthError
 from .kernel.client import REMOTE_SERVER_ENV, NoServer, ServerClient, SeveralServers, login_link
-from .oidc import LoginRequired, NotLoggedIn, OpenEOAuthError
-from .wire import Flow
+from .kernel.describe import session_line, who
+from .wire import Flow, LoginState
 
 OK, FAILED, NOT_LOGGED_IN, LOG_IN_AGAIN, NO_SERVER, SEVERAL_SERVERS = 0, 1, 2, 3, 4, 5
 
@@ -47,12 +48,6 @@ def _say(text: str) -> None:
     _print(text, file=sys.stderr)
 
 
-def _who(user: dict | None) -> str:
-    user = user or {}
-    name = user.get("name") or user.get("sub") or "an unnamed user"
-    return f"{name} ({user['email']})" if user.get("email") else name
-
-
 def _backend(client: ServerClient, args: argparse.Namespace) -> str:
     """The back-end named on the command line, else the server's default one."""
     return args.backend or client.default_backend or "https://openeo.cloud"
@@ -62,22 +57,8 @@ def status(client: ServerClient, args: argparse.Namespace) -> int:
     """The server and its sessions; never a token."""
     _print(f"Jupyter server: {client.api.rsplit('/openeo-auth/', 1)[0]}")
     sessions = client.sessions()
-    for s in sessions:
-        expiry = s.get("access_expires_at")
-        valid = f"token valid until {datetime.fromtimestamp(expiry):%H:%M}" if expiry else "token without expiry"
-        state = (
-            " — log in again"
-            if s.get("login_required")
-            else (f" — {s['account_problem']}" if s.get("account_problem") else "")
-        )
-        others = [b for b in s.get("serves") or () if b != s["backend"]]
-        shared = f" — one login with {', '.join(others)}" if others else ""
-        ends = s.get("login_expires_at")
-        end = f" — log in again by {datetime.fromtimestamp(ends):%H:%M}" if ends and not s.get("login_required") else ""
-        _print(
-            f"{s['backend']} ({s['provider_id']}): {_who(s.get('user'))}, {s['flow']} login, "
-            f"{valid} (renewed automatically){shared}{end}{state}"
-        )
+    for session in sessions:
+        _print(session_line(session))
     for login in client.pending_logins():
         _print(f"{login['backend']} ({login['provider_id']}): waiting for approval — {_where_to_approve(login)}")
     if not sessions:
@@ -108,12 +89,12 @@ def login(client: ServerClient, args: argparse.Namespace) -> int:
             password=getpass.getpass(f"Password of {args.password} at {backend}: "),
         )
     login = client.start_login(backend, args.provider, **extra)
-    if login["state"] == "pending":
+    if login["state"] == LoginState.PENDING:
         login = _follow(client, login)
-    if login["state"] != "logged_in":
+    if login["state"] != LoginState.LOGGED_IN:
         _say(login.get("message") or f"The login ended: {login['state']}.")
         return FAILED
-    _print(f"Logged in to {login.get('backend', backend)} as {_who(login.get('user'))}.")
+    _print(f"Logged in to {login.get('backend', backend)} as {who(login.get('user'))}.")
     if login.get("message"):
         _say(login["message"])
     return OK
@@ -126,7 +107,7 @@ def _follow(client: ServerClient, login: dict) -> dict:
     if link is None:
         client.cancel(login["id"])
         return {
-            "state": "failed",
+            "state": LoginState.FAILED,
             "message": "The provider sent a login link that is not a web address. Start a new login.",
         }
     if link.startswith("/"):  # through the server's proxy: the browser's address of this server, then the path
@@ -137,16 +118,20 @@ def _follow(client: ServerClient, login: dict) -> dict:
     if not link.startswith("/"):  # a phone cannot follow a path
         segno.make(link, error="m").terminal(compact=True)
     countdown = sys.stdout.isatty()  # a pipe or a log file gets the line once, not once a second
-    said = False
+
+    def tick(login: dict) -> None:
+        left = max(0, int(login["expires_at"] - time.time()))
+        if countdown:
+            print(f"\rWaiting for the login; the code expires in {left // 60}:{left % 60:02d}. ", end="", flush=True)
+
+    left = max(0, int(login["expires_at"] - time.time()))
+    print(
+        f"{chr(13) if countdown else ''}Waiting for the login; the code expires in {left // 60}:{left % 60:02d}. ",
+        end="",
+        flush=True,
+    )
     try:
-        while login["state"] == "pending":
-            left = max(0, int(login["expires_at"] - time.time()))
-            if countdown or not said:
-                waiting = f"Waiting for the login; the code expires in {left // 60}:{left % 60:02d}. "
-                print(f"\r{waiting}" if countdown else waiting, end="", flush=True)
-                said = True
-            time.sleep(1)
-            login = client.login(login["id"])
+        login = client.follow(login, 1.0, tick)
     except KeyboardInterrupt:
         _print()
         return client.cancel(login["id"])

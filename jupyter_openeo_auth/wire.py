@@ -61,6 +61,10 @@ class EventAction(WireName):
     LOGIN_ENDING = "login_ending"
 
 
+#: A login widget's state before it started a login; after, it is the login's `LoginState`.
+NOT_STARTED = "new"
+
+
 class Reason(WireName):
     """Why a request failed: `reason` of every error answer (`{"reason", "message"}`), openapi.json's `Reason`,
     the same union in api.ts. Each error type names its reason here; the message says what to do."""
@@ -99,6 +103,15 @@ class Reason(WireName):
     CANCELLED = "cancelled"  # GET logins/ID of a login cancelled with DELETE (410: it is gone)
     NOT_LOGGED_IN = "not_logged_in"
     LOGIN_REQUIRED = "login_required"
+
+
+class ClientReason(WireName):
+    """Why a client of the REST API (a kernel, the CLI, JupyterLab's api.ts) got no answer: never sent by the
+    server, so not in openapi.json's `Reason`."""
+
+    NO_SERVER = "no_server"  # no Jupyter server with this extension found
+    SEVERAL_SERVERS = "several_servers"  # more than one could be meant
+    NETWORK = "network"  # JupyterLab: the server did not answer
 
 
 #: The environment variable in which JupyterHub hands a user's server the key of its sealed logins

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
+from ..wire import NOT_STARTED, LoginState
 from .auth import AccessToken, ServerTokenAuth, fetch_token, for_openeo
 from .client import server
 from .widget import LoginWidget
+
+if TYPE_CHECKING:
+    import openeo
 
 
 def get_token(backend: str, provider_id: str | None = None, min_valid: float = 60) -> AccessToken:
@@ -14,7 +18,9 @@ def get_token(backend: str, provider_id: str | None = None, min_valid: float = 6
     return fetch_token(server(), backend, provider_id, min_valid)
 
 
-def connect(backend: str, provider_id: str | None = None, min_valid: float = 60, flow: str | None = None) -> Any:
+def connect(
+    backend: str, provider_id: str | None = None, min_valid: float = 60, flow: str | None = None
+) -> openeo.Connection:
     """An `openeo.Connection` whose every request carries a token from the server valid for at least
     `min_valid` seconds. Raises `NotLoggedIn` (saying how to log in) when the server has no login."""
     auth = ServerTokenAuth(server(), backend, provider_id, min_valid, flow)
@@ -28,7 +34,7 @@ def logout(backend: str, provider_id: str | None = None) -> dict:
     return server().logout(backend, provider_id)
 
 
-def connect_when_logged_in(widget: LoginWidget, min_valid: float = 60) -> Any:
+def connect_when_logged_in(widget: LoginWidget, min_valid: float = 60) -> openeo.Connection:
     """An `openeo.Connection` for a widget's login that may still be pending: its first request waits until
     the login ends, then proceeds, or raises the login's sentence (`LoginEnded`). So "Run All" goes on past
     the login cell while the user approves."""
@@ -36,7 +42,7 @@ def connect_when_logged_in(widget: LoginWidget, min_valid: float = 60) -> Any:
     return _connection(widget.backend, auth)
 
 
-def _connection(backend: str, auth: ServerTokenAuth) -> Any:
+def _connection(backend: str, auth: ServerTokenAuth) -> openeo.Connection:
     import openeo
 
     connection = openeo.connect(backend)
@@ -51,11 +57,11 @@ def bind_connection(widget: LoginWidget, namespace: dict, var: str) -> None:
     Nothing is bound, and the back-end not contacted, when the server could not use it (the widget says why)."""
     note = f"`{var}` is an authenticated openeo.Connection to {widget.backend}."
     state = widget.state  # the server's first answer about the back-end
-    if state == "logged_in":
+    if state == LoginState.LOGGED_IN:
         namespace[var] = connect(widget.backend, widget.provider_id)
         print(f"Logged in: {note}")  # in this cell's output, not a later one's
         return
-    if state != "new":  # the back-end cannot be reached, or has no such provider: the widget says so
+    if state != NOT_STARTED:  # the back-end cannot be reached, or has no such provider: the widget says so
         return
     # The widget shows the note once logged in (printing from its thread would land in another cell). Asked for
     # before the login starts: the code is on screen at once, and the user may approve it while this cell still
@@ -63,7 +69,7 @@ def bind_connection(widget: LoginWidget, namespace: dict, var: str) -> None:
     bound: list[bool] = []
     widget.on_login(lambda _login: note if bound != [False] else None)
     widget.start()
-    if widget.state not in ("pending", "logged_in"):
+    if widget.state not in (LoginState.PENDING, LoginState.LOGGED_IN):
         return
     try:
         namespace[var] = connect_when_logged_in(widget)

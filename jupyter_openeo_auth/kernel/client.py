@@ -7,6 +7,8 @@ import http.client
 import json
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -14,19 +16,29 @@ from urllib.parse import urlencode, urlsplit
 from ..errors import LoginRequired, NotLoggedIn, OpenEOAuthError
 from ..flows import FLOWS
 from ..urls import same_url
-from ..wire import API_PREFIX, KERNEL_ID_HEADER, KERNEL_SCHEME, KEY_FILE_GLOB, LOOPBACK_HOSTS, Reason, key_file
+from ..wire import (
+    API_PREFIX,
+    KERNEL_ID_HEADER,
+    KERNEL_SCHEME,
+    KEY_FILE_GLOB,
+    LOOPBACK_HOSTS,
+    ClientReason,
+    LoginState,
+    Reason,
+    key_file,
+)
 
 SCHEME = KERNEL_SCHEME
 
 
 class NoServer(OpenEOAuthError):
-    reason = "no_server"
+    reason = ClientReason.NO_SERVER
 
 
 class SeveralServers(NoServer):
     """More than one server could be meant (the demo's and the user's own JupyterLab, say): the caller names one."""
 
-    reason = "several_servers"
+    reason = ClientReason.SEVERAL_SERVERS
 
 
 def safe_link(uri: str | None, on_server: bool = False) -> str | None:
@@ -53,6 +65,13 @@ def login_link(login: dict) -> str | None:
     return safe_link(login.get("verification_uri_complete"), on_server) or safe_link(
         login.get("verification_uri"), on_server
     )
+
+
+def ended_by(error: OpenEOAuthError) -> dict:
+    """How a login ended when asking about it failed: cancelled (410: by the page, or a logout), else failed
+    (the server is gone)."""
+    state = LoginState.CANCELLED if error.reason == Reason.CANCELLED else LoginState.FAILED
+    return {"state": state, "message": error.message}
 
 
 def _any_client(flow: str) -> bool:
@@ -319,6 +338,19 @@ class ServerClient:
 
     def login(self, login_id: str) -> dict:
         return self.call("GET", f"logins/{login_id}")
+
+    def follow(self, login: dict, every: float, tick: Callable[[dict], None] | None = None) -> dict:
+        """Ask about a pending login every `every` seconds until it ends; `tick(login)` after each answer while
+        it waits. The one follower of a login on the Python side (the widget's thread, the CLI)."""
+        while login["state"] == LoginState.PENDING:
+            time.sleep(every)
+            try:
+                login = self.login(login["id"])
+            except OpenEOAuthError as e:
+                login = ended_by(e)
+            if tick is not None and login["state"] == LoginState.PENDING:
+                tick(login)
+        return login
 
     def cancel(self, login_id: str, unless_waited_for: bool = False) -> dict:
         """DELETE logins/ID; `unless_waited_for`: this caller stops waiting (the login is cancelled only when

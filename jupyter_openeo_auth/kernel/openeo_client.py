@@ -286,10 +286,9 @@ def _log_in_on_the_server(
 
 def _authenticated(connection, auth):
     from .auth import for_openeo
+    from .describe import name_of
 
     token = auth.token()
     connection.auth = for_openeo(auth)
-    user = token.user or {}
-    who = user.get("name") or user.get("sub") or "an unnamed user"
-    print(f"Authenticated as {who} with the Jupyter server's openEO login (jupyter-openeo-auth).")
+    print(f"Authenticated as {name_of(token.user)} with the Jupyter server's openEO login (jupyter-openeo-auth).")
     return connection

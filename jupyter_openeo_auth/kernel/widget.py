@@ -14,9 +14,9 @@ from typing import Any
 import ipywidgets as w
 
 from ..errors import LoginEnded, OpenEOAuthError
-from ..flows import FLOWS
-from ..wire import Reason
-from .client import ServerClient, login_link, server, session_for
+from ..wire import NOT_STARTED, LoginState
+from .client import ServerClient, ended_by, login_link, server, session_for
+from .describe import name_of, renewal
 from .watch import WATCH, after_this_cell
 
 POLL_SECONDS = 1.0
@@ -73,7 +73,7 @@ class LoginWidget(w.VBox):
         #: A confidential client's secret (openeo's auth-config.json): sent to the server once, never shown.
         self._client_secret = client_secret
         self.client = client or server()
-        self._state = "new"
+        self._state = NOT_STARTED
         #: Set once the server first said how this back-end stands (see `state`).
         self._checked = threading.Event()
         #: The server's name of the login this widget shows as logged in (to notice when it ends).
@@ -121,7 +121,7 @@ class LoginWidget(w.VBox):
         try:
             self._check_existing()
         except Exception as e:  # noqa: BLE001 - whatever went wrong, the widget says it and nobody waits forever
-            self._state, self.message = "failed", f"Could not ask the Jupyter server about {self.backend}: {e}"
+            self._state, self.message = LoginState.FAILED, f"Could not ask the Jupyter server about {self.backend}: {e}"
             self._show_error(self.message)
         finally:
             self._checked.set()
@@ -146,11 +146,10 @@ class LoginWidget(w.VBox):
         where = f"openEO login to {self.backend}"
         if not self._checked.is_set():
             return f"{where}: asking the Jupyter server…"
-        if self._state == "pending" and self._instructions:
+        if self._state == LoginState.PENDING and self._instructions:
             return f"{where}: {self._instructions}"
-        if self._state == "logged_in":
-            user = self.user or {}
-            return f"{where}: logged in as {user.get('name') or user.get('sub') or 'an unnamed user'}."
+        if self._state == LoginState.LOGGED_IN:
+            return f"{where}: logged in as {name_of(self.user)}."
         if self.message:
             return f"{where}: {self._state}. {self.message}"
         return f"{where}: not logged in (display this widget, or call .start())."
@@ -190,21 +189,21 @@ class LoginWidget(w.VBox):
     def _show_logged_in(
         self, user: dict | None, notes: Sequence[str | None] = (), problem: str | None = None, flow: str = ""
     ) -> None:
-        self._state, self.user = "logged_in", user or {}
-        who = html.escape(self.user.get("name") or self.user.get("sub") or "an unnamed user")
+        self._state, self.user = LoginState.LOGGED_IN, user or {}
+        name = html.escape(name_of(self.user))
         email = f" ({html.escape(self.user['email'])})" if self.user.get("email") else ""
         extra = "".join(f"<br>{_code_spans(n)}" for n in notes if n)
-        how = FLOWS[flow].renewal if flow in FLOWS else "renewed automatically"
-        status = f"Logged in as <b>{who}</b>{email} — {how}{extra}"
+        how = renewal(flow)
+        status = f"Logged in as <b>{name}</b>{email} — {how}{extra}"
         if problem:  # the provider said yes, the back-end says no: not a green "Logged in"
-            status = f"Logged in as <b>{who}</b>{email}, but:<br>" + RED.format(html.escape(problem))
+            status = f"Logged in as <b>{name}</b>{email}, but:<br>" + RED.format(html.escape(problem))
         self._show(status=status, buttons=[self.logout_button])
 
     def _show_code(self, login: dict) -> bool:
         link = login_link(login)
         if link is None:
             self._state, self.message = (
-                "failed",
+                LoginState.FAILED,
                 (
                     "The OpenID provider sent a verification address that is not an http(s) link; it is not shown. "
                     "Report this to the back-end's operators."
@@ -245,13 +244,13 @@ class LoginWidget(w.VBox):
             providers = self.client.providers(self.backend)["providers"]
             session = self._session()
         except OpenEOAuthError as e:
-            self._state, self.message = "failed", e.message
+            self._state, self.message = LoginState.FAILED, e.message
             self._show_error(e.message)
             return
         self._titles = {p["id"]: p["title"] for p in providers}
         listed = [p["id"] for p in providers]
         if self.provider_id and self.provider_id not in listed:  # as the openeo client says it
-            self._state = "failed"
+            self._state = LoginState.FAILED
             self.message = f"Requested OIDC provider {self.provider_id!r} not available. Should be one of {listed}."
             self._show_error(self.message)
             return
@@ -268,42 +267,42 @@ class LoginWidget(w.VBox):
     def _watched(self) -> bool:
         """Does this widget show something the server's logins can change?"""
         return self.comm is not None and (
-            self._state == "logged_in" or (self._state == "new" and time.monotonic() < self._watch_until)
+            self._state == LoginState.LOGGED_IN or (self._state == NOT_STARTED and time.monotonic() < self._watch_until)
         )
 
     def _notice(self, session: dict | None) -> None:
         """The server's login for this widget's back-end, as the kernel's watcher just found it."""
         usable = session if session is not None and not session.get("login_required") else None
-        if self._state == "new" and usable:  # logged in elsewhere
+        if self._state == NOT_STARTED and usable:  # logged in elsewhere
             session = usable
             self._login = session["login"]
             self._show_title(session["provider_id"])
             self._finish(
                 {
-                    "state": "logged_in",
+                    "state": LoginState.LOGGED_IN,
                     "user": session["user"],
                     "flow": session["flow"],
                     "message": session.get("account_problem"),
                 }
             )
-        elif self._state == "logged_in" and usable and self._login is None:  # logged in here: which login
+        elif self._state == LoginState.LOGGED_IN and usable and self._login is None:  # logged in here: which login
             self._login = usable["login"]
-        elif self._state == "logged_in" and (not usable or usable["login"] != self._login):
-            self._state, self.user, self._login = "new", None, None
+        elif self._state == LoginState.LOGGED_IN and (not usable or usable["login"] != self._login):
+            self._state, self.user, self._login = NOT_STARTED, None, None
             self._check_existing()  # a newer login, or "Log in" again
-            self.status.value = f"{ENDED}<br>{self.status.value}" if self._state == "logged_in" else ENDED
+            self.status.value = f"{ENDED}<br>{self.status.value}" if self._state == LoginState.LOGGED_IN else ENDED
 
     def on_login(self, callback: Callable[[dict], str | None]) -> None:
         """Call `callback(login)` once logged in (at once when already logged in). A string it returns is
         shown under "Logged in as"; it runs before that line appears, so what it binds is ready by then."""
-        if self.state == "logged_in":
-            callback({"state": "logged_in", "user": self.user})
+        if self.state == LoginState.LOGGED_IN:
+            callback({"state": LoginState.LOGGED_IN, "user": self.user})
         else:
             self._callbacks.append(callback)
 
     def start(self) -> None:
         """Start (or rejoin) a login and follow it in the background."""
-        if self.state in ("pending", "logged_in"):
+        if self.state in (LoginState.PENDING, LoginState.LOGGED_IN):
             return
         if self.picker.options:
             self.provider_id = self.picker.value
@@ -313,14 +312,14 @@ class LoginWidget(w.VBox):
                 client["client_secret"] = self._client_secret
             login = self.client.start_login(self.backend, self.provider_id, **client)
         except OpenEOAuthError as e:
-            self._state, self.message = "failed", e.message
+            self._state, self.message = LoginState.FAILED, e.message
             self._show_error(e.message)
             return
         self._login_id = login["id"]
-        if login["state"] == "logged_in":
+        if login["state"] == LoginState.LOGGED_IN:
             self._finish(login)
             return
-        self._state = "pending"
+        self._state = LoginState.PENDING
         if self._show_code(login):
             if self._handle is not None:  # the link and the code, for a front end without widgets too
                 self._handle.update(self)
@@ -328,18 +327,13 @@ class LoginWidget(w.VBox):
             self._thread.start()
 
     def _follow(self, login: dict) -> None:
-        while login["state"] == "pending":
-            time.sleep(POLL_SECONDS)
-            try:
-                login = self.client.login(login["id"])
-            except OpenEOAuthError as e:  # cancelled elsewhere (410 cancelled), or the server is gone
-                login = {"state": "cancelled" if e.reason == Reason.CANCELLED else "failed", "message": e.message}
-            if login["state"] == "pending":
-                self.status.value = _countdown(login["expires_at"])
-        self._finish(login)
+        def tick(login: dict) -> None:
+            self.status.value = _countdown(login["expires_at"])
+
+        self._finish(self.client.follow(login, POLL_SECONDS, tick))
 
     def _finish(self, login: dict) -> None:
-        if login["state"] != "logged_in":
+        if login["state"] != LoginState.LOGGED_IN:
             self._state, self.message = login["state"], login.get("message") or f"The login ended: {login['state']}."
             self._show_error(self.message)
             return
@@ -350,7 +344,7 @@ class LoginWidget(w.VBox):
     def wait(self, timeout: float = 600) -> str:
         """Block until the login ends (for scripts); returns the final state."""
         deadline = time.time() + timeout
-        while self.state == "pending" and time.time() < deadline:
+        while self.state == LoginState.PENDING and time.time() < deadline:
             time.sleep(0.2)
         return self._state
 
@@ -363,10 +357,10 @@ class LoginWidget(w.VBox):
         except KeyboardInterrupt:
             self.cancel(unless_waited_for=True)
             raise
-        if state == "pending":
+        if state == LoginState.PENDING:
             self.cancel()
             return f"Nobody approved the openEO login within {timeout:g} s, so it was cancelled. Log in again."
-        return None if self._state == "logged_in" else self.message or f"The login ended: {self._state}."
+        return None if self._state == LoginState.LOGGED_IN else self.message or f"The login ended: {self._state}."
 
     def result(self, timeout: float = 600) -> dict:
         """Wait until the login ends: who logged in, else `LoginEnded` with the login's sentence."""
@@ -378,19 +372,19 @@ class LoginWidget(w.VBox):
     def cancel(self, unless_waited_for: bool = False) -> None:
         """Cancel the pending login; `unless_waited_for`: this kernel stops waiting for it, and the server
         cancels it only when nobody else waits for it."""
-        if self._state == "pending" and self._login_id:
+        if self._state == LoginState.PENDING and self._login_id:
             try:
                 login = self.client.cancel(self._login_id, unless_waited_for)
             except OpenEOAuthError as e:  # cancelled already (by the page itself, say: 410 cancelled)
-                login = {"state": "cancelled" if e.reason == Reason.CANCELLED else "failed", "message": e.message}
-            if login["state"] != "pending":
+                login = ended_by(e)
+            if login["state"] != LoginState.PENDING:
                 self._finish(login)
 
     def logout(self) -> None:
         """Log out on the server (revokes the refresh token) and offer a new login; says when the provider
         could not revoke the login."""
         result = self.client.logout(self.backend, self.provider_id)
-        self._state, self.user, self._login = "new", None, None
+        self._state, self.user, self._login = NOT_STARTED, None, None
         self._check_existing()
-        if self._state == "new":
+        if self._state == NOT_STARTED:
             self.status.value = html.escape(result.get("message") or "Logged out.")

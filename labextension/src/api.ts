@@ -114,11 +114,14 @@ export type Reason =
   | 'not_logged_in'
   | 'login_required';
 
+/** Why a client got no answer at all: `ClientReason` in wire.py (the server never sends these). */
+export type ClientReason = 'network'; // the server did not answer
+
 /** An error answer of the REST API: `message` is a sentence for the user. */
 export class OpenEOAuthError extends Error {
   constructor(
     message: string,
-    readonly reason: Reason | 'network', // network: the server did not answer
+    readonly reason: Reason | ClientReason,
     readonly status: number
   ) {
     super(message);

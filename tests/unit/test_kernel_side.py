@@ -11,7 +11,7 @@ import pytest
 from jupyter_openeo_auth.kernel import watch as watch_module
 from jupyter_openeo_auth.kernel import widget as widget_module
 from jupyter_openeo_auth.kernel.autoload import STARTUP_FILE, USERS_STARTUP, set_kernel_startup
-from jupyter_openeo_auth.kernel.client import session_for, this_kernel_id
+from jupyter_openeo_auth.kernel.client import ServerClient, session_for, this_kernel_id
 from jupyter_openeo_auth.oidc import OpenEOAuthError
 from jupyter_openeo_auth.wire import Flow, Reason
 
@@ -33,7 +33,10 @@ def session(login: str = "L1", user: dict = ALICE, **fields) -> dict:
 
 
 class StubServer:
-    """What the widget asks of the Jupyter server, answered from attributes a test sets."""
+    """What the widget asks of the Jupyter server, answered from attributes a test sets; the follower of a
+    pending login is the real one, on these answers."""
+
+    follow = ServerClient.follow
 
     def __init__(self, sessions=(), providers=(("egi", "EGI Check-in"),), hang: threading.Event | None = None):
         self.listed = list(sessions)
@@ -232,3 +235,45 @@ def test_two_servers_of_one_process_keep_the_file_until_the_last_stops(first_sto
     assert environ["PYTHONSTARTUP"] == STARTUP_FILE  # the other one still starts kernels
     (undo_second if first_stops_first else undo_first)()
     assert environ == {}
+
+
+@pytest.mark.parametrize("name", ["connect", "get_token", "login", "logout"])
+def test_the_public_face_takes_the_same_parameters_as_the_kernel_api(name):
+    """`jupyter_openeo_auth.connect` and friends are typed and take what `kernel.api`'s take (`flow` too)."""
+    import inspect
+
+    import jupyter_openeo_auth
+    from jupyter_openeo_auth.kernel import api
+
+    public, inner = inspect.signature(getattr(jupyter_openeo_auth, name)), inspect.signature(getattr(api, name))
+    assert [(p.name, p.default) for p in public.parameters.values()] == [
+        (p.name, p.default) for p in inner.parameters.values()
+    ]
+    assert all(p.annotation is not inspect.Parameter.empty for p in public.parameters.values())
+    assert public.return_annotation is not inspect.Signature.empty
+
+
+def test_one_follower_waits_out_a_pending_login_and_says_how_it_ended():
+    answers = [{"id": "L", "state": "pending", "expires_at": 1.0}] * 2 + [{"id": "L", "state": "logged_in"}]
+    stub, ticks = StubServer(), []
+    stub.login = lambda login_id: answers.pop(0)  # type: ignore[method-assign]
+    assert stub.follow({"id": "L", "state": "pending"}, 0, ticks.append)["state"] == "logged_in"
+    assert len(ticks) == 2  # once per answer while it waited
+
+    def gone(login_id):
+        error = OpenEOAuthError("The login was cancelled.")
+        error.reason = Reason.CANCELLED  # as the client makes of a 410 answer
+        raise error
+
+    stub.login = gone  # type: ignore[method-assign]
+    ended = stub.follow({"id": "L", "state": "pending"}, 0)
+    assert ended == {"state": "cancelled", "message": "The login was cancelled."}
+
+
+def test_one_line_describes_a_session_for_the_cli_and_says_how_the_hubs_login_renews():
+    from jupyter_openeo_auth.kernel.describe import session_line
+
+    line = session_line(session(user={"sub": "alice", "email": "a@example.org"}, access_expires_at=None))
+    assert line == f"{BACKEND} (egi): alice (a@example.org), device login, token without expiry (renewed automatically)"
+    assert "(through JupyterHub)" in session_line(session(flow=Flow.HUB, login_required=True))
+    assert session_line(session(login_required=True)).endswith(" — log in again")
