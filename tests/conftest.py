@@ -44,6 +44,21 @@ def answers_match_the_openapi_document():
     requests.Session.send = send
 
 
+@pytest.fixture(autouse=True)
+def servers_answer_everyone_by_the_document(request):
+    """A test's Jupyter server (`jp_serverapp`) has its REST answers checked as it sends them, whoever asked:
+    what its kernels and the CLI receive too."""
+    if "jp_serverapp" not in request.fixturenames:
+        yield
+        return
+    transforms = request.getfixturevalue("jp_serverapp").web_app.transforms
+    if openapi_check.ServerSide not in transforms:
+        transforms.append(openapi_check.ServerSide)
+    del openapi_check.VIOLATIONS[:]
+    yield
+    assert not openapi_check.VIOLATIONS, openapi_check.VIOLATIONS[0]
+
+
 @pytest.fixture(scope="session")
 def stack():
     """Provider + back-end. The back-end checks every bearer token at the provider (no 15-minute user
@@ -242,9 +257,19 @@ def _unit_tests_start_no_process_and_open_no_socket(request, monkeypatch):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """In CI a skipped test counts as a failure: the real-provider tests must run."""
+    """In CI a skipped test counts as a failure: the real-provider tests must run. A run of the whole suite
+    answers every operation of openapi.json with every status the document lists."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = reporter.stats.get("skipped", []) if reporter else []
     if os.environ.get("CI") and skipped and session.exitstatus == 0:
         reporter.write_line(f"CI: {len(skipped)} test(s) skipped; every test must run in CI.", red=True)
         session.exitstatus = 1
+    option = session.config.option
+    whole = not session.config.args or session.config.args == [str(session.config.rootpath / "tests")]
+    if whole and not option.keyword and not option.markexpr and not option.lf and session.exitstatus == 0:
+        missing = openapi_check.uncovered()
+        if missing:
+            reporter.write_line(f"openapi.json: {len(missing)} answer(s) no test received:", red=True)
+            for answer in missing:
+                reporter.write_line(f"  {answer}", red=True)
+            session.exitstatus = 1

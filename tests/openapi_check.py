@@ -1,7 +1,9 @@
 """Every answer of the REST API the tests receive is checked against the served OpenAPI document: its status
 is listed for that route and method, and its JSON matches the schema (answers are closed objects, so a new
 field without a schema fails). `conftest.py` checks what `requests` receives; `server_api.Api` what
-`jp_fetch` receives."""
+`jp_fetch` receives; `ServerSide` what a test's Jupyter server sends anyone (its kernels, the CLI, a browser).
+`SEEN` is the suite's coverage of the document: a full run must answer every operation with every status it
+documents (`uncovered`)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from urllib.parse import urlsplit
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+from tornado.httputil import HTTPHeaders, HTTPServerRequest
+from tornado.web import OutputTransform
 
 from jupyter_openeo_auth.server.openapi import openapi_document
 from jupyter_openeo_auth.wire import API_PREFIX
@@ -87,3 +91,47 @@ def _validate(route: str, status: int, content_type: str, body, schema: dict | N
     errors = sorted(Draft202012Validator(resolved, registry=REGISTRY).iter_errors(data), key=str)
     if errors:
         raise OffContract(f"{route} answered {status} off its schema: {errors[0].message} (at {list(errors[0].path)})")
+
+
+#: What `ServerSide` found off the document (it cannot raise inside the server): the test that ran fails.
+VIOLATIONS: list[str] = []
+
+
+class ServerSide(OutputTransform):
+    """A tornado output transform for a test's Jupyter server: every answer of the REST API it sends, to
+    whichever client (a kernel's `ServerClient`, the CLI, JupyterLab), is checked like the tests' own."""
+
+    def __init__(self, request: HTTPServerRequest):
+        self.method, self.url = request.method or "GET", request.uri or ""
+        self.status, self.content_type, self.body = 0, "", b""
+
+    def transform_first_chunk(
+        self, status_code: int, headers: HTTPHeaders, chunk: bytes, finishing: bool
+    ) -> tuple[int, HTTPHeaders, bytes]:
+        self.status, self.content_type = status_code, headers.get("Content-Type", "")
+        return status_code, headers, self.transform_chunk(chunk, finishing)
+
+    def transform_chunk(self, chunk: bytes, finishing: bool) -> bytes:
+        self.body += chunk
+        if finishing:
+            try:
+                check(self.method, self.url, self.status, self.content_type, self.body)
+            except OffContract as e:
+                VIOLATIONS.append(str(e))
+        return chunk
+
+
+def documented() -> set[tuple[str, str, str]]:
+    """Every (method, path template, status) the document lists."""
+    return {
+        (method.upper(), template, status)
+        for template, operations in DOCUMENT["paths"].items()
+        for method, operation in operations.items()
+        if isinstance(operation, dict) and "responses" in operation
+        for status in operation["responses"]
+    }
+
+
+def uncovered() -> list[str]:
+    """What the document lists that no test received."""
+    return [" ".join(answer) for answer in sorted(documented() - SEEN)]

@@ -51,6 +51,16 @@ async def test_extension_loads_without_auth_warnings(jp_serverapp, auth_warnings
     assert code == 200 and data == {"sessions": []}
 
 
+@pytest.mark.parametrize(
+    "path", sorted({path for method, path in ROUTES if "/" not in path}), ids=lambda path: path.replace("/", "-")
+)
+async def test_every_route_answers_a_cors_preflight_and_changes_nothing(jp_fetch, path):
+    """The document's OPTIONS: jupyter_server's preflight, without credentials, without a body."""
+    api = Api(jp_fetch)
+    code, data, headers = await api.call("OPTIONS", path, headers={"Authorization": ""})
+    assert code == 200 and not data and "Access-Control-Allow-Headers" in headers
+
+
 async def test_cookie_authenticated_token_request_needs_xsrf(jp_serverapp, http_server_client, jp_base_url):
     browser = Browser(jp_serverapp, http_server_client, jp_base_url)
     body = '{"backend": "http://127.0.0.1:9"}'

@@ -61,14 +61,15 @@ ERRORS = {
     "a cookie-authenticated request another web site made the browser send (cross_site), not the server's "
     "owner, a back-end outside allowed_backends, an account the back-end refuses, an invalid kernel key",
     "404": "not found: no login for that back-end, no such login id, no such route",
-    "405": "method not allowed",
     "409": "log in again: the login can no longer be renewed",
     "410": "the login was deleted (cancelled) with DELETE logins/ID; the message says how it ended",
     "429": "too many logins waiting for approval",
     "502": "the back-end or the provider answered something unusable, or cannot be reached",
     "503": "the provider is unavailable for now (Retry-After when it said)",
 }
-COMMON = ("400", "401", "403", "405")
+#: What every operation may answer: no credentials, or not allowed. (A method a route does not answer gets 405
+#: with an `Error`: it is no operation of the document.)
+COMMON = ("401", "403")
 
 
 def _errors(*statuses: str) -> dict:
@@ -261,7 +262,7 @@ PATHS: dict[str, Any] = {
                     "description": "true: the caller stops waiting; cancel only if nobody else asked lately",
                 }
             ],
-            "responses": {"200": _json("login", "Login"), **_errors("404", "410")},
+            "responses": {"200": _json("login", "Login"), **_errors("400", "404", "410")},
         },
     },
     f"{_API}/sessions": {
@@ -269,7 +270,7 @@ PATHS: dict[str, Any] = {
             "summary": "The sessions, one per back-end a login serves (never a token); with backend, a login "
             "that can serve it (same issuer and client, or the hub's) is listed for it too",
             "parameters": [_q("backend", False)],
-            "responses": {"200": _json("sessions", "Sessions"), **_errors()},
+            "responses": {"200": _json("sessions", "Sessions"), **_errors("400")},
         },
         "delete": {
             "summary": "Log out: forget, revoke and unpersist; ends the login for every back-end it serves",
