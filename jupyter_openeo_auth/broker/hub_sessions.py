@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
 
 from ..oidc import (
     AsyncHttpClient,
@@ -13,30 +12,31 @@ from ..oidc import (
     BackendInfo,
     IssuerMetadata,
     OpenEOAuthError,
-    TokenSet,
     issuer_cache,
 )
 from ..wire import Flow
 from .accounts import check_account
 from .hub_tokens import HubTokens
+from .new_sessions import NewSessions
 from .session_key import SessionKey
 from .session_table import Found, SessionTable
-from .sessions import Session
 from .sharing import same_issuer
-
-#: Makes a session (key, back-end URL, client, tokens, how to renew): the broker's, with its settings and keeper.
-MakeSession = Callable[[SessionKey, str, AsyncOidcClient, TokenSet, Callable[[TokenSet], Awaitable[TokenSet]]], Session]
 
 
 class HubSessions:
     """Finds or makes the session of JupyterHub's login for a back-end."""
 
     def __init__(
-        self, hub: HubTokens, table: SessionTable, make: MakeSession, http: AsyncHttpClient, log: logging.Logger
+        self,
+        hub: HubTokens,
+        table: SessionTable,
+        new_sessions: NewSessions,
+        http: AsyncHttpClient,
+        log: logging.Logger,
     ):
         self.hub = hub
         self._table = table
-        self._make = make
+        self._new_sessions = new_sessions
         self._http = http
         self._log = log
 
@@ -70,7 +70,7 @@ class HubSessions:
             tokens = dataclasses.replace(tokens, id_claims=await client.userinfo(tokens.access_token))
         except OpenEOAuthError as e:
             self._log.info("Could not ask %s who JupyterHub's login is: %s", issuer, e)
-        session = self._make(key, info.url, client, tokens, self.hub.tokens)
+        session = self._new_sessions.make(key, info.url, client, tokens, self.hub.tokens)
         self._table.add(session)
         self._log.info("openEO login to %s through JupyterHub as %s.", info.url, session.who)
         await check_account(self._http, session, tokens, self._log)

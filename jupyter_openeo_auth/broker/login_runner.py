@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 
-from ..oidc import AsyncDeviceAuthorization, AsyncOidcClient, OpenEOAuthError, TokenSet
+from ..oidc import AsyncDeviceAuthorization, OpenEOAuthError
 from ..wire import EventAction, Reason
 from .bus import Bus
 from .logins import Login, LoginState
+from .new_sessions import NewSessions
 from .sessions import Served, Session, SessionKey
 
 #: How long finished logins are kept (seconds).
@@ -39,12 +39,12 @@ class LoginCancelled(OpenEOAuthError):
 
 
 class LoginRunner:
-    """`logins` by id; `start_device()` polls until the login ends, then `approved(login, client, tokens)` makes
-    its session; every ended login goes on the bus (`login_finished`)."""
+    """`logins` by id; `start_device()` polls until the login ends, then `NewSessions.adopt` makes its
+    session; every ended login goes on the bus (`login_finished`)."""
 
     def __init__(
         self,
-        approved: Callable[[Login, AsyncOidcClient, TokenSet], Awaitable[Session]],
+        new_sessions: NewSessions,
         bus: Bus,
         log: logging.Logger,
         max_pending: int = MAX_PENDING_LOGINS,
@@ -52,7 +52,7 @@ class LoginRunner:
         self.logins: dict[str, Login] = {}
         #: Logins deleted (cancelled) by a caller: id -> how it ended, for whoever still follows them (bounded).
         self._deleted: dict[str, str] = {}
-        self._approved, self._bus, self.log, self.max_pending = approved, bus, log, max_pending
+        self._new_sessions, self._bus, self.log, self.max_pending = new_sessions, bus, log, max_pending
 
     def __repr__(self) -> str:
         return f"<LoginRunner logins={len(self.logins)}>"
@@ -158,7 +158,7 @@ class LoginRunner:
         if tokens is None:
             self._schedule_poll(login)
             return
-        session = await self._approved(login, auth.client, tokens)
+        session = await self._new_sessions.adopt(login, auth.client, tokens)
         self.done(login, session)
         self.log.info("openEO login %s to %s approved as %s.", login.id, login.backend_url, session.who)
 

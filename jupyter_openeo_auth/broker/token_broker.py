@@ -6,13 +6,12 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from ..flows import SHARED, STARTABLE, flow_of
 from ..oidc import (
     AsyncHttpClient,
-    AsyncOidcClient,
     BackendInfo,
     NotLoggedIn,
     OpenEOAuthError,
@@ -29,17 +28,18 @@ from .hub_tokens import HubTokens
 from .keeper import Keeper
 from .login_runner import MAX_PENDING_LOGINS, LoginRunner
 from .logins import Login
+from .new_sessions import NewSessions
 from .revoke import revoke
 from .service_accounts import ServiceAccount
 from .session_table import Found, SessionTable
 from .sessions import Served, Session, SessionKey, SessionSettings
 from .store import MemoryStore, SessionStore
 
+#: A caller that asked about a pending login this recently still waits for it (clients ask every few seconds).
+STILL_WAITING = 15.0
 #: What a logout at a Keycloak realm also did (its revocation endpoint ends every login of the account with that
 #: client, not just this one). Said rather than avoided: Keycloak's logout endpoint would end the browser's
 #: single sign-on the code was approved in (wider), and a logout must leave no refresh token alive (README).
-#: A caller that asked about a pending login this recently still waits for it (clients ask every few seconds).
-STILL_WAITING = 15.0
 KEYCLOAK_REVOKED = (
     "The provider (Keycloak) revoked the login, which also ends your other logins with the client {client!r}: "
     "other Jupyter servers and the openeo client on other machines that use it must log in again."
@@ -95,8 +95,12 @@ class TokenBroker:
         self.use_hub(hub)
         #: How each flow gets its first tokens at the provider.
         self.first_tokens = FirstTokens(self.http, self.service_accounts, self.store.timeout, self.log)
+        #: Where new tokens become sessions (logins, the hub's login, restore).
+        self.new_sessions = NewSessions(
+            self.http, self.settings, self.keeper, self.table, self.first_tokens, self.bus, self.log
+        )
         #: The logins' room: start, poll, cancel, forget.
-        self.runner = LoginRunner(self._new_session, self.bus, self.log, max_pending_logins)
+        self.runner = LoginRunner(self.new_sessions, self.bus, self.log, max_pending_logins)
         #: Set while `restore()` runs: requests that look for sessions wait for it.
         self._restoring: asyncio.Future | None = None
         #: Set once the server started on a hub: the hub's login for the default back-end being made.
@@ -104,7 +108,7 @@ class TokenBroker:
 
     def use_hub(self, hub: HubTokens | None) -> None:
         """Serve JupyterHub's own login (its tokens asked with the broker's HTTP client), or none."""
-        self.hub = HubSessions(hub, self.table, self._session, self.http, self.log) if hub is not None else None
+        self.hub = HubSessions(hub, self.table, self.new_sessions, self.http, self.log) if hub is not None else None
 
     def __repr__(self) -> str:
         return f"<TokenBroker sessions={len(self.table)} logins={len(self.logins)}>"
@@ -173,7 +177,7 @@ class TokenBroker:
         if not flow_of(flow).interactive:
             client, tokens = await self.first_tokens.direct(info, key, client_id, username, password, client_secret)
             login = self.runner.new(key, info.url)
-            return self.runner.done(login, await self._new_session(login, client, tokens))
+            return self.runner.done(login, await self.new_sessions.adopt(login, client, tokens))
         self.runner.make_room()
         authorization = await self.first_tokens.device(info, provider_id, client_id, client_secret)
         login = self.runner.start_device(key, info.url, authorization)
@@ -227,53 +231,6 @@ class TokenBroker:
 
     # --- sessions ---------------------------------------------------------------------------------------
 
-    async def _new_session(self, login: Login, client: AsyncOidcClient, tokens: TokenSet) -> Session:
-        key = login.key
-        rules = flow_of(key.flow)
-        if rules.has_a_person:
-            tokens = await self.first_tokens.with_user(client, tokens)
-        renew: Callable[[TokenSet], Awaitable[TokenSet]] = client.refresh
-        if rules.renews_by_logging_in_again:  # a service account logs in again rather than refreshing
-            renew = lambda _tokens: client.client_credentials()  # noqa: E731
-        session = self._session(key, login.backend_url, client, tokens, renew)
-        await session.save(tokens)  # stored before anyone receives its access token
-        replaced = self.table.add(session)
-        session.renewals.schedule()
-        if replaced is not None:
-            await self._revoke_replaced(replaced, session)
-        await check_account(self.http, session, tokens, self.log)
-        return session
-
-    async def _revoke_replaced(self, old: Session, new: Session) -> None:
-        """A new login of the same back-end, provider and flow (another client, say) replaced `old`: its refresh
-        token is revoked as a logout would, so that nothing of it stays valid at the provider; the new login's
-        message says so."""
-        same_client = (old.client.client_id, old.client.metadata.issuer) == (
-            new.client.client_id,
-            new.client.metadata.issuer,
-        )
-        if not old.tokens.refresh_token or same_client:
-            return  # the same client's: Keycloak would end the new login with it (see KEYCLOAK_REVOKED)
-        problem = await revoke(old, self.log)
-        said = (
-            problem
-            or f"Your earlier login to {old.backend_url} (client {old.client.client_id!r}) was replaced by this one "
-            "and revoked at the provider."
-        )
-        new.notice = said
-        self.log.info("The openEO login to %s as %s replaced an earlier one: %s", new.backend_url, new.who, said)
-        self.bus.publish(EventAction.SESSION_ENDED, old.key, old.backend_url, state="replaced", user=old.user)
-
-    def _session(
-        self,
-        key: SessionKey,
-        backend_url: str,
-        client: AsyncOidcClient,
-        tokens: TokenSet,
-        renew: Callable[[TokenSet], Awaitable[TokenSet]],
-    ) -> Session:
-        return Session(key, backend_url, client, tokens, renew, self.settings, self.log, self.keeper, self.bus)
-
     async def restore(self) -> int:
         """Bring back the sessions saved in the store; their first token request refreshes. Returns how many.
         Requests arriving meanwhile (the server listens before its extensions start) wait for it."""
@@ -281,7 +238,7 @@ class TokenBroker:
         try:
             restored = await self.keeper.saved(self.owner, self.http, self.log)
             for saved in restored:
-                self.table.add(self._session(*saved, saved.client.refresh))
+                self.table.add(self.new_sessions.make(*saved, saved.client.refresh))
             if restored:
                 self.log.info("Restored %d openEO login(s) from the keyring.", len(restored))
             return len(restored)

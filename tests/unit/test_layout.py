@@ -98,3 +98,19 @@ def test_no_flow_check_outside_the_flows_module():
             if isinstance(node, ast.Match):
                 checks.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not checks, checks
+
+
+def test_no_room_of_the_broker_is_handed_a_callable_that_leads_back_up():
+    """Rooms get the rooms below them (`NewSessions`, `SessionTable`, the `Bus`) and publish events; none is
+    handed one of the broker's methods. A session's `renew` is the grant it renews with (down, to the provider)."""
+    handed = []
+    for path in (PACKAGE / "broker").glob("*.py"):
+        if path.name == "token_broker.py":  # the broker's own listener, `on_event`, is where events leave
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and node.name == "__init__":
+                for arg in node.args.args + node.args.kwonlyargs:
+                    text = ast.unparse(arg.annotation) if arg.annotation else ""
+                    if ("Callable" in text or text in ("MakeSession", "Notify")) and arg.arg != "renew":
+                        handed.append(f"{path.name}: {arg.arg}: {text}")
+    assert not handed, handed
