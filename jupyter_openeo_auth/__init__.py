@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from .errors import LoginRequired, NotLoggedIn, OpenEOAuthError
     from .kernel.auth import AccessToken
+    from .kernel.models import Logout
     from .kernel.widget import LoginWidget
 
 #: Imported when first used: the hub imports `jupyter_openeo_auth.hub` with nothing of the rest installed.
@@ -72,7 +73,7 @@ def connect(
     return _connect(backend, provider_id, min_valid, flow)
 
 
-def logout(backend: str, provider_id: str | None = None) -> dict:
+def logout(backend: str, provider_id: str | None = None) -> Logout:
     """Log out of `backend` on the server: the next authenticate_oidc() or login() makes a fresh login."""
     from .kernel import logout as _logout
 

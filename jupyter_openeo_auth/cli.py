@@ -25,6 +25,7 @@ from typing import Any, NoReturn
 from .errors import LoginRequired, NotLoggedIn, OpenEOAuthError
 from .kernel.client import REMOTE_SERVER_ENV, NoServer, ServerClient, SeveralServers, login_link
 from .kernel.describe import session_line, who
+from .kernel.models import Login
 from .wire import Flow, LoginState
 
 OK, FAILED, NOT_LOGGED_IN, LOG_IN_AGAIN, NO_SERVER, SEVERAL_SERVERS = 0, 1, 2, 3, 4, 5
@@ -66,7 +67,7 @@ def status(client: ServerClient, args: argparse.Namespace) -> int:
     return OK if sessions else NOT_LOGGED_IN
 
 
-def _where_to_approve(login: dict) -> str:
+def _where_to_approve(login: Login) -> str:
     """Where the user approves a pending login (a notebook may be waiting for it), and by when."""
     link = login_link(login)
     where = "open the provider's login page"
@@ -100,13 +101,14 @@ def login(client: ServerClient, args: argparse.Namespace) -> int:
     return OK
 
 
-def _follow(client: ServerClient, login: dict) -> dict:
+def _follow(client: ServerClient, login: Login) -> Login:
     import segno
 
     link = login_link(login)
     if link is None:
         client.cancel(login["id"])
         return {
+            "id": login["id"],
             "state": LoginState.FAILED,
             "message": "The provider sent a login link that is not a web address. Start a new login.",
         }
@@ -119,7 +121,7 @@ def _follow(client: ServerClient, login: dict) -> dict:
         segno.make(link, error="m").terminal(compact=True)
     countdown = sys.stdout.isatty()  # a pipe or a log file gets the line once, not once a second
 
-    def tick(login: dict) -> None:
+    def tick(login: Login) -> None:
         left = max(0, int(login["expires_at"] - time.time()))
         if countdown:
             print(f"\rWaiting for the login; the code expires in {left // 60}:{left % 60:02d}. ", end="", flush=True)

@@ -12,6 +12,8 @@ from .widget import LoginWidget
 if TYPE_CHECKING:
     import openeo
 
+    from .models import Logout
+
 
 def get_token(backend: str, provider_id: str | None = None, min_valid: float = 60) -> AccessToken:
     """An access token for `backend` valid for at least `min_valid` seconds (raises `NotLoggedIn`)."""
@@ -28,7 +30,7 @@ def connect(
     return _connection(backend, auth)
 
 
-def logout(backend: str, provider_id: str | None = None) -> dict:
+def logout(backend: str, provider_id: str | None = None) -> Logout:
     """Log out of `backend` on the server (it forgets and revokes the login): the next `authenticate_oidc()`
     or `login()` makes a fresh one. Returns the server's answer (`logged_out`, `revoked`, `message`?)."""
     return server().logout(backend, provider_id)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import requests
 
@@ -19,7 +20,7 @@ class AccessToken:
 
     __slots__ = ("_token", "expires_at", "provider_id", "user")
 
-    def __init__(self, token: str, expires_at: float | None, provider_id: str, user: dict | None = None):
+    def __init__(self, token: str, expires_at: float | None, provider_id: str, user: Mapping[str, Any] | None = None):
         self._token = token
         self.expires_at = expires_at
         self.provider_id = provider_id

@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode, urlsplit
 
 from ..errors import LoginRequired, NotLoggedIn, OpenEOAuthError
@@ -27,6 +27,9 @@ from ..wire import (
     Reason,
     key_file,
 )
+
+if TYPE_CHECKING:
+    from .models import Login, Logout, Providers, Session, Settings, Token
 
 SCHEME = KERNEL_SCHEME
 
@@ -59,7 +62,7 @@ def safe_link(uri: str | None, on_server: bool = False) -> str | None:
     return None
 
 
-def login_link(login: dict) -> str | None:
+def login_link(login: Login) -> str | None:
     """The link a pending login's JSON offers (the complete one first), fit to show; None when it has none."""
     on_server = login.get("through_server") is True
     return safe_link(login.get("verification_uri_complete"), on_server) or safe_link(
@@ -67,11 +70,11 @@ def login_link(login: dict) -> str | None:
     )
 
 
-def ended_by(error: OpenEOAuthError) -> dict:
+def ended_by(error: OpenEOAuthError, login_id: str) -> Login:
     """How a login ended when asking about it failed: cancelled (410: by the page, or a logout), else failed
     (the server is gone)."""
     state = LoginState.CANCELLED if error.reason == Reason.CANCELLED else LoginState.FAILED
-    return {"state": state, "message": error.message}
+    return {"id": login_id, "state": state, "message": error.message}
 
 
 def _any_client(flow: str) -> bool:
@@ -81,8 +84,8 @@ def _any_client(flow: str) -> bool:
 
 
 def session_for(
-    sessions: list[dict], backend: str, provider_id: str | None = None, client_id: str | None = None
-) -> dict | None:
+    sessions: list[Session], backend: str, provider_id: str | None = None, client_id: str | None = None
+) -> Session | None:
     """The session (as `GET sessions` lists it) for this back-end, through this provider and made with this
     client when they are named (JupyterHub's login is the hub's client, whatever is named); else None."""
     for session in sessions:
@@ -318,7 +321,7 @@ class ServerClient:
 
     def token(
         self, backend: str, provider_id: str | None = None, min_valid: float = 60, flow: str | None = None
-    ) -> dict:
+    ) -> Token:
         """POST token: {access_token, expires_at, provider_id, bearer, user} (from a login of `flow`, if named)."""
         body = {
             "backend": backend,
@@ -326,20 +329,20 @@ class ServerClient:
             "min_valid": min_valid,
             **({"flow": flow} if flow else {}),
         }
-        return self.call("POST", "token", body)
+        return cast("Token", self.call("POST", "token", body))
 
-    def settings(self) -> dict:
+    def settings(self) -> Settings:
         """GET settings: the default back-end and the back-ends with a service account (never a secret)."""
-        return self.call("GET", "settings")
+        return cast("Settings", self.call("GET", "settings"))
 
-    def start_login(self, backend: str, provider_id: str | None = None, **extra: str) -> dict:
+    def start_login(self, backend: str, provider_id: str | None = None, **extra: str) -> Login:
         """POST logins."""
-        return self.call("POST", "logins", {"backend": backend, "provider_id": provider_id, **extra})
+        return cast("Login", self.call("POST", "logins", {"backend": backend, "provider_id": provider_id, **extra}))
 
-    def login(self, login_id: str) -> dict:
-        return self.call("GET", f"logins/{login_id}")
+    def login(self, login_id: str) -> Login:
+        return cast("Login", self.call("GET", f"logins/{login_id}"))
 
-    def follow(self, login: dict, every: float, tick: Callable[[dict], None] | None = None) -> dict:
+    def follow(self, login: Login, every: float, tick: Callable[[Login], None] | None = None) -> Login:
         """Ask about a pending login every `every` seconds until it ends; `tick(login)` after each answer while
         it waits. The one follower of a login on the Python side (the widget's thread, the CLI)."""
         while login["state"] == LoginState.PENDING:
@@ -347,33 +350,33 @@ class ServerClient:
             try:
                 login = self.login(login["id"])
             except OpenEOAuthError as e:
-                login = ended_by(e)
+                login = ended_by(e, login["id"])
             if tick is not None and login["state"] == LoginState.PENDING:
                 tick(login)
         return login
 
-    def cancel(self, login_id: str, unless_waited_for: bool = False) -> dict:
+    def cancel(self, login_id: str, unless_waited_for: bool = False) -> Login:
         """DELETE logins/ID; `unless_waited_for`: this caller stops waiting (the login is cancelled only when
         nobody else, the JupyterLab dialog say, waits for it)."""
-        return self.call(
-            "DELETE", f"logins/{login_id}", params={"unless_waited_for": "true"} if unless_waited_for else None
-        )
+        params = {"unless_waited_for": "true"} if unless_waited_for else None
+        return cast("Login", self.call("DELETE", f"logins/{login_id}", params=params))
 
-    def providers(self, backend: str) -> dict:
-        return self.call("GET", "providers", params={"backend": backend})
+    def providers(self, backend: str) -> Providers:
+        return cast("Providers", self.call("GET", "providers", params={"backend": backend}))
 
-    def sessions(self, backend: str | None = None) -> list:
+    def sessions(self, backend: str | None = None) -> list[Session]:
         """GET sessions, one per back-end a login serves; with `backend`, a login that can serve it is listed
         for it too (the same account at the same provider and client, or JupyterHub's)."""
-        return self.call("GET", "sessions", params={"backend": backend} if backend else None)["sessions"]
+        answer = self.call("GET", "sessions", params={"backend": backend} if backend else None)
+        return cast("list[Session]", answer["sessions"])
 
-    def pending_logins(self) -> list:
+    def pending_logins(self) -> list[Login]:
         """GET logins: the logins waiting for approval (a notebook's, the dialog's, another terminal's)."""
-        return self.call("GET", "logins")["logins"]
+        return cast("list[Login]", self.call("GET", "logins")["logins"])
 
-    def logout(self, backend: str, provider_id: str | None = None) -> dict:
+    def logout(self, backend: str, provider_id: str | None = None) -> Logout:
         params = {"backend": backend, **({"provider_id": provider_id} if provider_id else {})}
-        return self.call("DELETE", "sessions", params=params)
+        return cast("Logout", self.call("DELETE", "sessions", params=params))
 
 
 _default: ServerClient | None = None

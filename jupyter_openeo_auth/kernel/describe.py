@@ -3,20 +3,25 @@ magic, the openeo client's take-over and the CLI (JupyterLab's status bar says t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from ..flows import FLOWS
+
+if TYPE_CHECKING:
+    from .models import Session
 
 UNNAMED = "an unnamed user"
 
 
-def name_of(user: dict | None) -> str:
+def name_of(user: Mapping[str, Any] | None) -> str:
     """The user's name, else their subject, else "an unnamed user"."""
     user = user or {}
     return str(user.get("name") or user.get("sub") or UNNAMED)
 
 
-def who(user: dict | None) -> str:
+def who(user: Mapping[str, Any] | None) -> str:
     """The name, with the e-mail address when known: "Alice (alice@example.org)"."""
     user = user or {}
     return f"{name_of(user)} ({user['email']})" if user.get("email") else name_of(user)
@@ -28,7 +33,7 @@ def renewal(flow: str) -> str:
     return rules.renewal if rules is not None else "renewed automatically"
 
 
-def session_line(session: dict) -> str:
+def session_line(session: Session) -> str:
     """One line for a session as `GET sessions` lists it: back-end, provider, who, how, until when, what to do."""
     expiry = session.get("access_expires_at")
     valid = f"token valid until {datetime.fromtimestamp(expiry):%H:%M}" if expiry else "token without expiry"

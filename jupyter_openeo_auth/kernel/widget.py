@@ -8,8 +8,8 @@ import html
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import ipywidgets as w
 
@@ -18,6 +18,9 @@ from ..wire import NOT_STARTED, LoginState
 from .client import ServerClient, ended_by, login_link, server, session_for
 from .describe import name_of, renewal
 from .watch import WATCH, after_this_cell
+
+if TYPE_CHECKING:
+    from .models import Login, Session, User
 
 POLL_SECONDS = 1.0
 #: A widget offering "Log in" shows a login made elsewhere (the JupyterLab dialog, another notebook) for this
@@ -81,8 +84,8 @@ class LoginWidget(w.VBox):
         self._watch_until = time.monotonic() + WATCH_FOR
         self._handle: Any = None  # IPython's DisplayHandle, once displayed
         self.message: str | None = None
-        self.user: dict | None = None
-        self._callbacks: list[Callable[[dict], str | None]] = []
+        self.user: User | None = None
+        self._callbacks: list[Callable[[Login], str | None]] = []
         self._thread: threading.Thread | None = None
         self._login_id: str | None = None
         self._on_display: Callable[[], None] | None = None
@@ -187,9 +190,13 @@ class LoginWidget(w.VBox):
         self._show(status=RED.format(html.escape(message)), buttons=[self.retry_button])
 
     def _show_logged_in(
-        self, user: dict | None, notes: Sequence[str | None] = (), problem: str | None = None, flow: str = ""
+        self,
+        user: Mapping[str, Any] | None,
+        notes: Sequence[str | None] = (),
+        problem: str | None = None,
+        flow: str = "",
     ) -> None:
-        self._state, self.user = LoginState.LOGGED_IN, user or {}
+        self._state, self.user = LoginState.LOGGED_IN, cast("User", dict(user or {}))
         name = html.escape(name_of(self.user))
         email = f" ({html.escape(self.user['email'])})" if self.user.get("email") else ""
         extra = "".join(f"<br>{_code_spans(n)}" for n in notes if n)
@@ -199,7 +206,7 @@ class LoginWidget(w.VBox):
             status = f"Logged in as <b>{name}</b>{email}, but:<br>" + RED.format(html.escape(problem))
         self._show(status=status, buttons=[self.logout_button])
 
-    def _show_code(self, login: dict) -> bool:
+    def _show_code(self, login: Login) -> bool:
         link = login_link(login)
         if link is None:
             self._state, self.message = (
@@ -233,7 +240,7 @@ class LoginWidget(w.VBox):
 
     # --- what it does --------------------------------------------------------------------------------------
 
-    def _session(self) -> dict | None:
+    def _session(self) -> Session | None:
         """The server's session for this back-end (and provider, and client), if it has one."""
         return session_for(self.client.sessions(self.backend), self.backend, self.provider_id, self.client_id)
 
@@ -270,21 +277,18 @@ class LoginWidget(w.VBox):
             self._state == LoginState.LOGGED_IN or (self._state == NOT_STARTED and time.monotonic() < self._watch_until)
         )
 
-    def _notice(self, session: dict | None) -> None:
+    def _notice(self, session: Session | None) -> None:
         """The server's login for this widget's back-end, as the kernel's watcher just found it."""
         usable = session if session is not None and not session.get("login_required") else None
         if self._state == NOT_STARTED and usable:  # logged in elsewhere
             session = usable
             self._login = session["login"]
             self._show_title(session["provider_id"])
-            self._finish(
-                {
-                    "state": LoginState.LOGGED_IN,
-                    "user": session["user"],
-                    "flow": session["flow"],
-                    "message": session.get("account_problem"),
-                }
-            )
+            login: Login = {"id": "", "state": LoginState.LOGGED_IN, "user": session["user"], "flow": session["flow"]}
+            problem = session.get("account_problem")
+            if problem:
+                login["message"] = problem
+            self._finish(login)
         elif self._state == LoginState.LOGGED_IN and usable and self._login is None:  # logged in here: which login
             self._login = usable["login"]
         elif self._state == LoginState.LOGGED_IN and (not usable or usable["login"] != self._login):
@@ -292,11 +296,11 @@ class LoginWidget(w.VBox):
             self._check_existing()  # a newer login, or "Log in" again
             self.status.value = f"{ENDED}<br>{self.status.value}" if self._state == LoginState.LOGGED_IN else ENDED
 
-    def on_login(self, callback: Callable[[dict], str | None]) -> None:
+    def on_login(self, callback: Callable[[Login], str | None]) -> None:
         """Call `callback(login)` once logged in (at once when already logged in). A string it returns is
         shown under "Logged in as"; it runs before that line appears, so what it binds is ready by then."""
         if self.state == LoginState.LOGGED_IN:
-            callback({"state": LoginState.LOGGED_IN, "user": self.user})
+            callback({"id": self._login_id or "", "state": LoginState.LOGGED_IN, "user": self.user or {}})
         else:
             self._callbacks.append(callback)
 
@@ -326,13 +330,13 @@ class LoginWidget(w.VBox):
             self._thread = threading.Thread(target=self._follow, args=(login,), daemon=True, name="openeo-login")
             self._thread.start()
 
-    def _follow(self, login: dict) -> None:
-        def tick(login: dict) -> None:
+    def _follow(self, login: Login) -> None:
+        def tick(login: Login) -> None:
             self.status.value = _countdown(login["expires_at"])
 
         self._finish(self.client.follow(login, POLL_SECONDS, tick))
 
-    def _finish(self, login: dict) -> None:
+    def _finish(self, login: Login) -> None:
         if login["state"] != LoginState.LOGGED_IN:
             self._state, self.message = login["state"], login.get("message") or f"The login ended: {login['state']}."
             self._show_error(self.message)
@@ -362,7 +366,7 @@ class LoginWidget(w.VBox):
             return f"Nobody approved the openEO login within {timeout:g} s, so it was cancelled. Log in again."
         return None if self._state == LoginState.LOGGED_IN else self.message or f"The login ended: {self._state}."
 
-    def result(self, timeout: float = 600) -> dict:
+    def result(self, timeout: float = 600) -> User:
         """Wait until the login ends: who logged in, else `LoginEnded` with the login's sentence."""
         problem = self.outcome(timeout)
         if problem is not None:
@@ -376,7 +380,7 @@ class LoginWidget(w.VBox):
             try:
                 login = self.client.cancel(self._login_id, unless_waited_for)
             except OpenEOAuthError as e:  # cancelled already (by the page itself, say: 410 cancelled)
-                login = ended_by(e)
+                login = ended_by(e, self._login_id)
             if login["state"] != LoginState.PENDING:
                 self._finish(login)
 

@@ -267,7 +267,7 @@ def test_one_follower_waits_out_a_pending_login_and_says_how_it_ended():
 
     stub.login = gone  # type: ignore[method-assign]
     ended = stub.follow({"id": "L", "state": "pending"}, 0)
-    assert ended == {"state": "cancelled", "message": "The login was cancelled."}
+    assert ended == {"id": "L", "state": "cancelled", "message": "The login was cancelled."}
 
 
 def test_one_line_describes_a_session_for_the_cli_and_says_how_the_hubs_login_renews():
