@@ -47,6 +47,10 @@ class LoginState(WireName):
     CANCELLED = "cancelled"
 
 
+#: The id of the server's event schema (server/events/session.yaml's `$id`; EVENT_SCHEMA in model.ts).
+EVENT_SCHEMA = "https://events.jupyter.org/jupyter_openeo_auth/session/v1"
+
+
 class EventAction(WireName):
     """What happened to a login or session: `action` of the server's events (server/events/session.yaml), which
     labextension/src/model.ts follows; a test checks all three agree."""

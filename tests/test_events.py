@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from jupyter_openeo_auth.server.app import EVENT_SCHEMA
+from jupyter_openeo_auth.wire import EVENT_SCHEMA
 
 pytestmark = pytest.mark.real
 

@@ -13,14 +13,13 @@ from ..broker import SessionSettings, TokenBroker, make_store
 from ..broker.hub_tokens import HubTokens
 from ..kernel.autoload import set_kernel_startup
 from ..oidc.trust import allow_plain_http
-from ..wire import STORE_KEY_ENV
+from ..wire import EVENT_SCHEMA, STORE_KEY_ENV
 from .config import EntryList, checked_urls, service_accounts
 from .handlers import handlers
 from .kernel_key import KernelKey
 from .terminals import keep_environment_first
 
 BROKER = "openeo_auth_broker"
-EVENT_SCHEMA = "https://events.jupyter.org/jupyter_openeo_auth/session/v1"
 #: jupyter_server's own event on starting, interrupting, restarting and shutting down kernels.
 KERNEL_ACTIONS = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
 

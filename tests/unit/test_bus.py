@@ -10,7 +10,7 @@ import yaml
 
 from jupyter_openeo_auth.broker.bus import Bus
 from jupyter_openeo_auth.broker.session_key import SessionKey
-from jupyter_openeo_auth.wire import EventAction, Flow
+from jupyter_openeo_auth.wire import EVENT_SCHEMA, EventAction, Flow
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = SessionKey("https://openeo.example/openeo/1.2", "egi", Flow.DEVICE, "")
@@ -19,8 +19,11 @@ KEY = SessionKey("https://openeo.example/openeo/1.2", "egi", Flow.DEVICE, "")
 def test_the_event_names_are_one_enumeration_in_python_the_schema_and_typescript():
     schema = yaml.safe_load((ROOT / "jupyter_openeo_auth" / "server" / "events" / "session.yaml").read_text())
     assert schema["properties"]["action"]["enum"] == [action.value for action in EventAction]
-    followed = set(re.findall(r"action === '([a-z_]+)'", (ROOT / "labextension" / "src" / "model.ts").read_text()))
+    model_ts = (ROOT / "labextension" / "src" / "model.ts").read_text()
+    followed = set(re.findall(r"action === '([a-z_]+)'", model_ts))
     assert followed and followed <= {action.value for action in EventAction}, followed
+    # and the schema they come under is one id, written once per language
+    assert schema["$id"] == EVENT_SCHEMA and f"'{EVENT_SCHEMA}'" in model_ts
 
 
 def test_an_event_says_what_happened_where_and_leaves_out_what_is_empty():
