@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 import requests
-from hubs import hub_service
+from hubs import hub_service, start_server, stop_server, user_token
 from test_broker_lifecycle import whoami
 from ws_kernel import WebSocketKernel
 
@@ -29,29 +29,6 @@ def hub(tmp_path_factory):
     )
     yield service
     service.cleanup()
-
-
-def start_server(hub, user: str) -> str:
-    """Create the hub user, start their server, return its URL through the proxy."""
-    api = f"{hub.url}/hub/api"
-    requests.post(f"{api}/users/{user}", headers=hub.headers, timeout=30)
-    requests.post(f"{api}/users/{user}/server", headers=hub.headers, timeout=120)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        model = requests.get(f"{api}/users/{user}", headers=hub.headers, timeout=30).json()
-        if model.get("servers", {}).get("", {}).get("ready"):
-            return f"{hub.url}/user/{user}"
-        time.sleep(0.5)
-    raise AssertionError(f"{user}'s server did not start:\n{hub.log_tail(40)}")
-
-
-def user_token(hub, user: str) -> dict:
-    """Headers with a hub API token of `user` (what the user's browser session amounts to)."""
-    resp = requests.post(
-        f"{hub.url}/hub/api/users/{user}/tokens", json={"note": "openeo test"}, headers=hub.headers, timeout=30
-    )
-    assert resp.status_code in (200, 201), resp.text
-    return {"Authorization": f"token {resp.json()['token']}"}
 
 
 def test_hub_users_log_in_separately_and_kernels_get_tokens(hub, stack):
@@ -102,11 +79,7 @@ def test_hub_users_log_in_separately_and_kernels_get_tokens(hub, stack):
 
     # The hub culls Alice's server and starts it again: her device login was sealed on her volume under the key
     # the hub gave, and comes back without a click.
-    requests.delete(f"{hub.url}/hub/api/users/alice/server", headers=hub.headers, timeout=120)
-    deadline = time.time() + 60
-    while requests.get(f"{hub.url}/hub/api/users/alice", headers=hub.headers, timeout=30).json().get("servers"):
-        assert time.time() < deadline, "alice's server did not stop"
-        time.sleep(0.5)
+    stop_server(hub, "alice")
     alice_server = start_server(hub, "alice")
     [session] = requests.get(f"{alice_server}/openeo-auth/api/sessions", headers=alice, timeout=30).json()["sessions"]
     assert session["user"]["sub"] == "alice" and session["flow"] == "device"

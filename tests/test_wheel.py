@@ -36,6 +36,13 @@ def wheel(tmp_path_factory) -> Path:
     return built
 
 
+def page_config(page: str) -> dict:
+    """The configuration JupyterLab writes into its page (federated extensions and so on)."""
+    found = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S)
+    assert found, "not a JupyterLab page"
+    return json.loads(found.group(1))
+
+
 def test_the_wheel_ships_the_demo_provider_without_its_npm_packages(wheel):
     """The demo's provider lives in the package (devstack/oidc_provider), not in tests/; its npm packages are
     installed on first use, into a cache folder, never shipped."""
@@ -99,10 +106,7 @@ def test_the_wheel_ships_the_labextension_prebuilt(tmp_path, wheel):
             except requests.RequestException:
                 time.sleep(0.5)
         assert page, "JupyterLab did not answer"
-        config = json.loads(
-            re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S).group(1)
-        )
-        [ours] = [e for e in config["federated_extensions"] if e["name"] == "jupyter-openeo-auth"]
+        [ours] = [e for e in page_config(page)["federated_extensions"] if e["name"] == "jupyter-openeo-auth"]
         entry = requests.get(
             f"{url}/lab/extensions/jupyter-openeo-auth/{ours['load']}", params={"token": token}, timeout=10
         )
@@ -174,9 +178,8 @@ def test_a_user_installs_it_with_pip_user_on_a_hub_someone_else_runs(tmp_path, w
     user runs `pip install --user` in their server's terminal, restarts the server from the hub, and then the
     server extension, the JupyterLab extension and the kernels' `openeo.connect` take-over all load from
     ~/.local, with the device login."""
-    from hubs import hub_service
+    from hubs import hub_service, start_server, stop_server, user_token
     from openapi_check import unchecked
-    from test_hub import start_server, user_token
     from ws_kernel import WebSocketKernel
 
     from jupyter_openeo_auth.devstack.user import ProviderUser
@@ -211,18 +214,11 @@ def test_a_user_installs_it_with_pip_user_on_a_hub_someone_else_runs(tmp_path, w
         assert not shadowing, shadowing
 
         # File > Hub Control Panel > Stop My Server, then Start My Server.
-        requests.delete(f"{hub.url}/hub/api/users/alice/server", headers=hub.headers, timeout=120)
-        deadline = time.time() + 60
-        while requests.get(f"{hub.url}/hub/api/users/alice", headers=hub.headers, timeout=30).json().get("servers"):
-            assert time.time() < deadline, "alice's server did not stop"
-            time.sleep(0.5)
+        stop_server(hub, "alice")
         server = start_server(hub, "alice")
         assert requests.get(f"{server}/openeo-auth/api/settings", headers=alice, timeout=30).ok, hub.log_tail(40)
         page = requests.get(f"{server}/lab", headers=alice, timeout=30).text
-        config = json.loads(
-            re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S).group(1)
-        )
-        assert "jupyter-openeo-auth" in [e["name"] for e in config["federated_extensions"]]
+        assert "jupyter-openeo-auth" in [e["name"] for e in page_config(page)["federated_extensions"]]
 
         login = requests.post(
             f"{server}/openeo-auth/api/logins", json={"backend": stack.backend.url}, headers=alice, timeout=30
