@@ -61,6 +61,9 @@ async def test_every_route_refuses_another_site(browser, method, path):
     code, answer = await browser(method, path + "?backend=http://127.0.0.1:9", CROSS_SITE)
     assert code == 403, answer
     assert answer["reason"] in ("cross_site", "forbidden")  # POST/DELETE: jupyter_server's XSRF check first
+    # A page of another site that says so with its Origin: jupyter_server answers 404 before the route does.
+    code, answer = await browser(method, path + "?backend=http://127.0.0.1:9", {"Origin": "https://evil.example"})
+    assert code in (403, 404) and answer["reason"] in ("cross_site", "forbidden", "not_found"), answer
 
 
 async def test_a_preflight_from_another_site_lets_nothing_through_and_changes_nothing(api):

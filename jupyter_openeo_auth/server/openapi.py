@@ -60,16 +60,17 @@ ERRORS = {
     "403": "not authenticated (jupyter_server answers API requests without credentials with 403), or not allowed: "
     "a cookie-authenticated request another web site made the browser send (cross_site), not the server's "
     "owner, a back-end outside allowed_backends, an account the back-end refuses, an invalid kernel key",
-    "404": "not found: no login for that back-end, no such login id, no such route",
+    "404": "not found: no login for that back-end, no such login id, no such route; or a request a page of "
+    "another web site sent with its Origin (jupyter_server answers those with 404)",
     "409": "log in again: the login can no longer be renewed",
     "410": "the login was deleted (cancelled) with DELETE logins/ID; the message says how it ended",
     "429": "too many logins waiting for approval",
     "502": "the back-end or the provider answered something unusable, or cannot be reached",
     "503": "the provider is unavailable for now (Retry-After when it said)",
 }
-#: What every operation may answer: no credentials, or not allowed. (A method a route does not answer gets 405
-#: with an `Error`: it is no operation of the document.)
-COMMON = ("401", "403")
+#: What every operation may answer: no credentials, not allowed, or (jupyter_server's) a foreign Origin. (A method
+#: a route does not answer gets 405 with an `Error`: it is no operation of the document.)
+COMMON = ("401", "403", "404")
 
 
 def _errors(*statuses: str) -> dict:
