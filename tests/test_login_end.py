@@ -27,8 +27,8 @@ class Limits(NamedTuple):
 
 
 LIMITS = [
-    Limits(access=20, idle=60, max_life=180, quiet=150),  # the working day, scaled down: renewals keep it alive
-    Limits(access=30, idle=15, max_life=75, quiet=45),  # the refresh token idles out before the access token ends
+    Limits(access=10, idle=30, max_life=90, quiet=75),  # the working day, scaled down: renewals keep it alive
+    Limits(access=16, idle=8, max_life=40, quiet=24),  # the refresh token idles out before the access token ends
 ]
 
 
