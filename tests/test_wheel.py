@@ -28,6 +28,29 @@ def run(argv, **kwargs) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)  # without colours
 
 
+def environment(path: Path, *requirements: str, python: str = sys.executable) -> Path:
+    """A fresh virtual environment (with pip) holding `requirements`. What it holds matters here, not how it got
+    it: uv makes it in seconds where pip takes half a minute. `python` other than the tests' own: its site-packages
+    are visible (as in a conda-based hub image, where `pip install --user` works)."""
+    argv = [sys.executable, "-m", "uv", "venv", "-q", "--seed", "--python", python, str(path)]
+    run(argv + (["--system-site-packages"] if python != sys.executable else []))
+    if requirements:
+        run(
+            [
+                sys.executable,
+                "-m",
+                "uv",
+                "pip",
+                "install",
+                "-q",
+                "--python",
+                str(path / "bin" / "python"),
+                *requirements,
+            ]
+        )
+    return path
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
@@ -55,10 +78,8 @@ def test_the_wheel_ships_the_demo_provider_without_its_npm_packages(wheel):
 
 
 def test_the_wheel_ships_the_labextension_prebuilt(tmp_path, wheel):
-    venv = tmp_path / "venv"
-    run([sys.executable, "-m", "venv", str(venv)])
+    venv = environment(tmp_path / "venv", str(wheel), "jupyterlab>=4")
     bin_dir = venv / "bin"
-    run([str(bin_dir / "python"), "-m", "pip", "install", "-q", str(wheel), "jupyterlab>=4"])
     # Only the virtual environment on the PATH: no node, no npm, no other Jupyter.
     env = {
         "PATH": str(bin_dir),
@@ -123,11 +144,9 @@ def test_the_wheel_ships_the_labextension_prebuilt(tmp_path, wheel):
 def test_the_hub_installs_lean_without_the_openeo_client(tmp_path, wheel):
     """The README's hub install: the package without its dependencies next to JupyterHub. No openeo client
     (and none of geopandas, pandas, numpy, xarray, pyproj) in the hub image; the hub module imports and serves."""
-    venv = tmp_path / "hub-venv"
-    run([sys.executable, "-m", "venv", str(venv)])
+    venv = environment(tmp_path / "hub-venv", "jupyterhub>=5")
     python = str(venv / "bin" / "python")
-    run([python, "-m", "pip", "install", "-q", "jupyterhub>=5"])
-    run([python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)])
+    run([sys.executable, "-m", "uv", "pip", "install", "-q", "--python", python, "--no-deps", str(wheel)])
     missing = subprocess.run([python, "-c", "import openeo"], capture_output=True, text=True)
     assert missing.returncode != 0 and "No module named 'openeo'" in missing.stderr
     run([python, "-c", "import jupyter_openeo_auth.hub as h; h.stamp_expiry({}); print(h.store_key('00' * 32, 'a'))"])
@@ -185,9 +204,9 @@ def test_a_user_installs_it_with_pip_user_on_a_hub_someone_else_runs(tmp_path, w
     from jupyter_openeo_auth.devstack.user import ProviderUser
 
     image = tmp_path / "image"  # what the admin installed: user site-packages visible, as in conda-based images
-    run([a_python_without_this_package(), "-m", "venv", "--system-site-packages", str(image)])
+    # An openEO hub's image: JupyterLab and the openeo client, not this package.
+    environment(image, "jupyterhub>=5", "jupyterlab>=4", "ipykernel", "openeo", python=a_python_without_this_package())
     python = str(image / "bin" / "python")
-    run([python, "-m", "pip", "install", "-q", "jupyterhub>=5", "jupyterlab>=4", "ipykernel"])
     (tmp_path / "hub").mkdir()
     hub = hub_service(
         tmp_path / "hub",
