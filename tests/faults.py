@@ -1,6 +1,7 @@
 """A small real HTTP server on loopback for faults the real parts cannot produce: an HTML error page,
 a malformed JSON body, an answer that never comes or dribbles, one too large, a redirect on a token POST,
-odd device answers, metadata only in RFC 8414 documents, a provider that hangs behind 100 back-ends, and a
+odd device answers, metadata only in RFC 8414 documents, a provider that hangs behind 100 back-ends, one that
+is down behind `/be/deadprov`, and a
 proxy to the real provider's token endpoint that can delay or spoil its answers."""
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def dynamic(server, path: str):
     if path.startswith("/be/") and path.endswith("/credentials/oidc"):
         client = {"id": "fault-client", "grant_types": [DEVICE_PKCE, "refresh_token"]}
         issuer = base + ("/nodevice" if "nodevice" in path else "/slowprov")
+        if "deadprov" in path:  # a provider that is down: nothing listens at its address
+            issuer = "http://127.0.0.1:9/dead"
         return _json(
             {
                 "providers": [

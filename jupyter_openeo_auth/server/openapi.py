@@ -222,7 +222,8 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "The OpenID providers of a back-end",
             "parameters": [_q("backend", schema=URL)],
-            "responses": {"200": _json("providers", "Providers"), **_errors("400", "502", "503")},
+            # a provider that cannot be asked now is listed with what the back-end says: no 503
+            "responses": {"200": _json("providers", "Providers"), **_errors("400", "502")},
         }
     },
     f"{_API}/settings": {
@@ -278,7 +279,8 @@ PATHS: dict[str, Any] = {
             "parameters": [_q("backend", schema=URL), _q("provider_id", False)],
             "responses": {
                 "200": _json("logged out; revoked says whether the provider revoked the login", "Logout"),
-                **_errors("400", "502", "503"),
+                # a provider that cannot be asked to revoke is said in the message: no 503
+                **_errors("400", "502"),
             },
         },
     },
