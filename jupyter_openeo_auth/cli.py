@@ -121,19 +121,14 @@ def _follow(client: ServerClient, login: Login) -> Login:
         segno.make(link, error="m").terminal(compact=True)
     countdown = sys.stdout.isatty()  # a pipe or a log file gets the line once, not once a second
 
-    def tick(login: Login) -> None:
+    def waiting(login: Login) -> None:
         left = max(0, int(login["expires_at"] - time.time()))
-        if countdown:
-            print(f"\rWaiting for the login; the code expires in {left // 60}:{left % 60:02d}. ", end="", flush=True)
+        again = "\r" if countdown else ""
+        print(f"{again}Waiting for the login; the code expires in {left // 60}:{left % 60:02d}. ", end="", flush=True)
 
-    left = max(0, int(login["expires_at"] - time.time()))
-    print(
-        f"{chr(13) if countdown else ''}Waiting for the login; the code expires in {left // 60}:{left % 60:02d}. ",
-        end="",
-        flush=True,
-    )
+    waiting(login)
     try:
-        login = client.follow(login, 1.0, tick)
+        login = client.follow(login, 1.0, waiting if countdown else None)
     except KeyboardInterrupt:
         _print()
         return client.cancel(login["id"])
