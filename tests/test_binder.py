@@ -22,7 +22,8 @@ from test_labextension import log_in_through_the_dialog
 
 from jupyter_openeo_auth.devstack import free_port
 
-pytestmark = pytest.mark.slow
+#: The demo's own ports (8780, 8781): with pytest-xdist these tests run one after another, on one worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo-ports")]
 
 REPO = Path(__file__).resolve().parents[1]
 BASE_URL = "/user/binder-visitor/"

@@ -18,7 +18,8 @@ from ws_kernel import WebSocketKernel
 from jupyter_openeo_auth.devstack import free_port
 from jupyter_openeo_auth.devstack.user import ProviderUser
 
-pytestmark = pytest.mark.slow
+#: The demo's own ports (8780, 8781): with pytest-xdist these tests run one after another, on one worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo-ports")]
 
 
 def read_banner(process, log_path, timeout=180) -> str:

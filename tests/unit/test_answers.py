@@ -82,3 +82,19 @@ def test_a_sessions_description_is_the_documents_session_and_never_a_token():
     assert valid(answer_schema("sessions", "get", "200"), sessions) == []
     assert "canary" not in repr(sessions)
     assert {d["login"] for d in described} == {KEY.login_id} and described[0]["serves"][1] == "https://other.example"
+
+
+def test_what_each_xdist_worker_received_adds_up_on_the_controller(monkeypatch):
+    """On pytest-xdist workers (the README's command) each worker sees part of the answers; the controller's
+    coverage check must count them all, or a whole run would claim answers were never received."""
+    import conftest
+    import openapi_check
+
+    answer = sorted(openapi_check.documented())[0]
+    monkeypatch.setattr(openapi_check, "SEEN", {answer})  # what one worker's tests received
+    worker = SimpleNamespace(config=SimpleNamespace(workeroutput={}))
+    conftest.pytest_sessionfinish(worker, 0)
+    monkeypatch.setattr(openapi_check, "SEEN", set())  # the controller, which ran no test itself
+    assert " ".join(answer) in openapi_check.uncovered()
+    conftest.pytest_testnodedown(SimpleNamespace(workeroutput=worker.config.workeroutput), None)
+    assert " ".join(answer) not in openapi_check.uncovered()
