@@ -12,7 +12,15 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-BENCHMARKS = ["token_latency", "connect_overhead", "kernel_start", "logout_reach", "server_load", "hub_scale"]
+BENCHMARKS = [
+    "token_latency",
+    "connect_overhead",
+    "kernel_start",
+    "logout_reach",
+    "server_load",
+    "unit_layer",
+    "hub_scale",
+]
 
 
 def main(argv) -> None:

@@ -297,7 +297,7 @@ class TestAllowList:
     ],
 )
 async def test_malformed_requests_get_a_4xx_not_a_500(stack, api, path, body, status, reason):
-    """What the broker judges; what the handlers judge alone (JSON, types, methods) is in tests/unit/test_handlers.py."""
+    """What the broker judges (the handlers' own checks: tests/unit/test_handlers.py)."""
     code, data = await api.post_raw(path, body.replace("BACKEND", stack.backend.url))
     assert code == status and data["reason"] == reason  # and the answer matches openapi.json (server_api.Api)
 
