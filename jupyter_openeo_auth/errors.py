@@ -28,6 +28,9 @@ class InvalidBackendUrl(OpenEOAuthError):
 class BackendUnavailable(OpenEOAuthError):
     reason = Reason.BACKEND_UNAVAILABLE
     transient = True
+    service = "openEO back-end"
+    #: Seconds the back-end asked us to wait (`Retry-After` on a 429 or 503), when it said.
+    retry_after: float | None = None
 
 
 class NotAnOpenEOBackend(OpenEOAuthError):
@@ -51,6 +54,7 @@ class ProviderUnavailable(OpenEOAuthError):
 
     reason = Reason.PROVIDER_UNAVAILABLE
     transient = True
+    service = "OpenID provider"
     #: Seconds the provider asked us to wait (`Retry-After` on a 429 or 503), when it said.
     retry_after: float | None = None
 

@@ -14,11 +14,13 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from ..errors import (
+    BadResponse,
     DeviceCodeExpired,
     FlowNotSupported,
     LoginDenied,
     LoginRequired,
     OpenEOAuthError,
+    ProviderUnavailable,
     TokenRequestFailed,
 )
 from ..flows import DEVICE
@@ -142,7 +144,10 @@ class Grants:
     def _userinfo(self, access_token: str) -> Exchange[dict]:
         if not self.metadata.userinfo_endpoint:
             return {}
-        status, claims = yield get(self.metadata.userinfo_endpoint, {"Authorization": f"Bearer {access_token}"})
+        try:
+            status, claims = yield get(self.metadata.userinfo_endpoint, {"Authorization": f"Bearer {access_token}"})
+        except (BadResponse, ProviderUnavailable):  # only the name to show: the login stands without it
+            return {}
         return claims if status == 200 and "sub" in claims else {}
 
     def _revoke(self, token: str, hint: str) -> Exchange[bool]:

@@ -103,20 +103,21 @@ def _interpret(request: HttpRequest, resp: httpx.Response, content: bytes) -> tu
         data = None
     body = data if isinstance(data, dict) else None
     kind = resp.headers.get("Content-Type", "no content type").split(";")[0]
+    if request.method == "POST" and 300 <= status < 400:
+        raise BadResponse(
+            f"{where(request.url)} answered with a redirect (HTTP {status}); it is not followed, because this "
+            "request carries credentials. Check the provider's endpoints.",
+            status=status,
+        )
+    if status >= 500 or status in (408, 429):  # passing trouble, whatever the body says (a proxy's HTML page)
+        service = getattr(request.unavailable, "service", "service")
+        error = request.unavailable(
+            f"The {service} at {where(url)} answered HTTP {status}; it may be busy or under maintenance. "
+            "Try again later."
+        )
+        error.retry_after = retry_after(resp.headers)  # type: ignore[attr-defined]
+        raise error
     if request.method == "POST":
-        if 300 <= status < 400:
-            raise BadResponse(
-                f"{where(request.url)} answered with a redirect (HTTP {status}); it is not followed, because this "
-                "request carries credentials. Check the provider's endpoints.",
-                status=status,
-            )
-        if status >= 500 or status in (408, 429):  # passing trouble, whatever the body says
-            error = ProviderUnavailable(
-                f"The OpenID provider at {where(url)} answered HTTP {status}; it may be busy or under maintenance. "
-                "Try again later."
-            )
-            error.retry_after = retry_after(resp.headers)
-            raise error
         if body is None:
             if status < 300 and not content:
                 return status, {}
@@ -129,11 +130,7 @@ def _interpret(request: HttpRequest, resp: httpx.Response, content: bytes) -> tu
             status=status,
         )
     if body is None:
-        raise BadResponse(
-            f"{where(url)} answered HTTP {status} with {kind} instead of JSON; "
-            "the service may be down or under maintenance. Try again later.",
-            status=status,
-        )
+        raise BadResponse(f"{where(url)} answered HTTP {status} with {kind} instead of JSON.", status=status)
     return status, body
 
 

@@ -5,12 +5,14 @@ MockTransport (the server's face), still without a socket."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
 from canned import run
 
-from jupyter_openeo_auth.errors import NoSuitableClient, UnknownProvider
+from jupyter_openeo_auth.errors import BackendUnavailable, NoSuitableClient, ProviderUnavailable, UnknownProvider
 from jupyter_openeo_auth.flows import DEVICE, DEVICE_PKCE
 from jupyter_openeo_auth.oidc import AsyncHttpClient, InvalidBackendUrl, NoOidcProviders, NotAnOpenEOBackend
 from jupyter_openeo_auth.oidc.discovery import (
@@ -267,3 +269,50 @@ def test_the_servers_async_client_discovers_through_canned_answers_too():
 
     info = asyncio.run(discover())
     assert info.api_url == BACKEND + "/openeo/1.2" and [p.id for p in info.providers] == ["egi", "other"]
+
+
+def served_by(answer: Callable[[httpx.Request], httpx.Response], exchange_of: Callable) -> Any:
+    """Run `exchange_of(http)` on the async client over httpx's MockTransport answering with `answer`."""
+
+    async def go():
+        http = AsyncHttpClient(transport=httpx.MockTransport(answer))
+        try:
+            return await exchange_of(http)
+        finally:
+            await http.aclose()
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    "status, content_type, headers",
+    [
+        (502, "text/html", {}),  # a proxy's "Bad Gateway" page in front of a back-end that is down
+        (503, "application/json", {"Retry-After": "120"}),  # an openEO error document: maintenance
+        (429, "text/plain", {"Retry-After": "7"}),
+    ],
+)
+def test_a_backend_that_is_down_behind_its_proxy_is_down_not_something_else(status, content_type, headers):
+    answers = discovery_answers()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/credentials/oidc"):
+            return httpx.Response(status, content=b'<html>{"code": "x"}</html>', headers=headers)
+        code, body = answers.get(str(request.url), (404, {}))
+        return httpx.Response(code, json=body)
+
+    with pytest.raises(BackendUnavailable, match=r"^The openEO back-end at .* answered HTTP \d+; .*later") as caught:
+        served_by(answer, lambda http: discover_backend(BACKEND, http))
+    assert caught.value.transient and caught.value.reason == "backend_unavailable"
+    assert caught.value.retry_after == (float(headers["Retry-After"]) if headers else None)
+
+
+def test_a_provider_whose_metadata_is_down_is_unavailable_and_says_when_to_ask_again():
+    """Keycloak behind a proxy during an upgrade: each metadata URL answers 503 with a page, and Retry-After."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, content=b"<html>Service Unavailable</html>", headers={"Retry-After": "30"})
+
+    with pytest.raises(ProviderUnavailable, match=r"^The OpenID provider at .* answered HTTP 503") as caught:
+        served_by(answer, lambda http: http.run(fetch_metadata(ISSUER)))
+    assert caught.value.retry_after == 30 and caught.value.transient

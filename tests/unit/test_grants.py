@@ -11,6 +11,7 @@ import pytest
 from canned import ISSUER, METADATA, Clock, client, run
 
 from jupyter_openeo_auth.oidc import (
+    BadResponse,
     DeviceCodeExpired,
     FlowNotSupported,
     LoginDenied,
@@ -287,9 +288,12 @@ def test_a_refused_password_says_what_the_provider_said():
         ((200, {"sub": "alice", "name": "A"}), {"sub": "alice", "name": "A"}),
         ((200, {"name": "no sub"}), {}),
         ((401, {}), {}),
+        (ProviderUnavailable("The OpenID provider at idp answered HTTP 503; try again later."), {}),
+        (BadResponse("idp answered HTTP 404 with text/html instead of JSON.", status=404), {}),
     ],
 )
 def test_userinfo_counts_only_with_a_subject(answer, claims):
+    """Only the name to show: a login stands without it, whatever the userinfo endpoint does."""
     got, [request] = run(client()._userinfo("at"), {METADATA.userinfo_endpoint: answer})
     assert got == claims and request.headers["Authorization"] == "Bearer at"
 
