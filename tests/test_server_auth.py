@@ -1,4 +1,5 @@
-"""No route answers an unauthenticated caller; the token route resists cross-site requests."""
+"""A real server's authentication: no auth warnings, CORS preflights, XSRF on cookie requests, a kernel key that
+opens this extension's routes only. (Every route refusing a caller without credentials: tests/unit/test_handlers.py.)"""
 
 from __future__ import annotations
 
@@ -34,15 +35,6 @@ def jp_server_config(auth_warnings):
             "OpenEOAuth": {"persist": "never"},
         }
     )
-
-
-@pytest.mark.parametrize("method, path", ROUTES)
-async def test_every_route_refuses_an_anonymous_caller(jp_fetch, method, path):
-    api = Api(jp_fetch)
-    code, data, _ = await api.call(method, path, params={"backend": "x"}, headers={"Authorization": ""})
-    assert code == 401 and data["reason"] == "not_authenticated"  # no credential at all
-    code, data, _ = await api.call(method, path, params={"backend": "x"}, headers={"Authorization": "token nope"})
-    assert code == 403  # a wrong one
 
 
 async def test_extension_loads_without_auth_warnings(jp_serverapp, auth_warnings, jp_fetch):

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 from jupyter_server.auth import IdentityProvider, User
 from served import Served
+from server_api import ROUTES
 
 from jupyter_openeo_auth.broker.logins import Login
 from jupyter_openeo_auth.broker.session_key import SessionKey
@@ -96,14 +97,17 @@ async def test_an_answer_is_the_documents_json_and_never_cached():
     assert answer.headers["Cache-Control"] == "no-store"
 
 
-async def test_no_credential_at_all_is_a_401_and_a_wrong_token_a_403():
+@pytest.mark.parametrize("method, path", ROUTES)
+async def test_every_route_refuses_no_credential_with_a_401_and_a_wrong_token_with_a_403(method, path):
     broker = StubBroker()
     served = Served(broker)
-    none = await served.ask("GET", "sessions", token=False)
+    asked = {"params": {"backend": BACKEND}, "body": {"backend": BACKEND} if method == "POST" else None}
+    none = await served.ask(method, path, token=False, **asked)
     assert none.status == 401 and none.json()["reason"] == Reason.NOT_AUTHENTICATED
-    wrong = await served.ask("GET", "sessions", headers={"Authorization": "token guessed"})
+    wrong = await served.ask(method, path, headers={"Authorization": "token guessed"}, **asked)
     assert wrong.status == 403 and wrong.json()["reason"] == Reason.FORBIDDEN
     assert called(broker) == []
+    assert (await served.ask(method, path, **asked)).status < 400  # the server's token opens it
 
 
 @pytest.mark.parametrize(
