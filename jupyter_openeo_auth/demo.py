@@ -232,12 +232,13 @@ def _prepare(out: _Output, port: int) -> DevStack | None:
         out.say(f"The demo needs {', '.join(missing)}: pip install 'jupyter-openeo-auth[demo]'", err=True)
         return None
     try:
+        folder = install_provider()  # first: without Node.js, that is the one thing to say
         return DevStack(
             provider_port=_port(PROVIDER_PORT, "OpenID provider", out),
             backend_port=_port(BACKEND_PORT, "openEO back-end", out),
             access_token_ttl=300,
             device_interval=2,
-            provider_folder=install_provider(),
+            provider_folder=folder,
         )
     except DevStackError as e:
         out.say(f"Cannot start the demo: {e}", err=True)
@@ -308,12 +309,13 @@ def start_services(base_url: str | None = None) -> int:
     base_url = f"/{inner}/" if inner else "/"
     try:
         out = _Output()
+        folder = install_provider()  # first: without Node.js, that is the one thing to say
         stack = DevStack(
             provider_port=_port(PROVIDER_PORT, "OpenID provider", out),
             backend_port=_port(BACKEND_PORT, "openEO back-end", out),
             access_token_ttl=300,
             device_interval=2,
-            provider_folder=install_provider(),
+            provider_folder=folder,
             provider_base_path=lambda port: f"{base_url}proxy/absolute/{port}",
         ).start()
     except DevStackError as e:

@@ -31,15 +31,22 @@ def test_missing_node_is_reported(monkeypatch):
         provider_service(free_port())
 
 
+@pytest.mark.xdist_group("demo-ports")  # it takes the demo's provider port (tests/test_demo.py)
 def test_demo_without_node_says_so_in_one_sentence():
+    """The one thing to say, even when the demo's own ports are taken too."""
     env = {**os.environ, "PATH": os.path.dirname(sys.executable)}
-    done = subprocess.run(
-        [sys.executable, "-m", "jupyter_openeo_auth.cli", "demo", "--no-browser", "--port", str(free_port())],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    from jupyter_openeo_auth.demo import PROVIDER_PORT
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", PROVIDER_PORT))
+        taken.listen()
+        done = subprocess.run(
+            [sys.executable, "-m", "jupyter_openeo_auth.cli", "demo", "--no-browser", "--port", str(free_port())],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert done.returncode == 1
     assert done.stderr.strip().startswith("Cannot start the demo: Node.js is not installed")
     assert "apt-get install nodejs npm" in done.stderr
