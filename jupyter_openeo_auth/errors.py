@@ -59,6 +59,12 @@ class ProviderUnavailable(OpenEOAuthError):
     retry_after: float | None = None
 
 
+class HubUnavailable(ProviderUnavailable):
+    """JupyterHub, which hands out the hub login's tokens, could not be asked or answered with a server error."""
+
+    service = "JupyterHub"
+
+
 class BadResponse(OpenEOAuthError):
     """A service answered with something that is not the JSON it should send (an HTML error page, say)."""
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 from urllib.parse import quote
 
-from ..oidc import AsyncHttpClient, LoginRequired, OpenEOAuthError, ProviderUnavailable, TokenSet
+from ..errors import HubUnavailable
+from ..oidc import AsyncHttpClient, LoginRequired, OpenEOAuthError, TokenSet
 from ..oidc.tokens import decode_claims
 from ..oidc.transport import get
 
@@ -45,7 +46,7 @@ class HubTokens:
         if time.monotonic() < self._absent_until:
             raise self._absent()
         try:
-            status, model = await self.http.send(get(self.url, self._headers, unavailable=ProviderUnavailable))
+            status, model = await self.http.send(get(self.url, self._headers, unavailable=HubUnavailable))
         except OpenEOAuthError as e:
             if e.transient:
                 raise

@@ -13,15 +13,17 @@ import pytest
 from hostile import unsigned_jwt
 
 from jupyter_openeo_auth.broker import TokenBroker
+from jupyter_openeo_auth.broker.hub_tokens import HubTokens
 from jupyter_openeo_auth.broker.service_accounts import ServiceAccount, ServiceAccountNotConfigured, find_account
 from jupyter_openeo_auth.cli import plain
-from jupyter_openeo_auth.errors import InsecureProvider
+from jupyter_openeo_auth.errors import HubUnavailable, InsecureProvider
 from jupyter_openeo_auth.kernel.client import REMOTE_SERVER_ENV, NoServer, check_token_destination, find_server
 from jupyter_openeo_auth.oidc import (
     AsyncHttpClient,
     BackendInfo,
     IssuerMetadata,
     IssuerMismatch,
+    LoginRequired,
     OidcClient,
     OidcProviderInfo,
     TokenRequestFailed,
@@ -265,3 +267,35 @@ async def test_a_get_makes_no_hub_session_and_sends_no_token():
         assert web.bearers() == [CannedWeb.ISSUER + "/u", CannedWeb.BACKEND + "/me"]
     finally:
         await broker.aclose()
+
+
+@pytest.mark.parametrize(
+    "status, body, expected",
+    [
+        (500, b"<html>Internal Server Error</html>", HubUnavailable),  # the hub in trouble: ask again soon
+        (503, b'{"status": 503, "message": "restarting"}', HubUnavailable),
+        (200, b'{"name": "alice", "auth_state": null}', LoginRequired),  # no auth_state: log in here instead
+        (404, b'{"status": 404}', LoginRequired),
+    ],
+)
+async def test_the_hub_in_trouble_is_not_the_hub_without_a_login(status, body, expected):
+    """Before, a JSON 5xx from the hub meant "the hub holds no login" for a minute; now only the hub's word does."""
+    asked = []
+
+    def hub(request: httpx.Request) -> httpx.Response:
+        asked.append(request.headers["Authorization"])
+        return httpx.Response(status, content=body, headers={"Content-Type": "application/json"})
+
+    http = AsyncHttpClient(transport=httpx.MockTransport(hub))
+    tokens = HubTokens("http://127.0.0.1:8081/hub/api", "alice", "server-api-token", http)
+    try:
+        with pytest.raises(expected) as caught:
+            await tokens.tokens()
+        if expected is HubUnavailable:
+            assert caught.value.transient and str(caught.value).startswith("The JupyterHub at http://127.0.0.1:8081")
+            assert "server-api-token" not in str(caught.value)
+        with pytest.raises(expected):
+            await tokens.tokens()
+        assert len(asked) == (2 if expected is HubUnavailable else 1)  # trouble is asked again; absence is not
+    finally:
+        await http.aclose()
