@@ -25,12 +25,19 @@ class InvalidBackendUrl(OpenEOAuthError):
     reason = Reason.INVALID_BACKEND_URL
 
 
-class BackendUnavailable(OpenEOAuthError):
-    reason = Reason.BACKEND_UNAVAILABLE
+class ServiceUnavailable(OpenEOAuthError):
+    """A service could not be reached, timed out or answered with passing trouble (5xx, 408, 429). `service`
+    names it in the sentence the transport writes."""
+
     transient = True
-    service = "openEO back-end"
-    #: Seconds the back-end asked us to wait (`Retry-After` on a 429 or 503), when it said.
+    service = "service"
+    #: Seconds the service asked us to wait (`Retry-After` on a 429 or 503), when it said.
     retry_after: float | None = None
+
+
+class BackendUnavailable(ServiceUnavailable):
+    reason = Reason.BACKEND_UNAVAILABLE
+    service = "openEO back-end"
 
 
 class NotAnOpenEOBackend(OpenEOAuthError):
@@ -49,14 +56,11 @@ class NoSuitableClient(OpenEOAuthError):
     reason = Reason.NO_CLIENT
 
 
-class ProviderUnavailable(OpenEOAuthError):
+class ProviderUnavailable(ServiceUnavailable):
     """The OpenID provider could not be reached, timed out or answered with a server error."""
 
     reason = Reason.PROVIDER_UNAVAILABLE
-    transient = True
     service = "OpenID provider"
-    #: Seconds the provider asked us to wait (`Retry-After` on a 429 or 503), when it said.
-    retry_after: float | None = None
 
 
 class HubUnavailable(ProviderUnavailable):

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..errors import BadResponse, OpenEOAuthError, ProviderUnavailable
+from ..errors import BadResponse, OpenEOAuthError, ProviderUnavailable, ServiceUnavailable
 
 DEFAULT_TIMEOUT = 10.0
 #: No answer from a back-end or provider needs more than this (discovery documents are a few kB).
@@ -47,7 +47,7 @@ class HttpRequest:
     form: dict[str, str] | None = None
     auth: tuple[str, str] | None = None
     headers: dict[str, str] = field(default_factory=dict)
-    unavailable: type[OpenEOAuthError] = ProviderUnavailable
+    unavailable: type[ServiceUnavailable] = ProviderUnavailable
 
     def __repr__(self) -> str:  # never the form: it may hold a refresh token or a password
         return f"<HttpRequest {self.method} {where(self.url)}>"
@@ -57,7 +57,9 @@ class HttpRequest:
 Exchange = Generator[HttpRequest, tuple[int, dict], T]
 
 
-def get(url: str, headers: dict | None = None, unavailable: type[OpenEOAuthError] = ProviderUnavailable) -> HttpRequest:
+def get(
+    url: str, headers: dict | None = None, unavailable: type[ServiceUnavailable] = ProviderUnavailable
+) -> HttpRequest:
     """A GET of a JSON document."""
     return HttpRequest("GET", url, headers={"Accept": "application/json", **(headers or {})}, unavailable=unavailable)
 
@@ -110,12 +112,11 @@ def _interpret(request: HttpRequest, resp: httpx.Response, content: bytes) -> tu
             status=status,
         )
     if status >= 500 or status in (408, 429):  # passing trouble, whatever the body says (a proxy's HTML page)
-        service = getattr(request.unavailable, "service", "service")
         error = request.unavailable(
-            f"The {service} at {where(url)} answered HTTP {status}; it may be busy or under maintenance. "
-            "Try again later."
+            f"The {request.unavailable.service} at {where(url)} answered HTTP {status}; it may be busy or under "
+            "maintenance. Try again later."
         )
-        error.retry_after = retry_after(resp.headers)  # type: ignore[attr-defined]
+        error.retry_after = retry_after(resp.headers)
         raise error
     if request.method == "POST":
         if body is None:
