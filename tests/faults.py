@@ -1,8 +1,8 @@
 """A small real HTTP server on loopback for faults the real parts cannot produce: an HTML error page,
 a malformed JSON body, an answer that never comes or dribbles, one too large, a redirect on a token POST,
 odd device answers, metadata only in RFC 8414 documents, a provider that hangs behind 100 back-ends, one that
-is down behind `/be/deadprov`, and a
-proxy to the real provider's token endpoint that can delay or spoil its answers."""
+is down behind `/be/deadprov`, and a proxy to the real provider's token endpoint that can delay or spoil its
+answers."""
 
 from __future__ import annotations
 

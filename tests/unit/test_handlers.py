@@ -201,6 +201,10 @@ async def test_an_unknown_route_is_a_json_404_and_a_wrong_method_a_405_that_says
         assert method.json()["reason"] == Reason.METHOD_NOT_ALLOWED
 
 
+#: What `POST logins` hands the broker besides the back-end and the flow.
+STARTS = ("provider_id", "client_id", "username", "password", "client_secret")
+
+
 async def test_a_login_is_202_while_pending_and_remembers_who_waits_for_it(tmp_path):
     key = KernelKey(str(tmp_path))
     broker = StubBroker()
@@ -214,9 +218,6 @@ async def test_a_login_is_202_while_pending_and_remembers_who_waits_for_it(tmp_p
     broker.the_login.finish(LoginState.LOGGED_IN, user={"sub": "alice"})
     direct = await served.ask("POST", "logins", body={"backend": BACKEND, "flow": "password"})
     assert direct.status == 200 and direct.json()["state"] == LoginState.LOGGED_IN
-
-
-STARTS = ("provider_id", "client_id", "username", "password", "client_secret")
 
 
 async def test_a_kernel_that_stops_waiting_cancels_only_with_its_own_name(tmp_path):
